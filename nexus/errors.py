@@ -1,0 +1,129 @@
+"""The one error format: {"code", "detail", "fields"?} at the right status.
+
+Domain code raises ApplicationError subclasses (no DRF imports needed); the
+DRF exception handler and Django's 404/500 handlers all answer through
+`error_body`, so every API error looks the same.
+"""
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, JsonResponse
+from rest_framework import exceptions as drf
+from rest_framework.response import Response
+
+logger = logging.getLogger("nexus.errors")
+
+
+class ApplicationError(Exception):
+    status = 400
+    code = "invalid"
+    detail = "The request is invalid."
+
+    def __init__(self, detail: str | None = None, *, fields: dict | None = None):
+        self.detail = detail or self.detail
+        self.fields = fields
+        super().__init__(self.detail)
+
+
+class NotFound(ApplicationError):
+    status, code, detail = 404, "not_found", "Not found."
+
+
+class Forbidden(ApplicationError):
+    status, code, detail = 403, "forbidden", "You may not do this."
+
+
+class NotAuthenticated(ApplicationError):
+    status, code, detail = 401, "not_authenticated", "Authentication credentials were not provided."
+
+
+class Invalid(ApplicationError):
+    status, code, detail = 400, "invalid", "The request is invalid."
+
+
+def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
+    body = {"code": code, "detail": str(detail)}
+    if fields:
+        body["fields"] = fields
+    return body
+
+
+def _flatten(detail) -> dict:
+    """DRF ValidationError detail -> {"field": "message; message"}."""
+    if isinstance(detail, dict):
+        return {key: _message(value) for key, value in detail.items()}
+    return {"non_field_errors": _message(detail)}
+
+
+def _message(value) -> str | dict:
+    if isinstance(value, dict):
+        return _flatten(value)
+    if isinstance(value, list):
+        if value and isinstance(value[0], dict):
+            return {str(i): _flatten(item) for i, item in enumerate(value) if item}
+        return " ".join(str(item) for item in value)
+    return str(value)
+
+
+_DRF_CODES: list[tuple[type[drf.APIException], str]] = [
+    (drf.NotAuthenticated, "not_authenticated"),
+    (drf.AuthenticationFailed, "authentication_failed"),
+    (drf.PermissionDenied, "forbidden"),
+    (drf.NotFound, "not_found"),
+    (drf.MethodNotAllowed, "method_not_allowed"),
+    (drf.NotAcceptable, "not_acceptable"),
+    (drf.UnsupportedMediaType, "unsupported_media_type"),
+    (drf.Throttled, "throttled"),
+    (drf.ParseError, "invalid"),
+]
+
+
+def _from_drf(exc: drf.APIException) -> Response:
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    if isinstance(exc, drf.ValidationError):
+        body = error_body("invalid", "Some fields are invalid.", _flatten(exc.detail))
+    else:
+        code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "error")
+        body = error_body(code, exc.detail if isinstance(exc.detail, str) else str(exc.detail))
+    return Response(body, status=exc.status_code, headers=headers)
+
+
+def exception_handler(exc, context) -> Response:
+    """REST_FRAMEWORK['EXCEPTION_HANDLER']: every error in the contract's shape."""
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.detail, exc.fields), status=exc.status)
+    if isinstance(exc, Http404):
+        return Response(error_body("not_found", "Not found."), status=404)
+    if isinstance(exc, DjangoPermissionDenied):
+        return Response(error_body("forbidden", "You may not do this."), status=403)
+    if isinstance(exc, drf.APIException):
+        return _from_drf(exc)
+    logger.exception("Unhandled error in %s", context.get("view"), exc_info=exc)
+    return Response(error_body("server_error", "Something went wrong on our side."), status=500)
+
+
+def _wants_json(request) -> bool:
+    return request.path.startswith("/api/")
+
+
+def handler404(request, exception=None):
+    if _wants_json(request):
+        return JsonResponse(error_body("not_found", "Not found."), status=404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def handler500(request):
+    if _wants_json(request):
+        return JsonResponse(
+            error_body("server_error", "Something went wrong on our side."), status=500
+        )
+    from django.views.defaults import server_error
+
+    return server_error(request)

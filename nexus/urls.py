@@ -1,0 +1,20 @@
+from django.contrib import admin
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from .accounts import RegisterView, TokenView
+from .errors import handler404 as api_not_found
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/auth/register/", RegisterView.as_view(), name="auth-register"),
+    path("api/auth/token/", TokenView.as_view(), name="auth-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/", include("polls.urls")),
+    # JSON 404s for unknown API paths, also with DEBUG on.
+    re_path(r"^api/", api_not_found),
+]
+
+handler404 = "nexus.errors.handler404"
+handler500 = "nexus.errors.handler500"

@@ -1,0 +1,260 @@
+"""Thin REST views: validate with a serializer, call one service, serialise."""
+
+import json
+
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import status as http
+from rest_framework.decorators import action
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
+
+from nexus.errors import Forbidden, Invalid, NotAuthenticated
+from nexus.openapi import errors
+
+from . import examples, idempotency, selectors, services
+from .models import Poll
+from .serializers import (
+    BallotSerializer,
+    PollSerializer,
+    PollWriteSerializer,
+    ResultsSerializer,
+    VoteSerializer,
+)
+from .throttles import WRITE_THROTTLES
+from .voters import VOTER_HEADER, set_voter_cookie, voter_from_request
+
+VOTER_PARAM = OpenApiParameter(
+    VOTER_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Anonymous voter id, 8-128 chars of [A-Za-z0-9_-]; else the nexus_voter cookie.",
+)
+IDEMPOTENCY_PARAM = OpenApiParameter(
+    idempotency.HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Replays the first answer for the same voter and key (kept 24 h).",
+)
+OWNER_ERRORS = errors("not_authenticated", "forbidden", "not_found")
+
+
+class PollPagination(LimitOffsetPagination):
+    default_limit = 20
+    max_limit = 100
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List polls",
+        parameters=[
+            OpenApiParameter("status", str, enum=[s.value for s in Poll.Status]),
+            OpenApiParameter("mine", bool, description="Only the caller's polls."),
+            OpenApiParameter("search", str, description="Words in the question or description."),
+        ],
+        responses={200: PollSerializer(many=True), **errors("invalid", "not_authenticated")},
+    ),
+    create=extend_schema(
+        summary="Create a poll",
+        request=PollWriteSerializer,
+        examples=[examples.POLL_CREATE],
+        responses={201: PollSerializer, **errors("invalid", "not_authenticated", "throttled")},
+    ),
+    retrieve=extend_schema(
+        summary="Get a poll", responses={200: PollSerializer, **errors("not_found")}
+    ),
+    partial_update=extend_schema(
+        summary="Edit a poll",
+        request=PollWriteSerializer(partial=True),
+        responses={
+            200: PollSerializer,
+            **errors(
+                "invalid",
+                "not_authenticated",
+                "forbidden",
+                "not_found",
+                poll_has_votes=(409, "Choices and kind cannot change once votes exist."),
+            ),
+        },
+    ),
+    destroy=extend_schema(summary="Delete a poll", responses={204: None, **OWNER_ERRORS}),
+    open=extend_schema(
+        summary="Open a poll now", request=None, responses={200: PollSerializer, **OWNER_ERRORS}
+    ),
+    close=extend_schema(
+        summary="Close a poll", request=None, responses={200: PollSerializer, **OWNER_ERRORS}
+    ),
+    reset=extend_schema(
+        summary="Delete every ballot", request=None, responses={200: PollSerializer, **OWNER_ERRORS}
+    ),
+)
+class PollViewSet(ViewSet):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    pagination_class = PollPagination
+    lookup_field = "poll_id"
+
+    def get_throttles(self):
+        return [cls() for cls in WRITE_THROTTLES] if self.action == "create" else []
+
+    def list(self, request):
+        status = request.query_params.get("status")
+        if status and status not in Poll.Status.values:
+            raise Invalid(fields={"status": f"One of {', '.join(Poll.Status.values)}."})
+        mine = request.query_params.get("mine", "").lower() in {"true", "1", "yes"}
+        if mine and not request.user.is_authenticated:
+            raise NotAuthenticated("Sign in to list your polls.")
+        polls = selectors.poll_list(
+            user=request.user, status=status, mine=mine, search=request.query_params.get("search")
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(polls, request, view=self)
+        return paginator.get_paginated_response(PollSerializer(page, many=True).data)
+
+    def create(self, request):
+        serializer = PollWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        poll = services.poll_create(owner=request.user, **serializer.validated_data)
+        return self._poll_response(poll.id, status=http.HTTP_201_CREATED)
+
+    def retrieve(self, request, poll_id):
+        return self._poll_response(poll_id)
+
+    def partial_update(self, request, poll_id):
+        poll = selectors.poll_get(poll_id=poll_id, user=request.user)
+        if poll.owner_id != request.user.pk:
+            raise Forbidden("Only the poll's owner may do this.")
+        serializer = PollWriteSerializer(instance=poll, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        services.poll_update(poll_id=poll_id, user=request.user, **serializer.validated_data)
+        return self._poll_response(poll_id)
+
+    def destroy(self, request, poll_id):
+        services.poll_delete(poll_id=poll_id, user=request.user)
+        return Response(status=http.HTTP_204_NO_CONTENT)
+
+    @action(detail=True, methods=["post"])
+    def open(self, request, poll_id):
+        services.poll_open(poll_id=poll_id, user=request.user)
+        return self._poll_response(poll_id)
+
+    @action(detail=True, methods=["post"])
+    def close(self, request, poll_id):
+        services.poll_close(poll_id=poll_id, user=request.user)
+        return self._poll_response(poll_id)
+
+    @action(detail=True, methods=["post"])
+    def reset(self, request, poll_id):
+        services.poll_reset(poll_id=poll_id, user=request.user)
+        return self._poll_response(poll_id)
+
+    def _poll_response(self, poll_id: str, status: int = http.HTTP_200_OK) -> Response:
+        poll = selectors.poll_get(poll_id=poll_id, user=self.request.user)
+        return Response(PollSerializer(poll).data, status=status)
+
+
+class VoteView(APIView):
+    throttle_classes = WRITE_THROTTLES
+
+    @extend_schema(
+        summary="Cast or change a ballot",
+        request=VoteSerializer,
+        parameters=[VOTER_PARAM, IDEMPOTENCY_PARAM],
+        examples=[examples.VOTE_REQUEST, examples.BALLOT],
+        responses={
+            201: BallotSerializer,
+            200: BallotSerializer,
+            **errors(
+                "not_found",
+                "not_authenticated",
+                "throttled",
+                invalid=(400, "Some fields are invalid."),
+                invalid_choice=(400, "Pick at most 1 choice."),
+                already_voted=(409, "You have already voted in this poll."),
+                poll_closed=(409, "This poll is not open for voting."),
+                idempotency_mismatch=(
+                    422,
+                    "This Idempotency-Key was already used with a different request.",
+                ),
+            ),
+        },
+    )
+    def post(self, request, poll_id):
+        serializer = VoteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        choice_ids = serializer.validated_data["choices"]
+        voter = voter_from_request(request, create=True)
+        key = idempotency.key_from_request(request)
+
+        def cast() -> idempotency.Answer:
+            outcome = services.vote_cast(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
+            return _ballot_answer(outcome, voter)
+
+        if key is None:
+            status, body = cast()
+        else:
+            status, body = idempotency.idempotent(
+                scope="new-voter" if voter.generated else voter.key,
+                key=key,
+                fingerprint=idempotency.fingerprint(poll_id, request.data),
+                run=cast,
+            )
+        response = HttpResponse(body, status=status, content_type="application/json")
+        if voter.generated:  # on a replay, the voter id is the first answer's
+            set_voter_cookie(response, request, json.loads(body)["voter_id"])
+        return response
+
+
+def _ballot_answer(outcome: services.VoteOutcome, voter) -> idempotency.Answer:
+    data = {"poll": outcome.ballot.poll_id, "choices": outcome.choice_ids}
+    if voter.is_anonymous:
+        data["voter_id"] = voter.anon_id
+    data["created_at"] = outcome.ballot.created_at
+    body = JSONRenderer().render(BallotSerializer(data).data).decode()
+    return (http.HTTP_201_CREATED if outcome.created else http.HTTP_200_OK), body
+
+
+class MyVoteView(APIView):
+    throttle_classes = WRITE_THROTTLES
+
+    @extend_schema(
+        summary="Withdraw my ballot",
+        parameters=[VOTER_PARAM],
+        responses={
+            204: None,
+            **errors(
+                "not_found",
+                "not_authenticated",
+                "throttled",
+                vote_change_not_allowed=(409, "This poll does not allow changing a vote."),
+                poll_closed=(409, "This poll is not open for voting."),
+            ),
+        },
+    )
+    def delete(self, request, poll_id):
+        voter = voter_from_request(request, create=False)
+        if voter is None:
+            raise NotAuthenticated("Send X-Voter-Id or sign in to withdraw a ballot.")
+        services.vote_withdraw(poll_id=poll_id, voter=voter)
+        return Response(status=http.HTTP_204_NO_CONTENT)
+
+
+class ResultsView(APIView):
+    @extend_schema(
+        summary="Current results",
+        parameters=[VOTER_PARAM],
+        examples=[examples.RESULTS],
+        responses={
+            200: ResultsSerializer,
+            **errors("not_found", results_hidden=(403, "Results are shown after you vote.")),
+        },
+    )
+    def get(self, request, poll_id):
+        voter = voter_from_request(request, create=False)
+        results = selectors.results_get(poll_id=poll_id, user=request.user, voter=voter)
+        return Response(ResultsSerializer(results).data)

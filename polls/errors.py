@@ -1,0 +1,36 @@
+"""Domain errors with the contract's codes (see nexus.errors)."""
+
+from nexus.errors import ApplicationError
+
+
+class PollClosed(ApplicationError):
+    status, code, detail = 409, "poll_closed", "This poll is not open for voting."
+
+
+class AlreadyVoted(ApplicationError):
+    status, code, detail = 409, "already_voted", "You have already voted in this poll."
+
+
+class VoteChangeNotAllowed(ApplicationError):
+    status, code, detail = (
+        409,
+        "vote_change_not_allowed",
+        "This poll does not allow changing a vote.",
+    )
+
+
+class InvalidChoice(ApplicationError):
+    status, code, detail = 400, "invalid_choice", "The choices are not valid for this poll."
+
+
+class PollHasVotes(ApplicationError):
+    status, code, detail = 409, "poll_has_votes", "Choices and kind cannot change once votes exist."
+
+
+class ResultsHidden(ApplicationError):
+    status, code, detail = 403, "results_hidden", "Results are not visible yet."
+
+
+class IdempotencyMismatch(ApplicationError):
+    status, code = 422, "idempotency_mismatch"
+    detail = "This Idempotency-Key was already used with a different request."

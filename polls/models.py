@@ -1,0 +1,149 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+# No 0/O, 1/I/L: a join code is read off a projector and typed on a phone.
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 6
+
+
+def new_join_code() -> str:
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+class Poll(models.Model):
+    class Kind(models.TextChoices):
+        SINGLE = "single"
+        MULTIPLE = "multiple"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft"
+        OPEN = "open"
+        CLOSED = "closed"
+
+    class Results(models.TextChoices):
+        LIVE = "live"
+        AFTER_VOTE = "after_vote"
+        AFTER_CLOSE = "after_close"
+
+    id = models.CharField(primary_key=True, max_length=10, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="polls"
+    )
+    question = models.CharField(max_length=500)
+    description = models.TextField(blank=True, default="")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
+    max_choices = models.PositiveSmallIntegerField(default=1)
+    anonymous = models.BooleanField(default=True)
+    allow_vote_change = models.BooleanField(default=False)
+    results = models.CharField(max_length=12, choices=Results.choices, default=Results.LIVE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    opens_at = models.DateTimeField(null=True, blank=True)
+    closes_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Cached tally, bumped in the vote's own transaction with `version`, so a
+    # read of (version, counts) in one statement is a consistent snapshot.
+    # `manage.py recount` restores them from the ballot rows.
+    version = models.BigIntegerField(default=1)
+    total_votes = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["owner", "-created_at"]),
+            models.Index(fields=["status", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.id}: {self.question[:60]}"
+
+    def effective_status(self, now=None) -> str:
+        """The status clients see: an open poll past `closes_at` is closed."""
+        now = now or timezone.now()
+        if self.status == self.Status.OPEN and self.closes_at and now >= self.closes_at:
+            return self.Status.CLOSED
+        return self.status
+
+    def accepts_votes(self, now=None) -> bool:
+        now = now or timezone.now()
+        return (
+            self.status == self.Status.OPEN
+            and (self.opens_at is None or self.opens_at <= now)
+            and (self.closes_at is None or now < self.closes_at)
+        )
+
+
+class Choice(models.Model):
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="choices")
+    text = models.CharField(max_length=200)
+    position = models.PositiveSmallIntegerField()
+    votes = models.IntegerField(default=0)  # cached, see Poll.version
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "position"], name="choice_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class Ballot(models.Model):
+    """One voter's ballot in one poll; the unique constraint is the guard."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")
+    # "user:<pk>" for accounts, "anon:<voter id>" for anonymous voters.
+    voter_key = models.CharField(max_length=140)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "voter_key"], name="ballot_one_per_voter"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / {self.voter_key}"
+
+
+class BallotChoice(models.Model):
+    # DO_NOTHING: services delete a poll's ballot choices in one statement
+    # before its ballots, so Django never loads ballots to cascade in Python.
+    ballot = models.ForeignKey(Ballot, on_delete=models.DO_NOTHING, related_name="marks")
+    poll = models.ForeignKey(Poll, on_delete=models.DO_NOTHING, related_name="+")
+    choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["ballot", "choice"], name="ballotchoice_unique"),
+        ]
+        indexes = [models.Index(fields=["poll", "choice"])]
+
+    def __str__(self) -> str:
+        return f"{self.ballot_id} -> {self.choice_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first 2xx answer to (voter, Idempotency-Key), replayed verbatim."""
+
+    scope = models.CharField(max_length=140)
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.TextField()  # exact bytes sent (jsonb would reorder keys)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["scope", "key"], name="idempotency_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} / {self.key}"

@@ -1,0 +1,112 @@
+"""Reads. Visibility rules live here: drafts are their owner's alone."""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from nexus.errors import NotFound
+
+from .errors import ResultsHidden
+from .models import Ballot, Choice, Poll
+from .voters import Voter
+
+
+def _visible(user) -> Q:
+    if user.is_authenticated:
+        return ~Q(status=Poll.Status.DRAFT) | Q(owner_id=user.pk)
+    return ~Q(status=Poll.Status.DRAFT)
+
+
+def _with_details(queryset: QuerySet[Poll]) -> QuerySet[Poll]:
+    return queryset.select_related("owner").prefetch_related("choices")
+
+
+def poll_get(*, poll_id: str, user) -> Poll:
+    """One visible poll with owner and choices loaded, or NotFound."""
+    poll = _with_details(Poll.objects.filter(_visible(user), pk=poll_id)).first()
+    if poll is None:
+        raise NotFound("No poll with this id.")
+    return poll
+
+
+def poll_list(
+    *, user, status: str | None = None, mine: bool = False, search: str | None = None
+) -> QuerySet[Poll]:
+    """Visible polls, newest first, filtered like `GET /api/polls/`."""
+    polls = Poll.objects.filter(_visible(user))
+    if mine:
+        polls = polls.filter(owner_id=user.pk)
+    if status:
+        polls = polls.filter(_status_is(status))
+    if search:
+        polls = polls.filter(Q(question__icontains=search) | Q(description__icontains=search))
+    return _with_details(polls).order_by("-created_at", "id")
+
+
+def _status_is(status: str) -> Q:
+    """Filter on the status clients see (see Poll.effective_status)."""
+    now = timezone.now()
+    past_close = Q(closes_at__isnull=False, closes_at__lte=now)
+    if status == Poll.Status.OPEN:
+        return Q(status=Poll.Status.OPEN) & ~past_close
+    if status == Poll.Status.CLOSED:
+        return Q(status=Poll.Status.CLOSED) | (Q(status=Poll.Status.OPEN) & past_close)
+    return Q(status=status)
+
+
+def ballot_choice_ids(*, poll_id: str, voter: Voter) -> list[int] | None:
+    ballot = Ballot.objects.filter(poll_id=poll_id, voter_key=voter.key).first()
+    if ballot is None:
+        return None
+    return sorted(ballot.marks.values_list("choice_id", flat=True))
+
+
+def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
+    """The poll's results, honouring visibility. One query for the snapshot."""
+    choices = list(
+        Choice.objects.filter(poll_id=poll_id).select_related("poll").order_by("position")
+    )
+    if not choices:  # every poll has at least two choices
+        raise NotFound("No poll with this id.")
+    poll = choices[0].poll
+    is_owner = user.is_authenticated and poll.owner_id == user.pk
+    if poll.status == Poll.Status.DRAFT and not is_owner:
+        raise NotFound("No poll with this id.")
+    if not is_owner and not results_visible(poll, voter):
+        raise ResultsHidden(_hidden_reason(poll))
+    return results_snapshot(poll, choices)
+
+
+def results_visible(poll: Poll, voter: Voter | None) -> bool:
+    """For everyone but the owner (who always sees results)."""
+    if poll.results == Poll.Results.LIVE or poll.effective_status() == Poll.Status.CLOSED:
+        return True
+    if poll.results == Poll.Results.AFTER_VOTE and voter is not None:
+        return Ballot.objects.filter(poll_id=poll.pk, voter_key=voter.key).exists()
+    return False
+
+
+def _hidden_reason(poll: Poll) -> str:
+    if poll.results == Poll.Results.AFTER_VOTE:
+        return "Results are shown after you vote."
+    return "Results are shown when the poll closes."
+
+
+def results_snapshot(poll: Poll, choices: list[Choice]) -> dict:
+    """Results as the contract spells them, from one consistent read."""
+    total = poll.total_votes
+    return {
+        "poll": poll.id,
+        "version": poll.version,
+        "status": poll.effective_status(),
+        "total_votes": total,
+        "choices": [
+            {
+                "id": c.id,
+                "text": c.text,
+                "votes": c.votes,
+                "share": round(c.votes / total, 4) if total else 0.0,
+            }
+            for c in choices
+        ],
+        "updated_at": poll.updated_at,
+    }

@@ -1,0 +1,173 @@
+from django.utils import timezone
+from rest_framework import serializers
+
+from .models import Choice, Poll
+
+MAX_CHOICES = 50
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """An integer in JSON, not a string or a boolean that looks like one."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class ChoiceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Choice
+        fields = ["id", "text", "position"]
+
+
+class PollUrlsSerializer(serializers.Serializer):
+    vote = serializers.CharField()
+    results = serializers.CharField()
+    websocket = serializers.CharField()
+    page = serializers.CharField()
+    present = serializers.CharField()
+
+
+def poll_urls(poll_id: str) -> dict:
+    return {
+        "vote": f"/api/polls/{poll_id}/votes/",
+        "results": f"/api/polls/{poll_id}/results/",
+        "websocket": f"/ws/polls/{poll_id}/",
+        "page": f"/p/{poll_id}/",
+        "present": f"/p/{poll_id}/present/",
+    }
+
+
+class PollSerializer(serializers.ModelSerializer):
+    """A poll as answered by every endpoint (read-only)."""
+
+    status = serializers.SerializerMethodField()
+    owner = serializers.CharField(source="owner.username")
+    choices = ChoiceSerializer(many=True)
+    urls = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Poll
+        fields = [
+            "id",
+            "question",
+            "description",
+            "kind",
+            "max_choices",
+            "anonymous",
+            "allow_vote_change",
+            "results",
+            "status",
+            "opens_at",
+            "closes_at",
+            "created_at",
+            "owner",
+            "choices",
+            "urls",
+        ]
+
+    def get_status(self, poll: Poll) -> str:
+        return poll.effective_status()
+
+    def get_urls(self, poll: Poll) -> PollUrlsSerializer:
+        return poll_urls(poll.id)
+
+
+class PollWriteSerializer(serializers.Serializer):
+    """Body of `POST /api/polls/` and, with partial=True, of `PATCH`."""
+
+    question = serializers.CharField(max_length=500)
+    description = serializers.CharField(max_length=5000, allow_blank=True, default="")
+    kind = serializers.ChoiceField(choices=Poll.Kind.choices, default=Poll.Kind.SINGLE)
+    max_choices = serializers.IntegerField(min_value=1, max_value=MAX_CHOICES, required=False)
+    choices = serializers.ListField(
+        child=serializers.CharField(max_length=200), min_length=2, max_length=MAX_CHOICES
+    )
+    anonymous = serializers.BooleanField(default=True)
+    allow_vote_change = serializers.BooleanField(default=False)
+    results = serializers.ChoiceField(choices=Poll.Results.choices, default=Poll.Results.LIVE)
+    status = serializers.ChoiceField(
+        choices=[Poll.Status.DRAFT, Poll.Status.OPEN], default=Poll.Status.OPEN
+    )
+    opens_at = serializers.DateTimeField(allow_null=True, default=None)
+    closes_at = serializers.DateTimeField(allow_null=True, default=None)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance is not None:  # an edit may also close a poll
+            self.fields["status"] = serializers.ChoiceField(choices=Poll.Status.choices)
+
+    def validate_choices(self, texts: list[str]) -> list[str]:
+        seen = set()
+        for text in texts:
+            if text.casefold() in seen:
+                raise serializers.ValidationError(f"Choices must be unique: {text!r} repeats.")
+            seen.add(text.casefold())
+        return texts
+
+    def validate(self, attrs: dict) -> dict:
+        merged = {**self._current(), **attrs}
+        errors = {}
+        limit = self._max_choices(attrs, merged, errors)
+        if limit > len(merged["choices"]):
+            errors["max_choices"] = f"At most {len(merged['choices'])}, the number of choices."
+        attrs["max_choices"] = limit
+        opens_at, closes_at = merged["opens_at"], merged["closes_at"]
+        if closes_at and opens_at and closes_at <= opens_at:
+            errors["closes_at"] = "Must be later than opens_at."
+        elif "closes_at" in attrs and closes_at and closes_at <= timezone.now():
+            errors["closes_at"] = "Must be in the future."
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def _max_choices(self, attrs: dict, merged: dict, errors: dict) -> int:
+        if merged["kind"] == Poll.Kind.SINGLE:
+            if attrs.get("max_choices", 1) != 1:
+                errors["max_choices"] = "A single-choice poll takes exactly 1 choice."
+            return 1
+        if "max_choices" in attrs:
+            return attrs["max_choices"]
+        if self.instance is not None and self.instance.kind == Poll.Kind.MULTIPLE:
+            return self.instance.max_choices
+        return len(merged["choices"])
+
+    def _current(self) -> dict:
+        poll = self.instance
+        if poll is None:
+            return {}
+        return {
+            "kind": poll.kind,
+            "max_choices": poll.max_choices,
+            "choices": [c.text for c in poll.choices.all()],
+            "opens_at": poll.opens_at,
+            "closes_at": poll.closes_at,
+        }
+
+
+class VoteSerializer(serializers.Serializer):
+    choices = serializers.ListField(child=StrictIntegerField(), allow_empty=True, max_length=100)
+
+
+class BallotSerializer(serializers.Serializer):
+    poll = serializers.CharField()
+    choices = serializers.ListField(child=serializers.IntegerField())
+    voter_id = serializers.CharField(required=False)
+    created_at = serializers.DateTimeField()
+
+
+class ChoiceResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    votes = serializers.IntegerField()
+    share = serializers.FloatField()
+
+
+class ResultsSerializer(serializers.Serializer):
+    poll = serializers.CharField()
+    version = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Poll.Status.choices)
+    total_votes = serializers.IntegerField()
+    choices = ChoiceResultSerializer(many=True)
+    updated_at = serializers.DateTimeField()

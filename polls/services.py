@@ -1,0 +1,277 @@
+"""Writes. Every change to a poll's tally or status bumps `poll.version` in
+the same transaction, so (version, counts) is always a consistent snapshot.
+
+Each write locks the poll row first (`select_for_update`): writes to one poll
+are serialised, counters and version move together, and locks are always
+taken in the same order (poll, then its choices), so writers cannot deadlock.
+"""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F
+from django.utils import timezone
+
+from nexus.errors import Forbidden, NotAuthenticated, NotFound
+
+from .errors import AlreadyVoted, InvalidChoice, PollClosed, PollHasVotes, VoteChangeNotAllowed
+from .models import Ballot, BallotChoice, Choice, Poll, new_join_code
+from .voters import Voter
+
+JOIN_CODE_ATTEMPTS = 8
+
+
+# --- Polls ------------------------------------------------------------------
+
+
+@transaction.atomic
+def poll_create(*, owner, question: str, choices: list[str], **options) -> Poll:
+    """Create a poll and its choices. Inputs are already validated."""
+    poll = Poll(owner=owner, question=question, **options)
+    for attempt in range(JOIN_CODE_ATTEMPTS):
+        poll.id = new_join_code()
+        try:
+            with transaction.atomic():
+                poll.save(force_insert=True)
+            break
+        except IntegrityError:  # join code taken: draw another
+            if attempt == JOIN_CODE_ATTEMPTS - 1:
+                raise
+    _choices_create(poll, choices)
+    return poll
+
+
+@transaction.atomic
+def poll_update(*, poll_id: str, user, **changes) -> Poll:
+    """Apply validated field changes; choices/kind are frozen once votes exist."""
+    poll = _locked_owned_poll(poll_id, user)
+    new_choices = changes.pop("choices", None)
+    if new_choices is not None and new_choices == _choice_texts(poll):
+        new_choices = None
+    kind_changes = "kind" in changes and changes["kind"] != poll.kind
+    if (new_choices is not None or kind_changes) and Ballot.objects.filter(poll=poll).exists():
+        raise PollHasVotes()
+    for field, value in changes.items():
+        setattr(poll, field, value)
+    if new_choices is not None:
+        Choice.objects.filter(poll=poll).delete()
+        _choices_create(poll, new_choices)
+    _bump(poll, fields=list(changes))
+    return poll
+
+
+@transaction.atomic
+def poll_open(*, poll_id: str, user) -> Poll:
+    """Open now: a past `closes_at` or a future `opens_at` would keep it shut."""
+    poll = _locked_owned_poll(poll_id, user)
+    now = timezone.now()
+    if poll.accepts_votes(now):
+        return poll
+    poll.status = Poll.Status.OPEN
+    if poll.opens_at and poll.opens_at > now:
+        poll.opens_at = None
+    if poll.closes_at and poll.closes_at <= now:
+        poll.closes_at = None
+    _bump(poll, fields=["status", "opens_at", "closes_at"])
+    return poll
+
+
+@transaction.atomic
+def poll_close(*, poll_id: str, user) -> Poll:
+    poll = _locked_owned_poll(poll_id, user)
+    if poll.status != Poll.Status.CLOSED:
+        poll.status = Poll.Status.CLOSED
+        _bump(poll, fields=["status"])
+    return poll
+
+
+@transaction.atomic
+def poll_reset(*, poll_id: str, user) -> Poll:
+    """Delete every ballot; the tally goes to zero under a new version."""
+    poll = _locked_owned_poll(poll_id, user)
+    _ballots_delete(poll)
+    Choice.objects.filter(poll=poll).update(votes=0)
+    poll.total_votes = 0
+    _bump(poll, fields=["total_votes"])
+    return poll
+
+
+@transaction.atomic
+def poll_delete(*, poll_id: str, user) -> None:
+    poll = _locked_owned_poll(poll_id, user)
+    _ballots_delete(poll)
+    poll.delete()
+
+
+@dataclass(frozen=True)
+class Drift:
+    poll_id: str
+    what: str  # "total_votes" or "choice <id>"
+    cached: int
+    actual: int
+
+
+@transaction.atomic
+def poll_recount(*, poll_id: str) -> list[Drift]:
+    """Recompute the cached counters from the ballot rows; fix and report drift."""
+    poll = Poll.objects.select_for_update().get(pk=poll_id)
+    actual = dict(
+        BallotChoice.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id"))
+    )
+    drifts = []
+    for choice in Choice.objects.filter(poll=poll):
+        count = actual.get(choice.id, 0)
+        if choice.votes != count:
+            drifts.append(Drift(poll.id, f"choice {choice.id}", choice.votes, count))
+            Choice.objects.filter(pk=choice.pk).update(votes=count)
+    total = Ballot.objects.filter(poll=poll).count()
+    if poll.total_votes != total:
+        drifts.append(Drift(poll.id, "total_votes", poll.total_votes, total))
+        poll.total_votes = total
+    if drifts:  # the tally changed: a new version, never an old one reused
+        _bump(poll, fields=["total_votes"])
+    return drifts
+
+
+# --- Votes ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    ballot: Ballot
+    choice_ids: list[int]
+    created: bool
+
+
+@transaction.atomic
+def vote_cast(*, poll_id: str, voter: Voter, choice_ids: list[int]) -> VoteOutcome:
+    """Record the voter's ballot, or change it where the poll allows."""
+    poll = _locked_votable_poll(poll_id, voter)
+    chosen = _validated_choices(poll, choice_ids)
+    ballot, created = _ballot_claim(poll, voter)
+    if created:
+        _marks_add(ballot, chosen)
+        _tally_apply(poll, added=chosen, removed=set(), total_delta=1)
+        return VoteOutcome(ballot, sorted(chosen), True)
+    if not poll.allow_vote_change:
+        raise AlreadyVoted()
+    current = set(BallotChoice.objects.filter(ballot=ballot).values_list("choice_id", flat=True))
+    added, removed = chosen - current, current - chosen
+    if added or removed:
+        BallotChoice.objects.filter(ballot=ballot, choice_id__in=removed).delete()
+        _marks_add(ballot, added)
+        ballot.updated_at = timezone.now()
+        ballot.save(update_fields=["updated_at"])
+        _tally_apply(poll, added=added, removed=removed, total_delta=0)
+    return VoteOutcome(ballot, sorted(chosen), False)
+
+
+@transaction.atomic
+def vote_withdraw(*, poll_id: str, voter: Voter) -> None:
+    poll = _locked_votable_poll(poll_id, voter)
+    if not poll.allow_vote_change:
+        raise VoteChangeNotAllowed()
+    ballot = Ballot.objects.filter(poll=poll, voter_key=voter.key).first()
+    if ballot is None:
+        raise NotFound("You have no ballot in this poll.")
+    removed = set(BallotChoice.objects.filter(ballot=ballot).values_list("choice_id", flat=True))
+    BallotChoice.objects.filter(ballot=ballot).delete()
+    ballot.delete()
+    _tally_apply(poll, added=set(), removed=removed, total_delta=-1)
+
+
+# --- Helpers ------------------------------------------------------------------
+
+
+def _locked_poll(poll_id: str, user) -> Poll:
+    poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
+    if poll is None or (poll.status == Poll.Status.DRAFT and poll.owner_id != user.pk):
+        raise NotFound("No poll with this id.")
+    return poll
+
+
+def _locked_owned_poll(poll_id: str, user) -> Poll:
+    if not user.is_authenticated:
+        raise NotAuthenticated()
+    poll = _locked_poll(poll_id, user)
+    if poll.owner_id != user.pk:
+        raise Forbidden("Only the poll's owner may do this.")
+    return poll
+
+
+def _locked_votable_poll(poll_id: str, voter: Voter) -> Poll:
+    poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
+    if poll is None or (poll.status == Poll.Status.DRAFT and poll.owner_id != voter.user_id):
+        raise NotFound("No poll with this id.")
+    if not poll.anonymous and voter.is_anonymous:
+        raise NotAuthenticated("This poll is not anonymous: sign in to vote.")
+    if not poll.accepts_votes():
+        raise PollClosed()
+    return poll
+
+
+def _validated_choices(poll: Poll, choice_ids: list[int]) -> set[int]:
+    chosen = set(choice_ids)
+    valid = set(Choice.objects.filter(poll=poll).values_list("id", flat=True))
+    if not chosen:
+        raise InvalidChoice("Pick at least one choice.")
+    if len(chosen) != len(choice_ids):
+        raise InvalidChoice("A choice may be named only once.")
+    if not chosen <= valid:
+        raise InvalidChoice(f"Unknown choice for this poll: {sorted(chosen - valid)}.")
+    limit = 1 if poll.kind == Poll.Kind.SINGLE else poll.max_choices
+    if len(chosen) > limit:
+        raise InvalidChoice(f"Pick at most {limit} choice{'s' if limit > 1 else ''}.")
+    return chosen
+
+
+def _ballot_claim(poll: Poll, voter: Voter) -> tuple[Ballot, bool]:
+    """Insert the voter's ballot; the unique constraint decides who is first."""
+    try:
+        with transaction.atomic():
+            ballot = Ballot.objects.create(poll=poll, voter_key=voter.key, user_id=voter.user_id)
+        return ballot, True
+    except IntegrityError:
+        return Ballot.objects.get(poll=poll, voter_key=voter.key), False
+
+
+def _marks_add(ballot: Ballot, choice_ids: set[int]) -> None:
+    BallotChoice.objects.bulk_create(
+        [BallotChoice(ballot=ballot, poll_id=ballot.poll_id, choice_id=c) for c in choice_ids]
+    )
+
+
+def _tally_apply(poll: Poll, *, added: set[int], removed: set[int], total_delta: int) -> None:
+    if added:
+        Choice.objects.filter(id__in=added).update(votes=F("votes") + 1)
+    if removed:
+        Choice.objects.filter(id__in=removed).update(votes=F("votes") - 1)
+    Poll.objects.filter(pk=poll.pk).update(
+        version=F("version") + 1,
+        total_votes=F("total_votes") + total_delta,
+        updated_at=timezone.now(),
+    )
+
+
+def _bump(poll: Poll, *, fields: list[str]) -> None:
+    poll.version += 1
+    poll.updated_at = timezone.now()
+    poll.save(update_fields=[*fields, "version", "updated_at"])
+
+
+def _ballots_delete(poll: Poll) -> None:
+    """Marks first (see BallotChoice.ballot), then ballots: two statements."""
+    BallotChoice.objects.filter(poll=poll).delete()
+    Ballot.objects.filter(poll=poll).delete()
+
+
+def _choices_create(poll: Poll, texts: list[str]) -> None:
+    Choice.objects.bulk_create(
+        [Choice(poll=poll, text=text, position=i) for i, text in enumerate(texts)]
+    )
+
+
+def _choice_texts(poll: Poll) -> list[str]:
+    return list(
+        Choice.objects.filter(poll=poll).order_by("position").values_list("text", flat=True)
+    )

@@ -1,0 +1,34 @@
+from django.urls import path, register_converter
+
+from .api import MyVoteView, PollViewSet, ResultsView, VoteView
+
+
+class JoinCodeConverter:
+    """Join codes are typed by people: accept lower case, look up upper case."""
+
+    regex = "[A-Za-z0-9]{4,16}"
+
+    def to_python(self, value: str) -> str:
+        return value.upper()
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(JoinCodeConverter, "code")
+
+poll_list = PollViewSet.as_view({"get": "list", "post": "create"})
+poll_detail = PollViewSet.as_view(
+    {"get": "retrieve", "patch": "partial_update", "delete": "destroy"}
+)
+
+urlpatterns = [
+    path("polls/", poll_list, name="poll-list"),
+    path("polls/<code:poll_id>/", poll_detail, name="poll-detail"),
+    path("polls/<code:poll_id>/open/", PollViewSet.as_view({"post": "open"}), name="poll-open"),
+    path("polls/<code:poll_id>/close/", PollViewSet.as_view({"post": "close"}), name="poll-close"),
+    path("polls/<code:poll_id>/reset/", PollViewSet.as_view({"post": "reset"}), name="poll-reset"),
+    path("polls/<code:poll_id>/votes/", VoteView.as_view(), name="poll-votes"),
+    path("polls/<code:poll_id>/votes/mine/", MyVoteView.as_view(), name="poll-vote-mine"),
+    path("polls/<code:poll_id>/results/", ResultsView.as_view(), name="poll-results"),
+]

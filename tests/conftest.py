@@ -1,0 +1,71 @@
+import os
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import UserFactory, make_poll
+
+
+def require_service(available: bool, what: str) -> None:
+    """Skip locally when a service is missing; in CI (NEXUS_REQUIRE_SERVICES) fail."""
+    if available:
+        return
+    if os.environ.get("NEXUS_REQUIRE_SERVICES"):
+        pytest.fail(f"{what} is required here (NEXUS_REQUIRE_SERVICES is set) but not configured")
+    pytest.skip(f"needs {what}; set its URL to run")
+
+
+@pytest.fixture
+def postgres():
+    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters live in the cache; every test starts from zero."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+def client_for(user) -> APIClient:
+    client = APIClient()
+    token, _ = Token.objects.get_or_create(user=user)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def owner_api(user):
+    return client_for(user)
+
+
+@pytest.fixture
+def other_api(db):
+    return client_for(UserFactory())
+
+
+@pytest.fixture
+def poll(user):
+    return make_poll(owner=user)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Production hashes static files at collectstatic; tests don't collect."""
+    settings.STORAGES = settings.STORAGES | {
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    }

@@ -1,0 +1,15 @@
+from django.utils.dateparse import parse_datetime
+
+
+def vote(client, poll_id, choices, voter="voter-0001", **headers):
+    extra = {"HTTP_X_VOTER_ID": voter} if voter else {}
+    extra.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
+    return client.post(f"/api/polls/{poll_id}/votes/", {"choices": choices}, format="json", **extra)
+
+
+def is_timestamp(value) -> bool:
+    return isinstance(value, str) and parse_datetime(value) is not None
+
+
+def choice_ids(poll) -> list[int]:
+    return list(poll.choices.order_by("position").values_list("id", flat=True))

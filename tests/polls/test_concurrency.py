@@ -1,0 +1,84 @@
+"""Real threads against real Postgres: the unique constraint and the poll
+lock decide, whatever the interleaving."""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from rest_framework.test import APIClient
+
+from polls.models import Ballot, BallotChoice
+from tests.factories import UserFactory, make_poll
+from tests.helpers import choice_ids, vote
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres")]
+
+
+def run_together(n: int, task) -> list:
+    """Run task(i) in n threads released at the same instant."""
+    barrier = threading.Barrier(n, timeout=30)
+
+    def worker(i):
+        try:
+            barrier.wait()
+            return task(i)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=n) as pool:
+        return list(pool.map(worker, range(n)))
+
+
+def assert_recount_finds_no_drift(capsys, poll_id):
+    capsys.readouterr()
+    call_command("recount", poll_id)
+    assert capsys.readouterr().out == "Recounted 1 poll(s); fixed 0 drifted counter(s).\n"
+
+
+def test_fifty_simultaneous_votes_from_one_voter_leave_one_ballot(capsys):
+    poll = make_poll(owner=UserFactory())
+    ids = choice_ids(poll)
+    statuses = run_together(50, lambda i: vote(APIClient(), poll.id, [ids[i % 3]]).status_code)
+    assert sorted(statuses) == [201] + [409] * 49
+    assert Ballot.objects.filter(poll=poll).count() == 1
+    assert BallotChoice.objects.filter(poll=poll).count() == 1
+    results = APIClient().get(f"/api/polls/{poll.id}/results/").json()
+    assert results["total_votes"] == 1 and sum(c["votes"] for c in results["choices"]) == 1
+    assert_recount_finds_no_drift(capsys, poll.id)
+
+
+def test_fifty_simultaneous_changes_from_one_voter_keep_one_ballot(capsys):
+    poll = make_poll(owner=UserFactory(), allow_vote_change=True)
+    ids = choice_ids(poll)
+    statuses = run_together(50, lambda i: vote(APIClient(), poll.id, [ids[i % 3]]).status_code)
+    assert sorted(statuses) == [200] * 49 + [201]
+    results = APIClient().get(f"/api/polls/{poll.id}/results/").json()
+    assert results["total_votes"] == 1 and sum(c["votes"] for c in results["choices"]) == 1
+    assert_recount_finds_no_drift(capsys, poll.id)
+
+
+def test_two_hundred_simultaneous_voters_are_all_counted(capsys):
+    poll = make_poll(owner=UserFactory())
+    ids = choice_ids(poll)
+    statuses = run_together(
+        200, lambda i: vote(APIClient(), poll.id, [ids[i % 3]], voter=f"voter-{i:05}").status_code
+    )
+    assert statuses.count(201) == 200
+    results = APIClient().get(f"/api/polls/{poll.id}/results/").json()
+    assert results["total_votes"] == statuses.count(201)
+    assert [c["votes"] for c in results["choices"]] == [67, 67, 66]
+    assert results["version"] == 1 + 200
+    assert_recount_finds_no_drift(capsys, poll.id)
+
+
+def test_simultaneous_retries_with_one_idempotency_key_count_once():
+    poll = make_poll(owner=UserFactory())
+    red = choice_ids(poll)[0]
+    responses = run_together(
+        20, lambda i: vote(APIClient(), poll.id, [red], **{"Idempotency-Key": "same"})
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.content for r in responses}) == 1
+    assert Ballot.objects.filter(poll=poll).count() == 1

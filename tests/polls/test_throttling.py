@@ -1,0 +1,46 @@
+"""Rate limits count in the configured cache (Redis in CI)."""
+
+import pytest
+
+from polls.throttles import AnonAddressThrottle, AnonVoterThrottle, UserThrottle
+from tests.helpers import choice_ids, vote
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def low_rates(monkeypatch):
+    # DRF reads rates once at import; set them on the classes instead.
+    monkeypatch.setattr(AnonVoterThrottle, "rate", "2/min", raising=False)
+    monkeypatch.setattr(AnonAddressThrottle, "rate", "3/min", raising=False)
+    monkeypatch.setattr(UserThrottle, "rate", "2/min", raising=False)
+
+
+def test_anonymous_voter_over_the_rate_gets_429_with_retry_after(api, poll, low_rates):
+    ids = choice_ids(poll)
+    assert vote(api, poll.id, ids[:1]).status_code == 201
+    assert vote(api, poll.id, ids[:1]).status_code == 409
+    response = vote(api, poll.id, ids[:1])
+    assert response.status_code == 429
+    assert response.json() == {
+        "code": "throttled",
+        "detail": "Request was throttled. Expected available in 60 seconds.",
+    }
+    assert response["Retry-After"] == "60"
+
+
+def test_voters_behind_one_address_share_only_the_address_limit(api, poll, low_rates):
+    ids = choice_ids(poll)
+    statuses = [vote(api, poll.id, ids[:1], voter=f"voter-{n:04}").status_code for n in range(4)]
+    assert statuses == [201, 201, 201, 429]
+
+
+def test_signed_in_user_is_limited_on_poll_creation(owner_api, low_rates):
+    body = {"question": "Q?", "choices": ["a", "b"]}
+    statuses = [owner_api.post("/api/polls/", body, format="json").status_code for _ in range(3)]
+    assert statuses == [201, 201, 429]
+
+
+def test_reads_are_not_throttled(api, poll, low_rates):
+    statuses = {api.get(f"/api/polls/{poll.id}/results/").status_code for _ in range(5)}
+    assert statuses == {200}

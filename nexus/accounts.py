@@ -9,6 +9,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from polls import examples
 from polls.throttles import AnonAddressThrottle
 
 from .errors import ApplicationError, Invalid
@@ -80,6 +81,7 @@ class RegisterView(APIView):
     @extend_schema(
         summary="Create an account",
         request=RegisterSerializer,
+        examples=[examples.REGISTER, examples.REGISTERED],
         responses={201: RegisteredSerializer, **errors("invalid", "throttled")},
     )
     def post(self, request):
@@ -96,6 +98,7 @@ class TokenView(APIView):
     @extend_schema(
         summary="Get an API token",
         request=CredentialsSerializer,
+        examples=[examples.CREDENTIALS, examples.TOKEN],
         responses={
             200: TokenSerializer,
             **errors(

@@ -236,7 +236,9 @@ REST_FRAMEWORK = {
         "anon_ip": env_rate("NEXUS_THROTTLE_ANON_IP", "6000/min"),
         "user": env_rate("NEXUS_THROTTLE_USER", "600/min"),
     },
-    "NUM_PROXIES": env_int("NEXUS_NUM_PROXIES", 0) if "NEXUS_NUM_PROXIES" in os.environ else None,
+    # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
+    # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.
+    "NUM_PROXIES": env_int("NEXUS_NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:

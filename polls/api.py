@@ -45,6 +45,15 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
 OWNER_ERRORS = errors("not_authenticated", "forbidden", "not_found")
 
 
+def owner_action(summary: str):
+    return extend_schema(
+        summary=summary,
+        request=None,
+        examples=[examples.POLL],
+        responses={200: PollSerializer, **OWNER_ERRORS},
+    )
+
+
 class PollPagination(LimitOffsetPagination):
     default_limit = 20
     max_limit = 100
@@ -53,6 +62,7 @@ class PollPagination(LimitOffsetPagination):
 @extend_schema_view(
     list=extend_schema(
         summary="List polls",
+        examples=[examples.POLL],
         parameters=[
             OpenApiParameter("status", str, enum=[s.value for s in Poll.Status]),
             OpenApiParameter("mine", bool, description="Only the caller's polls."),
@@ -63,14 +73,17 @@ class PollPagination(LimitOffsetPagination):
     create=extend_schema(
         summary="Create a poll",
         request=PollWriteSerializer,
-        examples=[examples.POLL_CREATE],
+        examples=[examples.POLL_CREATE, examples.POLL],
         responses={201: PollSerializer, **errors("invalid", "not_authenticated", "throttled")},
     ),
     retrieve=extend_schema(
-        summary="Get a poll", responses={200: PollSerializer, **errors("not_found")}
+        summary="Get a poll",
+        examples=[examples.POLL],
+        responses={200: PollSerializer, **errors("not_found")},
     ),
     partial_update=extend_schema(
         summary="Edit a poll",
+        examples=[examples.POLL_EDIT, examples.POLL],
         request=PollWriteSerializer(partial=True),
         responses={
             200: PollSerializer,
@@ -84,15 +97,9 @@ class PollPagination(LimitOffsetPagination):
         },
     ),
     destroy=extend_schema(summary="Delete a poll", responses={204: None, **OWNER_ERRORS}),
-    open=extend_schema(
-        summary="Open a poll now", request=None, responses={200: PollSerializer, **OWNER_ERRORS}
-    ),
-    close=extend_schema(
-        summary="Close a poll", request=None, responses={200: PollSerializer, **OWNER_ERRORS}
-    ),
-    reset=extend_schema(
-        summary="Delete every ballot", request=None, responses={200: PollSerializer, **OWNER_ERRORS}
-    ),
+    open=owner_action("Open a poll now"),
+    close=owner_action("Close a poll"),
+    reset=owner_action("Delete every ballot; the tally goes to zero"),
 )
 class PollViewSet(ViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly]

@@ -43,3 +43,65 @@ RESULTS = OpenApiExample(
         "updated_at": "2026-11-27T10:15:00.123456Z",
     },
 )
+
+POLL = OpenApiExample(
+    "A poll",
+    response_only=True,
+    status_codes=[200, 201],
+    value={
+        "id": "K7Q2XP",
+        "question": "Which colour for the new logo?",
+        "description": "",
+        "kind": "single",
+        "max_choices": 1,
+        "anonymous": True,
+        "allow_vote_change": False,
+        "results": "live",
+        "status": "open",
+        "opens_at": None,
+        "closes_at": None,
+        "created_at": "2026-11-27T10:00:00.000000Z",
+        "owner": "alice",
+        "choices": [
+            {"id": 11, "text": "Red", "position": 0},
+            {"id": 12, "text": "Green", "position": 1},
+        ],
+        "urls": {
+            "vote": "/api/polls/K7Q2XP/votes/",
+            "results": "/api/polls/K7Q2XP/results/",
+            "websocket": "/ws/polls/K7Q2XP/",
+            "page": "/p/K7Q2XP/",
+            "present": "/p/K7Q2XP/present/",
+        },
+    },
+)
+
+POLL_EDIT = OpenApiExample(
+    "Reword a poll", request_only=True, value={"question": "Which colour for the logo?"}
+)
+
+REGISTER = OpenApiExample(
+    "Register",
+    request_only=True,
+    value={"username": "alice", "password": "correct-horse-battery", "email": "a@example.com"},
+)
+
+REGISTERED = OpenApiExample(
+    "Registered",
+    response_only=True,
+    status_codes=[201],
+    value={"id": 2, "username": "alice", "token": "9ca476a393e8ba067f24a9ed2542a70b13236ef3"},
+)
+
+CREDENTIALS = OpenApiExample(
+    "Credentials",
+    request_only=True,
+    value={"username": "alice", "password": "correct-horse-battery"},
+)
+
+TOKEN = OpenApiExample(
+    "Token",
+    response_only=True,
+    status_codes=[200],
+    value={"token": "9ca476a393e8ba067f24a9ed2542a70b13236ef3"},
+)

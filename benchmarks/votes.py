@@ -1,6 +1,7 @@
 """Vote throughput against a running Nexus, through the public API only.
 
     python benchmarks/votes.py --url http://127.0.0.1:8000 --votes 2000 --concurrency 32
+    scripts/with-server.sh .venv/bin/python benchmarks/votes.py   # a fresh local server
 
 Creates a user and a poll, casts V votes from distinct anonymous voters over
 C keep-alive connections as fast as they are answered, then checks that the
@@ -11,6 +12,7 @@ latency percentiles; exits 1 if a vote was lost or double-counted.
 import argparse
 import asyncio
 import json
+import os
 import secrets
 import statistics
 import sys
@@ -87,7 +89,7 @@ async def main(url: str, votes: int, concurrency: int) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:8000")
+    parser.add_argument("--url", default=os.environ.get("NEXUS_URL", "http://127.0.0.1:8000"))
     parser.add_argument("--votes", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()

@@ -13,6 +13,7 @@ from polls import examples
 from polls.throttles import AnonAddressThrottle
 
 from .errors import ApplicationError, Invalid
+from .fields import StrictCharField, StrictRegexField
 from .openapi import errors
 
 User = get_user_model()
@@ -23,8 +24,8 @@ class InvalidCredentials(ApplicationError):
 
 
 class RegisterSerializer(serializers.Serializer):
-    username = serializers.RegexField(r"^[\w.@+-]{1,150}$", max_length=150)
-    password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
+    username = StrictRegexField(r"^[\w.@+-]{1,150}$", max_length=150)
+    password = StrictCharField(write_only=True, max_length=128, trim_whitespace=False)
     email = serializers.EmailField(required=False, allow_blank=True, default="")
 
     def validate_username(self, username: str) -> str:
@@ -48,8 +49,8 @@ class RegisteredSerializer(serializers.Serializer):
 
 
 class CredentialsSerializer(serializers.Serializer):
-    username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=128, trim_whitespace=False)
+    username = StrictCharField(max_length=150)
+    password = StrictCharField(max_length=128, trim_whitespace=False)
 
 
 class TokenSerializer(serializers.Serializer):

@@ -9,6 +9,7 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
@@ -49,21 +50,27 @@ def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
     return body
 
 
-def _flatten(detail) -> dict:
-    """DRF ValidationError detail -> {"field": "message; message"}."""
+def _flatten(detail) -> dict[str, str]:
+    """DRF ValidationError detail -> {"field": "one sentence or several"}."""
     if isinstance(detail, dict):
         return {key: _message(value) for key, value in detail.items()}
     return {"non_field_errors": _message(detail)}
 
 
-def _message(value) -> str | dict:
-    if isinstance(value, dict):
-        return _flatten(value)
+def _message(value) -> str:
+    if isinstance(value, dict):  # a list field's {index: errors}, or a nested object
+        return " ".join(f"{_label(key)}: {_message(item)}" for key, item in value.items())
     if isinstance(value, list):
-        if value and isinstance(value[0], dict):
-            return {str(i): _flatten(item) for i, item in enumerate(value) if item}
-        return " ".join(str(item) for item in value)
+        if any(isinstance(item, dict) for item in value):  # many=True: one entry per item
+            return " ".join(
+                f"Item {i + 1}: {_message(item)}" for i, item in enumerate(value) if item
+            )
+        return " ".join(_message(item) for item in value)
     return str(value)
+
+
+def _label(key) -> str:
+    return f"Item {int(key) + 1}" if str(key).isdigit() else str(key)
 
 
 _DRF_CODES: list[tuple[type[drf.APIException], str]] = [
@@ -111,12 +118,10 @@ def _wants_json(request) -> bool:
     return request.path.startswith("/api/")
 
 
-def handler404(request, exception=None):
-    if _wants_json(request):
-        return JsonResponse(error_body("not_found", "Not found."), status=404)
-    from django.views.defaults import page_not_found
-
-    return page_not_found(request, exception)
+@csrf_exempt
+def api_not_found(request, exception=None):
+    """Catch-all for unknown /api/ paths (DEBUG or not); no CSRF, like every API view."""
+    return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
 def handler500(request):

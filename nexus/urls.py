@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .accounts import RegisterView, TokenView
-from .errors import handler404 as api_not_found
+from .errors import api_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,5 +16,4 @@ urlpatterns = [
     re_path(r"^api/", api_not_found),
 ]
 
-handler404 = "nexus.errors.handler404"
 handler500 = "nexus.errors.handler500"

@@ -55,8 +55,24 @@ def owner_action(summary: str):
 
 
 class PollPagination(LimitOffsetPagination):
+    """`?limit=&offset=`; unlike DRF's, a bad value is an error, not ignored."""
+
     default_limit = 20
     max_limit = 100
+
+    def get_limit(self, request) -> int:
+        return self._int_param(request, self.limit_query_param, self.default_limit, 1)
+
+    def get_offset(self, request) -> int:
+        return self._int_param(request, self.offset_query_param, 0, 0)
+
+    def _int_param(self, request, name: str, default: int, minimum: int) -> int:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return default
+        if not raw.isdigit() or int(raw) < minimum:
+            raise Invalid(fields={name: f"An integer >= {minimum}."})
+        return min(int(raw), self.max_limit) if name == self.limit_query_param else int(raw)
 
 
 @extend_schema_view(
@@ -111,9 +127,12 @@ class PollViewSet(ViewSet):
 
     def list(self, request):
         status = request.query_params.get("status")
-        if status and status not in Poll.Status.values:
+        if status is not None and status not in Poll.Status.values:
             raise Invalid(fields={"status": f"One of {', '.join(Poll.Status.values)}."})
-        mine = request.query_params.get("mine", "").lower() in {"true", "1", "yes"}
+        mine = request.query_params.get("mine", "false").lower()
+        if mine not in {"true", "false"}:
+            raise Invalid(fields={"mine": "true or false."})
+        mine = mine == "true"
         if mine and not request.user.is_authenticated:
             raise NotAuthenticated("Sign in to list your polls.")
         polls = selectors.poll_list(

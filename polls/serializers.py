@@ -1,18 +1,11 @@
 from django.utils import timezone
 from rest_framework import serializers
 
+from nexus.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+
 from .models import Choice, Poll
 
 MAX_CHOICES = 50
-
-
-class StrictIntegerField(serializers.IntegerField):
-    """An integer in JSON, not a string or a boolean that looks like one."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, bool) or not isinstance(data, int):
-            self.fail("invalid")
-        return super().to_internal_value(data)
 
 
 class ChoiceSerializer(serializers.ModelSerializer):
@@ -77,15 +70,15 @@ class PollSerializer(serializers.ModelSerializer):
 class PollWriteSerializer(serializers.Serializer):
     """Body of `POST /api/polls/` and, with partial=True, of `PATCH`."""
 
-    question = serializers.CharField(max_length=500)
-    description = serializers.CharField(max_length=5000, allow_blank=True, default="")
+    question = StrictCharField(max_length=500)
+    description = StrictCharField(max_length=5000, allow_blank=True, default="")
     kind = serializers.ChoiceField(choices=Poll.Kind.choices, default=Poll.Kind.SINGLE)
     max_choices = serializers.IntegerField(min_value=1, max_value=MAX_CHOICES, required=False)
     choices = serializers.ListField(
-        child=serializers.CharField(max_length=200), min_length=2, max_length=MAX_CHOICES
+        child=StrictCharField(max_length=200), min_length=2, max_length=MAX_CHOICES
     )
-    anonymous = serializers.BooleanField(default=True)
-    allow_vote_change = serializers.BooleanField(default=False)
+    anonymous = StrictBooleanField(default=True)
+    allow_vote_change = StrictBooleanField(default=False)
     results = serializers.ChoiceField(choices=Poll.Results.choices, default=Poll.Results.LIVE)
     status = serializers.ChoiceField(
         choices=[Poll.Status.DRAFT, Poll.Status.OPEN], default=Poll.Status.OPEN

@@ -68,3 +68,13 @@ def test_session_sign_in_works_for_browsers_with_csrf(user):
     assert response.status_code == 403
     assert response.json()["code"] == "forbidden"
     assert "CSRF" in response.json()["detail"]
+
+
+def test_credentials_must_be_strings(api, user):
+    response = api.post("/api/auth/token/", {"username": 0, "password": 1}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid",
+        "detail": "Some fields are invalid.",
+        "fields": {"username": "Must be a string.", "password": "Must be a string."},
+    }

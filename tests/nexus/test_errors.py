@@ -42,3 +42,9 @@ def test_unexpected_failure_answers_json_500(api, poll, monkeypatch, caplog):
         "detail": "Something went wrong on our side.",
     }
     assert "disk on fire" in caplog.text
+
+
+def test_unknown_api_path_answers_json_404_to_writes_too(client):
+    response = client.post("/api/polls/%C2%84/", data="{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": "Not found."}

@@ -84,7 +84,7 @@ def test_every_offending_field_is_named(owner_api):
         "fields": {
             "question": "This field may not be blank.",
             "kind": '"ranked" is not a valid choice.',
-            "choices": {"2": "This field may not be blank."},
+            "choices": "Item 3: This field may not be blank.",
             "results": '"never" is not a valid choice.',
             "status": '"closed" is not a valid choice.',
             "anonymous": "Must be a valid boolean.",
@@ -104,7 +104,7 @@ def test_every_offending_field_is_named(owner_api):
         ({"choices": ["Red", " red"]}, {"choices": "Choices must be unique: 'red' repeats."}),
         (
             {"choices": ["a", "b" * 201]},
-            {"choices": {"1": "Ensure this field has no more than 200 characters."}},
+            {"choices": "Item 2: Ensure this field has no more than 200 characters."},
         ),
         (
             {"question": "q" * 501},
@@ -313,3 +313,40 @@ def test_owner_deletes_a_poll_with_its_ballots(api, owner_api, poll):
     assert (response.status_code, response.content) == (204, b"")
     assert not Poll.objects.exists() and not Ballot.objects.exists()
     assert api.get(f"/api/polls/{poll.id}/").status_code == 404
+
+
+def test_json_types_are_taken_literally(owner_api):
+    body = {"question": 7, "choices": ["a", 2], "anonymous": 0, "allow_vote_change": "true"}
+    response = owner_api.post("/api/polls/", body, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {
+        "question": "Must be a string.",
+        "choices": "Item 2: Must be a string.",
+        "anonymous": "Must be a valid boolean.",
+        "allow_vote_change": "Must be a valid boolean.",
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "fields"),
+    [
+        ("limit=null", {"limit": "An integer >= 1."}),
+        ("limit=0", {"limit": "An integer >= 1."}),
+        ("offset=-1", {"offset": "An integer >= 0."}),
+        ("status=", {"status": "One of draft, open, closed."}),
+    ],
+)
+def test_bad_list_parameters_are_rejected(api, db, query, fields):
+    response = api.get(f"/api/polls/?{query}")
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": "invalid",
+        "detail": "The request is invalid.",
+        "fields": fields,
+    }
+
+
+def test_mine_must_be_true_or_false(owner_api):
+    response = owner_api.get("/api/polls/?mine=perhaps")
+    assert response.status_code == 400
+    assert response.json()["fields"] == {"mine": "true or false."}

@@ -154,8 +154,8 @@ def test_malformed_json_is_rejected_as_invalid(api, poll):
 @pytest.mark.parametrize(
     ("body", "fields"),
     [
-        ({"choices": ["1"]}, {"choices": {"0": "A valid integer is required."}}),
-        ({"choices": [True]}, {"choices": {"0": "A valid integer is required."}}),
+        ({"choices": ["1"]}, {"choices": "Item 1: A valid integer is required."}),
+        ({"choices": [True]}, {"choices": "Item 1: A valid integer is required."}),
         ({"choices": 3}, {"choices": 'Expected a list of items but got type "int".'}),
         ({}, {"choices": "This field is required."}),
         ([1, 2], {"non_field_errors": "Invalid data. Expected a dictionary, but got list."}),

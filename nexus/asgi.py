@@ -1,4 +1,4 @@
-"""ASGI entry point: HTTP through Django; WebSockets join with live results."""
+"""ASGI entry point: HTTP through Django, WebSockets through Channels."""
 
 import os
 
@@ -8,6 +8,18 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nexus.settings")
 
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402  (needs Django set up)
+# Imported after Django is set up: they load models.
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-application = ProtocolTypeRouter({"http": django_asgi_app})
+from realtime.auth import websocket_stack  # noqa: E402
+from realtime.broadcast import BindLoopMiddleware  # noqa: E402
+from realtime.routing import websocket_urlpatterns  # noqa: E402
+
+application = BindLoopMiddleware(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
+        }
+    )
+)

@@ -261,6 +261,13 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
+# Live results: at most one broadcast per poll per interval per process; the
+# reconciler heals lost messages within NEXUS_RESYNC_SECONDS; a socket whose
+# sends stay blocked NEXUS_WS_SEND_TIMEOUT seconds is closed (4408).
+NEXUS_BROADCAST_INTERVAL = env_int("NEXUS_BROADCAST_INTERVAL_MS", 100, minimum=10) / 1000
+NEXUS_RESYNC_SECONDS = env_int("NEXUS_RESYNC_MS", 1000, minimum=100) / 1000
+NEXUS_WS_SEND_TIMEOUT = env_int("NEXUS_WS_SEND_TIMEOUT_MS", 10000, minimum=100) / 1000
+
 # Idempotency records are kept at least this long (contract: 24 h).
 NEXUS_IDEMPOTENCY_TTL_HOURS = env_int("NEXUS_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
 

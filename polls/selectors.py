@@ -1,5 +1,7 @@
 """Reads. Visibility rules live here: drafts are their owner's alone."""
 
+from dataclasses import dataclass
+
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
@@ -76,12 +78,17 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
     return results_snapshot(poll, choices)
 
 
+def _choices_with_poll(poll_id: str) -> list[Choice]:
+    """The poll's choices and (joined) the poll: tally and version in one statement."""
+    return list(Choice.objects.filter(poll_id=poll_id).select_related("poll").order_by("position"))
+
+
 def results_visible(poll: Poll, voter: Voter | None) -> bool:
     """For everyone but the owner (who always sees results)."""
     if poll.results == Poll.Results.LIVE or poll.effective_status() == Poll.Status.CLOSED:
         return True
-    if poll.results == Poll.Results.AFTER_VOTE and voter is not None:
-        return Ballot.objects.filter(poll_id=poll.pk, voter_key=voter.key).exists()
+    if poll.results == Poll.Results.AFTER_VOTE:
+        return voter_has_ballot(poll_id=poll.pk, voter=voter)
     return False
 
 
@@ -110,3 +117,50 @@ def results_snapshot(poll: Poll, choices: list[Choice]) -> dict:
         ],
         "updated_at": poll.updated_at,
     }
+
+
+@dataclass(frozen=True)
+class LiveState:
+    """What a live subscriber may be sent, and what decides who may see it."""
+
+    message: dict  # the contract's WebSocket `results` message
+    owner_id: int
+    results: str  # the poll's results visibility
+    draft: bool
+
+    @property
+    def version(self) -> int:
+        return self.message["version"]
+
+    @property
+    def closed(self) -> bool:
+        return self.message["status"] == Poll.Status.CLOSED
+
+
+def live_state(*, poll_id: str) -> LiveState | None:
+    """The poll's live-results message from one consistent read; None if gone."""
+    choices = _choices_with_poll(poll_id)
+    if not choices:
+        return None
+    poll = choices[0].poll
+    snapshot = results_snapshot(poll, choices)
+    message = {
+        "type": "results",
+        "poll": poll.id,
+        "version": poll.version,
+        "status": snapshot["status"],
+        "total_votes": poll.total_votes,
+        "choices": [{k: c[k] for k in ("id", "votes", "share")} for c in snapshot["choices"]],
+    }
+    return LiveState(message, poll.owner_id, poll.results, poll.status == Poll.Status.DRAFT)
+
+
+def voter_has_ballot(*, poll_id: str, voter: Voter | None) -> bool:
+    if voter is None:
+        return False
+    return Ballot.objects.filter(poll_id=poll_id, voter_key=voter.key).exists()
+
+
+def poll_versions(*, poll_ids: list[str]) -> dict[str, int]:
+    """{poll id: version} for the polls that still exist; one query."""
+    return dict(Poll.objects.filter(pk__in=poll_ids).values_list("id", "version"))

@@ -13,6 +13,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 
 from nexus.errors import Forbidden, NotAuthenticated, NotFound
+from realtime import broadcast
 
 from .errors import AlreadyVoted, InvalidChoice, PollClosed, PollHasVotes, VoteChangeNotAllowed
 from .models import Ballot, BallotChoice, Choice, Poll, new_join_code
@@ -101,6 +102,7 @@ def poll_delete(*, poll_id: str, user) -> None:
     poll = _locked_owned_poll(poll_id, user)
     _ballots_delete(poll)
     poll.delete()
+    _broadcast_after_commit(poll_id)  # subscribers are told it is gone
 
 
 @dataclass(frozen=True)
@@ -251,12 +253,19 @@ def _tally_apply(poll: Poll, *, added: set[int], removed: set[int], total_delta:
         total_votes=F("total_votes") + total_delta,
         updated_at=timezone.now(),
     )
+    _broadcast_after_commit(poll.pk)
 
 
 def _bump(poll: Poll, *, fields: list[str]) -> None:
     poll.version += 1
     poll.updated_at = timezone.now()
     poll.save(update_fields=[*fields, "version", "updated_at"])
+    _broadcast_after_commit(poll.pk)
+
+
+def _broadcast_after_commit(poll_id: str) -> None:
+    # robust: the write is committed whatever happens to its broadcast.
+    transaction.on_commit(lambda: broadcast.poll_changed(poll_id), robust=True)
 
 
 def _ballots_delete(poll: Poll) -> None:

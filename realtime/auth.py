@@ -1,0 +1,61 @@
+"""WebSocket authentication and origin checks.
+
+Sessions come from channels' AuthMiddlewareStack; `?token=<key>` (DRF token)
+overrides the session. Browsers send an Origin header, which must name one
+of ALLOWED_HOSTS (cross-site WebSocket hijacking); other clients send none.
+"""
+
+from urllib.parse import parse_qs
+
+from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from rest_framework.authtoken.models import Token
+
+from polls.voters import VOTER_COOKIE, VOTER_HEADER, VOTER_ID, Voter
+
+
+@database_sync_to_async
+def _user_for_token(key: str):
+    token = Token.objects.select_related("user").filter(key=key).first()
+    return token.user if token and token.user.is_active else None
+
+
+class TokenAuthMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        keys = parse_qs(scope.get("query_string", b"").decode("latin1")).get("token")
+        if keys:
+            user = await _user_for_token(keys[0])
+            scope = dict(scope, user=user or AnonymousUser(), auth_failed=user is None)
+        return await self.app(scope, receive, send)
+
+
+class OriginOrNoneValidator(OriginValidator):
+    """Like channels' AllowedHostsOriginValidator, but clients that send no
+    Origin (not browsers, so not hijackable) are let in."""
+
+    def valid_origin(self, parsed_origin) -> bool:
+        return parsed_origin is None or self.validate_origin(parsed_origin)
+
+
+def websocket_stack(app):
+    return OriginOrNoneValidator(
+        AuthMiddlewareStack(TokenAuthMiddleware(app)), settings.ALLOWED_HOSTS
+    )
+
+
+def voter_from_scope(scope) -> Voter | None:
+    """The subscriber as a voter (account, X-Voter-Id header or cookie)."""
+    user = scope.get("user")
+    if user is not None and user.is_authenticated:
+        return Voter(key=f"user:{user.pk}", user_id=user.pk)
+    header = dict(scope.get("headers", [])).get(VOTER_HEADER.lower().encode())
+    anon_id = header.decode("latin1") if header else scope.get("cookies", {}).get(VOTER_COOKIE)
+    if anon_id and VOTER_ID.match(anon_id):
+        return Voter(key=f"anon:{anon_id}", anon_id=anon_id)
+    return None

@@ -1,0 +1,229 @@
+"""Live-results consumers: `/ws/polls/{id}/` and the multiplexed `/ws/`.
+
+Every message a consumer forwards was encoded once by the publisher; the
+consumer only decides whether this socket may see it and whether it is newer
+than what the socket has. Outgoing results go through a one-slot-per-poll
+outbox drained by one sender task: a socket that cannot keep up gets the
+newest state, not a backlog, and one whose send stays blocked past
+NEXUS_WS_SEND_TIMEOUT is closed.
+"""
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from polls import selectors
+from polls.models import Poll
+
+from . import broadcast
+from .auth import voter_from_scope
+from .runtime import runtime_for
+
+logger = logging.getLogger("nexus.realtime")
+
+MAX_MESSAGE_CHARS = 4096
+MAX_SUBSCRIPTIONS = 200
+JOIN_CODE = re.compile(r"^[A-Za-z0-9]{4,16}$")
+CLOSE = {"not_found": 4404, "results_hidden": 4403, "not_authenticated": 4401, "too_slow": 4408}
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        self.voter = voter_from_scope(self.scope)
+        self.voted: dict[str, bool] = {}  # subscribed polls -> has this voter a ballot
+        self.sent: dict[str, int] = {}  # poll -> newest version sent or queued
+        self.outbox: dict[str, str] = {}  # poll -> newest text not yet sent
+        self.close_code: int | None = None
+        self.wake = asyncio.Event()
+        self.runtime = runtime_for()
+        await self.accept()
+        self.sender = asyncio.ensure_future(self._send_forever())
+        if self.scope.get("auth_failed"):
+            await self.close(code=CLOSE["not_authenticated"])
+            return
+        await self.opened()
+
+    async def opened(self):
+        """Subclasses: what to do once the socket is accepted."""
+
+    async def disconnect(self, code):
+        if hasattr(self, "sender"):
+            self.sender.cancel()
+        for poll_id in list(getattr(self, "voted", ())):
+            await self._forget(poll_id)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        if text_data is None or len(text_data) > MAX_MESSAGE_CHARS:
+            return await self.reply({"type": "error", "code": "invalid"})
+        try:
+            message = json.loads(text_data)
+        except ValueError:
+            message = None
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return await self.reply({"type": "error", "code": "invalid"})
+        if message["type"] == "ping":
+            return await self.reply({"type": "pong"})
+        await self.command(message)
+
+    async def command(self, message: dict):
+        await self.reply({"type": "error", "code": "invalid"})
+
+    async def reply(self, message: dict):
+        await self.send(text_data=broadcast.encode(message))
+
+    # --- subscriptions ---------------------------------------------------------
+
+    async def subscribe(self, poll_id: str) -> str | None:
+        """Join the poll's group, then queue its current state. Returns an error code."""
+        try:
+            await self.channel_layer.group_add(broadcast.group_name(poll_id), self.channel_name)
+        except Exception:  # Redis away: the reconciler keeps this socket current
+            logger.warning("group_add failed for poll %s", poll_id, exc_info=True)
+        state, voted = await database_sync_to_async(_load)(poll_id, self.voter)
+        code = self._gate(state and broadcast.event_for(poll_id, state), voted)
+        if code:
+            await self._discard_group(poll_id)
+            return code
+        self.voted[poll_id] = voted
+        self.sent.pop(poll_id, None)  # a (re)subscription is answered with the state
+        self.runtime.watch(poll_id, self)
+        self.runtime.saw(poll_id, state.version)
+        self._offer(poll_id, state.version, broadcast.encode(state.message))
+        return None
+
+    async def revoke(self, poll_id: str, code: str):
+        """The socket may no longer see this poll."""
+
+    async def poll_results(self, event: dict):
+        poll_id = event["poll"]
+        if poll_id not in self.voted:
+            return
+        self.runtime.saw(poll_id, event["version"])
+        code = self._gate(event, self.voted[poll_id])
+        if code:
+            await self.revoke(poll_id, code)
+        else:
+            self._offer(poll_id, event["version"], event["text"])
+
+    async def poll_deleted(self, event: dict):
+        poll_id = event["poll"]
+        if poll_id in self.voted:
+            self._offer(poll_id, 2**63, event["text"])
+            await self.revoke(poll_id, "not_found")
+
+    def _gate(self, event: dict | None, voted: bool) -> str | None:
+        """None if this socket may see the poll, else the error code."""
+        if event is None or event["type"] == "poll.deleted":
+            return "not_found"
+        user = self.scope.get("user")
+        is_owner = user is not None and user.is_authenticated and user.pk == event["owner"]
+        if event["draft"] and not is_owner:
+            return "not_found"
+        if is_owner or event["closed"] or event["results"] == Poll.Results.LIVE:
+            return None
+        if event["results"] == Poll.Results.AFTER_VOTE and voted:
+            return None
+        return "results_hidden"
+
+    async def _forget(self, poll_id: str):
+        self.voted.pop(poll_id, None)
+        self.sent.pop(poll_id, None)
+        self.runtime.unwatch(poll_id, self)
+        await self._discard_group(poll_id)
+
+    async def _discard_group(self, poll_id: str):
+        try:
+            await self.channel_layer.group_discard(broadcast.group_name(poll_id), self.channel_name)
+        except Exception:
+            logger.warning("group_discard failed for poll %s", poll_id, exc_info=True)
+
+    # --- the outbox -------------------------------------------------------------
+
+    def _offer(self, poll_id: str, version: int, text: str):
+        if version <= self.sent.get(poll_id, 0):
+            return  # not newer than what this socket has: drop it
+        self.sent[poll_id] = version
+        self.outbox[poll_id] = text  # replaces an older state still waiting
+        self.wake.set()
+
+    def close_after_outbox(self, code: int):
+        self.close_code = code
+        self.wake.set()
+
+    async def _send_forever(self):
+        timeout = settings.NEXUS_WS_SEND_TIMEOUT
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            while self.outbox:
+                poll_id = next(iter(self.outbox))
+                text = self.outbox.pop(poll_id)
+                try:
+                    await asyncio.wait_for(self.send(text_data=text), timeout)
+                except TimeoutError:
+                    logger.info("Closing a socket stuck for %.1fs", timeout)
+                    self.close_code = CLOSE["too_slow"]
+                    break
+            if self.close_code is not None:
+                # If even the close is stuck, the server's ping timeout drops it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.close(code=self.close_code), timeout)
+                return
+
+
+class PollConsumer(LiveConsumer):
+    """`/ws/polls/{id}/`: one poll; 4404 unknown, 4403 hidden."""
+
+    async def opened(self):
+        self.poll_id = self.scope["url_route"]["kwargs"]["poll_id"].upper()
+        code = await self.subscribe(self.poll_id)
+        if code:
+            await self.close(code=CLOSE[code])
+
+    async def revoke(self, poll_id: str, code: str):
+        await self._forget(poll_id)
+        self.close_after_outbox(CLOSE[code])
+
+
+class StreamConsumer(LiveConsumer):
+    """`/ws/`: subscribe to many polls on one socket (dashboards)."""
+
+    async def command(self, message: dict):
+        kind, poll_id = message["type"], message.get("poll")
+        if kind not in {"subscribe", "unsubscribe"} or not isinstance(poll_id, str):
+            return await self.reply({"type": "error", "code": "invalid"})
+        if not JOIN_CODE.match(poll_id):
+            return await self.reply({"type": "error", "code": "not_found", "poll": poll_id})
+        poll_id = poll_id.upper()
+        if kind == "unsubscribe":
+            self.outbox.pop(poll_id, None)
+            return await self._forget(poll_id)
+        if poll_id not in self.voted and len(self.voted) >= MAX_SUBSCRIPTIONS:
+            return await self.reply(
+                {"type": "error", "code": "too_many_subscriptions", "poll": poll_id}
+            )
+        code = await self.subscribe(poll_id)
+        if code:
+            await self.reply({"type": "error", "code": code, "poll": poll_id})
+
+    async def revoke(self, poll_id: str, code: str):
+        await self._forget(poll_id)
+        if code != "not_found":  # a deleted poll already said so
+            self.outbox.pop(poll_id, None)
+            await self.reply({"type": "error", "code": code, "poll": poll_id})
+
+
+def _load(poll_id: str, voter) -> tuple[selectors.LiveState | None, bool]:
+    state = selectors.live_state(poll_id=poll_id)
+    voted = (
+        state is not None
+        and state.results == Poll.Results.AFTER_VOTE
+        and selectors.voter_has_ballot(poll_id=poll_id, voter=voter)
+    )
+    return state, voted

@@ -1,0 +1,209 @@
+"""`/ws/polls/{id}/` on the in-memory layer and on real Redis."""
+
+import pytest
+from channels.db import database_sync_to_async
+from rest_framework.authtoken.models import Token
+
+from polls import services
+from polls.models import Poll
+from tests.factories import make_poll
+
+from .conftest import connect, receive_until, vote
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def state(poll, version, total, votes, status="open"):
+    return {
+        "type": "results",
+        "poll": poll.id,
+        "version": version,
+        "status": status,
+        "total_votes": total,
+        "choices": [
+            {"id": c.id, "votes": v, "share": round(v / total, 4) if total else 0.0}
+            for c, v in zip(poll.choices.order_by("position"), votes, strict=True)
+        ],
+    }
+
+
+async def test_subscriber_gets_the_current_state_then_each_new_one(layer, poll):
+    comm = connect(f"/ws/polls/{poll.id}/")
+    assert (await comm.connect())[0]
+    choices = await database_sync_to_async(lambda: list(poll.choices.order_by("position")))()
+    expected = await database_sync_to_async(state)(poll, 1, 0, [0, 0, 0])
+    assert await comm.receive_json_from(timeout=3) == expected
+    await vote(poll, 1)
+    message = await comm.receive_json_from(timeout=3)
+    assert message == await database_sync_to_async(state)(poll, 2, 1, [0, 1, 0])
+    assert message["choices"][1]["id"] == choices[1].id
+    await comm.disconnect()
+
+
+async def test_join_code_is_case_insensitive_on_sockets(layer, poll):
+    comm = connect(f"/ws/polls/{poll.id.lower()}/")
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=3))["poll"] == poll.id
+    await comm.disconnect()
+
+
+async def test_unknown_poll_is_accepted_then_closed_4404(layer, transactional_db):
+    comm = connect("/ws/polls/NOPE42/")
+    assert (await comm.connect())[0]
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_someone_elses_draft_closes_4404_but_its_owner_sees_it(layer, owner):
+    draft = await database_sync_to_async(make_poll)(owner=owner, status="draft")
+    comm = connect(f"/ws/polls/{draft.id}/")
+    assert (await comm.connect())[0]
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4404}
+    token = await database_sync_to_async(lambda: Token.objects.create(user=owner).key)()
+    comm = connect(f"/ws/polls/{draft.id}/?token={token}")
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=3))["status"] == "draft"
+    await comm.disconnect()
+
+
+async def test_hidden_results_close_4403(layer, owner):
+    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    comm = connect(f"/ws/polls/{poll.id}/")
+    assert (await comm.connect())[0]
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_after_vote_results_open_to_a_voter_who_voted(layer, owner):
+    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_vote")
+    await vote(poll, 0, voter="voter-0007")
+    comm = connect(f"/ws/polls/{poll.id}/", headers=[(b"x-voter-id", b"voter-0007")])
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=3))["total_votes"] == 1
+    await comm.disconnect()
+    comm = connect(f"/ws/polls/{poll.id}/", headers=[(b"cookie", b"nexus_voter=voter-0008")])
+    assert (await comm.connect())[0]
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_results_that_become_hidden_close_the_socket_4403(layer, owner):
+    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    await database_sync_to_async(services.poll_close)(poll_id=poll.id, user=owner)
+    comm = connect(f"/ws/polls/{poll.id}/")
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=3))["status"] == "closed"
+    await database_sync_to_async(services.poll_open)(poll_id=poll.id, user=owner)
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_bad_token_closes_4401(layer, poll):
+    comm = connect(f"/ws/polls/{poll.id}/?token=nope")
+    assert (await comm.connect())[0]
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4401}
+
+
+async def test_ping_gets_pong_and_bad_messages_get_invalid_without_closing(layer, poll):
+    comm = connect(f"/ws/polls/{poll.id}/")
+    await comm.connect()
+    await comm.receive_json_from(timeout=3)
+    for bad in ["not json", "[1]", '{"type": 3}', '{"type": "dance"}', "x" * 5000]:
+        await comm.send_to(text_data=bad)
+        assert await comm.receive_json_from(timeout=3) == {"type": "error", "code": "invalid"}
+    await comm.send_to(bytes_data=b"\x00\x01")
+    assert await comm.receive_json_from(timeout=3) == {"type": "error", "code": "invalid"}
+    await comm.send_json_to({"type": "ping"})
+    assert await comm.receive_json_from(timeout=3) == {"type": "pong"}
+    await comm.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "accepted"),
+    [(None, True), (b"http://localhost:8000", True), (b"https://evil.example", False)],
+)
+async def test_browser_origins_must_be_allowed_hosts(poll, origin, accepted):
+    headers = [(b"origin", origin)] if origin else []
+    comm = connect(f"/ws/polls/{poll.id}/", headers=headers)
+    assert (await comm.connect())[0] is accepted
+    await comm.disconnect()
+
+
+async def test_status_changes_are_broadcast(layer, owner, poll):
+    comm = connect(f"/ws/polls/{poll.id}/")
+    await comm.connect()
+    await comm.receive_json_from(timeout=3)
+    await database_sync_to_async(services.poll_close)(poll_id=poll.id, user=owner)
+    closed = await comm.receive_json_from(timeout=3)
+    assert (closed["status"], closed["version"]) == ("closed", 2)
+    await database_sync_to_async(services.poll_reset)(poll_id=poll.id, user=owner)
+    assert (await comm.receive_json_from(timeout=3))["version"] == 3
+    await comm.disconnect()
+
+
+async def test_deleted_poll_says_so_then_closes_4404(layer, owner, poll):
+    comm = connect(f"/ws/polls/{poll.id}/")
+    await comm.connect()
+    await comm.receive_json_from(timeout=3)
+    await database_sync_to_async(services.poll_delete)(poll_id=poll.id, user=owner)
+    assert await comm.receive_json_from(timeout=3) == {"type": "deleted", "poll": poll.id}
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4404}
+
+
+async def test_bursts_are_coalesced_and_the_last_state_arrives(layer, poll):
+    comm = connect(f"/ws/polls/{poll.id}/")
+    await comm.connect()
+    first = await comm.receive_json_from(timeout=3)
+    for n in range(40):
+        await vote(poll, n % 3, voter=f"voter-{n:04}")
+    messages = [first, *await receive_until(comm, lambda m: m["total_votes"] == 40)]
+    versions = [m["version"] for m in messages]
+    assert versions == sorted(set(versions))  # strictly increasing
+    assert versions[-1] == 41
+    assert len(messages) < 40  # several votes, one message
+    assert await comm.receive_nothing(timeout=0.3)
+    await comm.disconnect()
+
+
+async def test_subscribers_of_one_poll_do_not_hear_another(layer, owner, poll):
+    other = await database_sync_to_async(make_poll)(owner=owner)
+    comm = connect(f"/ws/polls/{poll.id}/")
+    await comm.connect()
+    await comm.receive_json_from(timeout=3)
+    await vote(other, 0)
+    await vote(poll, 0)
+    assert (await comm.receive_json_from(timeout=3))["poll"] == poll.id
+    await comm.disconnect()
+
+
+async def test_lost_broadcasts_are_healed_by_the_reconciler(layer, poll, settings, monkeypatch):
+    from realtime import broadcast
+
+    comm = connect(f"/ws/polls/{poll.id}/")
+    await comm.connect()
+    await comm.receive_json_from(timeout=3)
+    monkeypatch.setattr(broadcast, "poll_changed", lambda poll_id: None)  # the message is lost
+    await vote(poll, 2)
+    healed = await comm.receive_json_from(timeout=settings.NEXUS_RESYNC_SECONDS + 2)
+    assert (healed["version"], healed["total_votes"]) == (2, 1)
+    await comm.disconnect()
+
+
+async def test_votes_made_outside_the_server_are_published_too(redis_layer, poll):
+    """A command or worker (no server loop) publishes directly after commit.
+    (Only through Redis: an in-memory layer never leaves its process.)"""
+    import threading
+
+    from realtime import broadcast
+
+    comm = connect(f"/ws/polls/{poll.id}/")
+    await comm.connect()
+    await comm.receive_json_from(timeout=3)
+    done = threading.Event()
+
+    def elsewhere():
+        broadcast.bind_loop(None)  # as in `manage.py` or a Celery worker
+        Poll.objects.filter(pk=poll.pk).update(version=5, total_votes=0)
+        broadcast.poll_changed(poll.id)
+        done.set()
+
+    await database_sync_to_async(elsewhere)()
+    assert done.is_set()
+    assert (await comm.receive_json_from(timeout=3))["version"] == 5
+    await comm.disconnect()

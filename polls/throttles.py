@@ -4,14 +4,30 @@ Rates come from settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], read once
 by DRF at import.
 """
 
+import logging
+
 from rest_framework.throttling import SimpleRateThrottle
 
 from nexus.errors import ApplicationError
 
 from .voters import anon_id_from_request
 
+logger = logging.getLogger("nexus.throttle")
 
-class AnonVoterThrottle(SimpleRateThrottle):
+
+class FailOpenThrottle(SimpleRateThrottle):
+    """If the cache (Redis) is unreachable, let the request through: a vote
+    must not fail because its rate counter cannot be read."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            logger.warning("Rate limit cache unavailable; not limiting", exc_info=True)
+            return True
+
+
+class AnonVoterThrottle(FailOpenThrottle):
     """Per anonymous client: its voter id when it has one, else its address.
 
     A lecture hall behind one NAT is hundreds of clients, not one.
@@ -30,7 +46,7 @@ class AnonVoterThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class AnonAddressThrottle(SimpleRateThrottle):
+class AnonAddressThrottle(FailOpenThrottle):
     """Per address, for anonymous clients: caps voter ids invented in a loop."""
 
     scope = "anon_ip"
@@ -41,7 +57,7 @@ class AnonAddressThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class UserThrottle(SimpleRateThrottle):
+class UserThrottle(FailOpenThrottle):
     scope = "user"
 
     def get_cache_key(self, request, view):

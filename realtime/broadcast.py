@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
@@ -35,10 +36,9 @@ def poll_changed(poll_id: str) -> None:
 
         loop.call_soon_threadsafe(lambda: runtime_for(loop).coalescer.mark(poll_id))
         return
-    try:  # no server here: publish now, once, before the caller moves on
-        from asgiref.sync import async_to_sync
-
-        async_to_sync(publish)(poll_id)
+    try:  # no server here (a command, a worker): publish now, before moving on
+        event = event_for(poll_id, selectors.live_state(poll_id=poll_id))
+        async_to_sync(get_channel_layer().group_send)(group_name(poll_id), event)
     except Exception:
         logger.exception("Could not publish poll %s", poll_id)
 

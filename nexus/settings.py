@@ -175,10 +175,18 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    # docs/BENCHMARKS.md compares the two layers; pub/sub is the default.
+    _layer = os.environ.get("NEXUS_CHANNEL_LAYER", "pubsub")
+    _layers = {
+        "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "classic": "channels_redis.core.RedisChannelLayer",
+    }
+    if _layer not in _layers:
+        raise ImproperlyConfigured(f"NEXUS_CHANNEL_LAYER must be pubsub or classic, got {_layer!r}")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": _layers[_layer],
+            "CONFIG": {"hosts": [os.environ.get("NEXUS_CHANNEL_REDIS_URL", REDIS_URL)]},
         }
     }
 else:
@@ -278,4 +286,5 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {"httpx": {"level": "WARNING"}},  # the load test's client, per request
 }

@@ -1,11 +1,14 @@
 """Live-results consumers: `/ws/polls/{id}/` and the multiplexed `/ws/`.
 
-Every message a consumer forwards was encoded once by the publisher; the
-consumer only decides whether this socket may see it and whether it is newer
-than what the socket has. Outgoing results go through a one-slot-per-poll
-outbox drained by one sender task: a socket that cannot keep up gets the
-newest state, not a backlog, and one whose send stays blocked past
-NEXUS_WS_SEND_TIMEOUT is closed.
+The channels shape, with a process-local group: connect -> accept -> join the
+poll in this process's hub (runtime.py) -> send the snapshot; disconnect ->
+leave. The hub hands each event to `deliver`, which only decides whether this
+socket may see it and whether it is newer than what the socket has; the text
+was encoded once by the publisher.
+
+Outgoing states go through a one-slot-per-poll outbox drained by one sender
+task: a socket that cannot keep up gets the newest state, not a backlog, and
+one whose send stays blocked past NEXUS_WS_SEND_TIMEOUT is closed (4408).
 """
 
 import asyncio
@@ -29,11 +32,16 @@ logger = logging.getLogger("nexus.realtime")
 
 MAX_MESSAGE_CHARS = 4096
 MAX_SUBSCRIPTIONS = 200
+DELETED = 2**63  # newer than any version
 JOIN_CODE = re.compile(r"^[A-Za-z0-9]{4,16}$")
 CLOSE = {"not_found": 4404, "results_hidden": 4403, "not_authenticated": 4401, "too_slow": 4408}
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
+    # No channel per socket: the process's hub talks to the channel layer
+    # once for all its sockets. (An unknown alias makes channels skip it.)
+    channel_layer_alias = "nexus-hub-only"
+
     async def connect(self):
         self.voter = voter_from_scope(self.scope)
         self.voted: dict[str, bool] = {}  # subscribed polls -> has this voter a ballot
@@ -56,7 +64,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if hasattr(self, "sender"):
             self.sender.cancel()
         for poll_id in list(getattr(self, "voted", ())):
-            await self._forget(poll_id)
+            self.forget(poll_id)
 
     async def receive(self, text_data=None, bytes_data=None):
         if text_data is None or len(text_data) > MAX_MESSAGE_CHARS:
@@ -80,42 +88,42 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- subscriptions ---------------------------------------------------------
 
     async def subscribe(self, poll_id: str) -> str | None:
-        """Join the poll's group, then queue its current state. Returns an error code."""
-        try:
-            await self.channel_layer.group_add(broadcast.group_name(poll_id), self.channel_name)
-        except Exception:  # Redis away: the reconciler keeps this socket current
-            logger.warning("group_add failed for poll %s", poll_id, exc_info=True)
+        """Join the poll, then queue its current state. Returns an error code."""
+        await self.runtime.join(poll_id, self)
         state, voted = await database_sync_to_async(_load)(poll_id, self.voter)
         code = self._gate(state and broadcast.event_for(poll_id, state), voted)
         if code:
-            await self._discard_group(poll_id)
+            self.forget(poll_id)
             return code
         self.voted[poll_id] = voted
         self.sent.pop(poll_id, None)  # a (re)subscription is answered with the state
-        self.runtime.watch(poll_id, self)
-        self.runtime.saw(poll_id, state.version)
         self._offer(poll_id, state.version, broadcast.encode(state.message))
         return None
 
-    async def revoke(self, poll_id: str, code: str):
+    def forget(self, poll_id: str):
+        self.voted.pop(poll_id, None)
+        self.sent.pop(poll_id, None)
+        self.runtime.leave(poll_id, self)
+
+    def revoke(self, poll_id: str, code: str):
         """The socket may no longer see this poll."""
 
-    async def poll_results(self, event: dict):
+    def version_of(self, poll_id: str) -> int:
+        return self.sent.get(poll_id, 0)
+
+    def deliver(self, event: dict):
+        """Called by the hub for each event of a poll this socket joined."""
         poll_id = event["poll"]
         if poll_id not in self.voted:
             return
-        self.runtime.saw(poll_id, event["version"])
+        if event["type"] == "poll.deleted":
+            self._offer(poll_id, DELETED, event["text"])
+            return self.revoke(poll_id, "not_found")
         code = self._gate(event, self.voted[poll_id])
         if code:
-            await self.revoke(poll_id, code)
+            self.revoke(poll_id, code)
         else:
             self._offer(poll_id, event["version"], event["text"])
-
-    async def poll_deleted(self, event: dict):
-        poll_id = event["poll"]
-        if poll_id in self.voted:
-            self._offer(poll_id, 2**63, event["text"])
-            await self.revoke(poll_id, "not_found")
 
     def _gate(self, event: dict | None, voted: bool) -> str | None:
         """None if this socket may see the poll, else the error code."""
@@ -130,18 +138,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if event["results"] == Poll.Results.AFTER_VOTE and voted:
             return None
         return "results_hidden"
-
-    async def _forget(self, poll_id: str):
-        self.voted.pop(poll_id, None)
-        self.sent.pop(poll_id, None)
-        self.runtime.unwatch(poll_id, self)
-        await self._discard_group(poll_id)
-
-    async def _discard_group(self, poll_id: str):
-        try:
-            await self.channel_layer.group_discard(broadcast.group_name(poll_id), self.channel_name)
-        except Exception:
-            logger.warning("group_discard failed for poll %s", poll_id, exc_info=True)
 
     # --- the outbox -------------------------------------------------------------
 
@@ -186,8 +182,8 @@ class PollConsumer(LiveConsumer):
         if code:
             await self.close(code=CLOSE[code])
 
-    async def revoke(self, poll_id: str, code: str):
-        await self._forget(poll_id)
+    def revoke(self, poll_id: str, code: str):
+        self.forget(poll_id)
         self.close_after_outbox(CLOSE[code])
 
 
@@ -203,7 +199,7 @@ class StreamConsumer(LiveConsumer):
         poll_id = poll_id.upper()
         if kind == "unsubscribe":
             self.outbox.pop(poll_id, None)
-            return await self._forget(poll_id)
+            return self.forget(poll_id)
         if poll_id not in self.voted and len(self.voted) >= MAX_SUBSCRIPTIONS:
             return await self.reply(
                 {"type": "error", "code": "too_many_subscriptions", "poll": poll_id}
@@ -212,11 +208,12 @@ class StreamConsumer(LiveConsumer):
         if code:
             await self.reply({"type": "error", "code": code, "poll": poll_id})
 
-    async def revoke(self, poll_id: str, code: str):
-        await self._forget(poll_id)
-        if code != "not_found":  # a deleted poll already said so
-            self.outbox.pop(poll_id, None)
-            await self.reply({"type": "error", "code": code, "poll": poll_id})
+    def revoke(self, poll_id: str, code: str):
+        self.forget(poll_id)
+        if code != "not_found":  # a deleted poll has said so already
+            error = {"type": "error", "code": code, "poll": poll_id}
+            self.outbox[poll_id] = broadcast.encode(error)  # replaces a pending state
+            self.wake.set()
 
 
 def _load(poll_id: str, voter) -> tuple[selectors.LiveState | None, bool]:

@@ -1,14 +1,17 @@
 """Per-process live-results machinery, one per event loop.
 
-- the coalescer (see coalescer.py);
-- the local watchers: which consumers of this process show which poll;
-- the reconciler: once per `NEXUS_RESYNC_SECONDS` it reads the versions of
-  the polls watched here (one query) and hands a fresh snapshot to the
-  watchers of any poll whose newest version they have not seen. This heals
-  what Redis pub/sub can lose (Redis restarting, a resubscription race):
-  sockets stay open and converge. It also re-adds every watcher to its
-  channel-layer group (every quarter of the layer's `group_expiry`), so the
-  expiry never drops a live subscriber.
+- The **coalescer** turns "this poll changed" into at most one publish per
+  poll per interval (see coalescer.py).
+- The **hub** fans out locally: this process joins each watched poll's
+  channel-layer group once, with one channel of its own, and hands every
+  event to its local sockets by a plain method call. A broadcast costs one
+  channel-layer message per process, not one per socket.
+- The **reconciler**, once per `NEXUS_RESYNC_MS`, reads the versions of the
+  polls watched here (one query) and gives a fresh snapshot to any socket
+  that is behind. This heals what pub/sub can lose (Redis restarting, a
+  resubscription race): sockets stay open and converge. It also keeps the
+  hub in exactly the groups it needs, re-adding it before a layer's
+  `group_expiry` could drop it.
 """
 
 import asyncio
@@ -29,76 +32,119 @@ logger = logging.getLogger("nexus.realtime")
 
 
 class Watcher(Protocol):
-    channel_name: str
-
-    async def poll_results(self, event: dict) -> None: ...
-    async def poll_deleted(self, event: dict) -> None: ...
+    def deliver(self, event: dict) -> None: ...
+    def version_of(self, poll_id: str) -> int: ...
 
 
 class Runtime:
     def __init__(self):
         self.coalescer = Coalescer(broadcast.publish, interval=settings.NEXUS_BROADCAST_INTERVAL)
         self.watchers: dict[str, set[Watcher]] = {}
-        self.seen: dict[str, int] = {}  # poll -> newest version delivered here
-        self._reconciler: asyncio.Task | None = None
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.groups: dict[str, asyncio.Future] = {}  # polls whose group the hub joined
+        self._started: asyncio.Future | None = None
+        self._tasks: list[asyncio.Task] = []
         self._groups_refreshed = asyncio.get_running_loop().time()
         self.resyncs = 0
 
-    def watch(self, poll_id: str, watcher: Watcher) -> None:
+    async def join(self, poll_id: str, watcher: Watcher) -> None:
+        """Watch a poll; returns once this process receives its broadcasts."""
         self.watchers.setdefault(poll_id, set()).add(watcher)
-        if self._reconciler is None or self._reconciler.done():
-            self._reconciler = asyncio.ensure_future(self._reconcile_forever())
+        if self._started is None:
+            self._started = asyncio.ensure_future(self._start())
+        await asyncio.shield(self._started)
+        if poll_id not in self.groups:
+            self.groups[poll_id] = asyncio.ensure_future(self._group_add(poll_id))
+        await asyncio.shield(self.groups[poll_id])
 
-    def unwatch(self, poll_id: str, watcher: Watcher) -> None:
+    def leave(self, poll_id: str, watcher: Watcher) -> None:
+        """Stop watching; the hub leaves the group at the next reconcile."""
         watchers = self.watchers.get(poll_id)
         if watchers is not None:
             watchers.discard(watcher)
             if not watchers:
                 del self.watchers[poll_id]
-                self.seen.pop(poll_id, None)
 
-    def saw(self, poll_id: str, version: int) -> None:
-        if version > self.seen.get(poll_id, 0):
-            self.seen[poll_id] = version
+    def deliver(self, event: dict) -> None:
+        for watcher in list(self.watchers.get(event["poll"], ())):
+            watcher.deliver(event)
+
+    async def _start(self) -> None:
+        """Never raises: without Redis the hub starts later, the reconciler now."""
+        self._tasks = [asyncio.ensure_future(self._reconcile_forever())]
+        if self.layer is None:
+            return
+        try:
+            self.channel = await asyncio.wait_for(self.layer.new_channel("hub."), 2)
+        except Exception:
+            logger.warning("Channel layer unavailable; will retry", exc_info=True)
+        self._tasks.append(asyncio.ensure_future(self._receive_forever()))
+
+    async def _group_add(self, poll_id: str) -> None:
+        if self.channel is None:  # joined when the hub gets its channel
+            return
+        try:
+            await self.layer.group_add(broadcast.group_name(poll_id), self.channel)
+        except Exception:  # Redis away: the reconciler keeps sockets current
+            logger.warning("Could not join the group of poll %s", poll_id, exc_info=True)
+
+    async def _receive_forever(self) -> None:
+        while True:
+            try:
+                if self.channel is None:
+                    self.channel = await self.layer.new_channel("hub.")
+                    for poll_id in list(self.groups):
+                        await self._group_add(poll_id)
+                event = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("Channel layer receive failed", exc_info=True)
+                await asyncio.sleep(1)
+                continue
+            self.deliver(event)
 
     async def _reconcile_forever(self) -> None:
-        interval = settings.NEXUS_RESYNC_SECONDS
-        while self.watchers:
-            await asyncio.sleep(interval)
+        while True:
+            await asyncio.sleep(settings.NEXUS_RESYNC_SECONDS)
             try:
                 await self.reconcile()
             except Exception:
                 logger.warning("Reconciling live polls failed", exc_info=True)
 
     async def reconcile(self) -> None:
-        """Deliver fresh state where this process is behind; refresh groups."""
-        versions = await database_sync_to_async(selectors.poll_versions)(
-            poll_ids=list(self.watchers)
-        )
-        for poll_id in list(self.watchers):
-            if versions.get(poll_id, 0) > self.seen.get(poll_id, 0) or poll_id not in versions:
-                await self.resync(poll_id)
-        await self._refresh_groups()
+        """Deliver fresh state to sockets that are behind; tidy the hub's groups."""
+        if self.watchers:
+            versions = await database_sync_to_async(selectors.poll_versions)(
+                poll_ids=list(self.watchers)
+            )
+            for poll_id, watchers in list(self.watchers.items()):
+                newest = versions.get(poll_id)
+                if newest is None or any(w.version_of(poll_id) < newest for w in watchers):
+                    await self.resync(poll_id)
+        await self._tidy_groups()
 
     async def resync(self, poll_id: str) -> None:
         state = await database_sync_to_async(selectors.live_state)(poll_id=poll_id)
-        event = broadcast.event_for(poll_id, state)
         self.resyncs += 1
-        for watcher in list(self.watchers.get(poll_id, ())):
-            handler = watcher.poll_results if state else watcher.poll_deleted
-            await handler(event)
+        self.deliver(broadcast.event_for(poll_id, state))
 
-    async def _refresh_groups(self) -> None:
-        """Re-add watchers well before the layer's group_expiry could drop them."""
-        layer = get_channel_layer()
-        expiry = getattr(layer, "group_expiry", None)  # the pub/sub layer has none
+    async def _tidy_groups(self) -> None:
+        for poll_id in [p for p in self.groups if p not in self.watchers]:
+            del self.groups[poll_id]
+            if self.channel is None:
+                continue
+            try:
+                await self.layer.group_discard(broadcast.group_name(poll_id), self.channel)
+            except Exception:
+                logger.warning("Could not leave the group of poll %s", poll_id, exc_info=True)
+        expiry = getattr(self.layer, "group_expiry", None)  # the pub/sub layer has none
         now = asyncio.get_running_loop().time()
-        if expiry is None or now - self._groups_refreshed < expiry / 4:
-            return
-        self._groups_refreshed = now
-        for poll_id, watchers in list(self.watchers.items()):
-            for watcher in list(watchers):
-                await layer.group_add(broadcast.group_name(poll_id), watcher.channel_name)
+        if expiry is not None and now - self._groups_refreshed >= expiry / 4:
+            self._groups_refreshed = now
+            for poll_id in list(self.groups):
+                await self._group_add(poll_id)
 
 
 _runtimes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Runtime]" = (

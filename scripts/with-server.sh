@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run a command against a production-like Nexus: daphne, DEBUG off, rate
 # limits lifted, on whatever DATABASE_URL / REDIS_URL say. The server's URL
-# is exported as NEXUS_URL; the server stops when the command ends.
+# is exported as NEXUS_URL and its process id as NEXUS_SERVER_PID; the server
+# stops when the command ends.
 #   scripts/with-server.sh .venv/bin/python benchmarks/votes.py --votes 2000
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,9 +12,11 @@ export SECRET_KEY="${SECRET_KEY:-with-server-only}" DEBUG=0
 export NEXUS_THROTTLE_ANON=1000000/min NEXUS_THROTTLE_ANON_IP=1000000/min \
        NEXUS_THROTTLE_USER=1000000/min
 log="${TMPDIR:-/tmp}/nexus-server-$PORT.log"
+ulimit -n "$(ulimit -Hn)"  # thousands of sockets
 .venv/bin/python manage.py migrate -v0
 .venv/bin/daphne -b 127.0.0.1 -p "$PORT" nexus.asgi:application >"$log" 2>&1 &
 server=$!
+export NEXUS_SERVER_PID=$server
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   curl -sf -o /dev/null "$NEXUS_URL/api/polls/" && break

@@ -55,10 +55,10 @@ async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypat
             "closed": False,
         }
 
-    await consumer.poll_results(state(2))
+    consumer.deliver(state(2))
     await wait_until(lambda: not consumer.outbox)  # taken by the sender, now stuck
     for version in range(3, 50):  # 47 more states arrive while the socket is stuck
-        await consumer.poll_results(state(version))
+        consumer.deliver(state(version))
     await wait_until(lambda: consumer.outbox == {poll.id: '{"version":49}'})
     blocked.gate.set()
     await wait_until(lambda: blocked.sent and blocked.sent[-1] == '{"version":49}')

@@ -7,6 +7,7 @@ to the poll's group -> each consumer forwards the encoded text as is.
 """
 
 import asyncio
+import contextvars
 import json
 import logging
 
@@ -34,7 +35,11 @@ def poll_changed(poll_id: str) -> None:
     if loop is not None and loop.is_running():
         from .runtime import runtime_for  # runtime imports this module
 
-        loop.call_soon_threadsafe(lambda: runtime_for(loop).coalescer.mark(poll_id))
+        # A fresh context: the caller's belongs to its request (asgiref keeps
+        # the request's executor there); the coalescer outlives the request.
+        loop.call_soon_threadsafe(
+            lambda: runtime_for(loop).coalescer.mark(poll_id), context=contextvars.Context()
+        )
         return
     try:  # no server here (a command, a worker): publish now, before moving on
         event = event_for(poll_id, selectors.live_state(poll_id=poll_id))

@@ -22,6 +22,13 @@ LAYERS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def _no_healing(settings):
+    """The reconciler would hide a broken broadcast path: make it too slow
+    to matter, except in the tests about it."""
+    settings.NEXUS_RESYNC_SECONDS = 60
+
+
 def use_layer(settings, config: dict) -> None:
     settings.CHANNEL_LAYERS = {"default": config}
     channel_layers.backends.clear()

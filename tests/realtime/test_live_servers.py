@@ -42,7 +42,8 @@ def redis_url():
 @pytest.fixture(scope="module")
 def pair(postgres_url, redis_url):
     """Two server processes sharing Postgres and Redis."""
-    env = server_env(postgres_url, redis_url)
+    # Healing off: every update must come through the broadcast path.
+    env = server_env(postgres_url, redis_url, NEXUS_RESYNC_MS="60000")
     servers = [Server(env), Server(env)]
     yield servers
     for server in servers:
@@ -52,7 +53,7 @@ def pair(postgres_url, redis_url):
 @pytest.fixture
 def memory_server(tmp_path):
     """`make run`'s configuration: SQLite and the in-memory layer."""
-    env = server_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", None)
+    env = server_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", None, NEXUS_RESYNC_MS="60000")
     migrate(env)
     server = Server(env, "--ping-interval", "1", "--ping-timeout", "2")
     yield server

@@ -175,6 +175,7 @@ async def test_subscribers_of_one_poll_do_not_hear_another(layer, owner, poll):
 async def test_lost_broadcasts_are_healed_by_the_reconciler(layer, poll, settings, monkeypatch):
     from realtime import broadcast
 
+    settings.NEXUS_RESYNC_SECONDS = 0.5
     comm = connect(f"/ws/polls/{poll.id}/")
     await comm.connect()
     await comm.receive_json_from(timeout=3)

@@ -8,7 +8,8 @@ was encoded once by the publisher.
 
 Outgoing states go through a one-slot-per-poll outbox drained by one sender
 task: a socket that cannot keep up gets the newest state, not a backlog, and
-one whose send stays blocked past NEXUS_WS_SEND_TIMEOUT is closed (4408).
+one whose send stays blocked past NEXUS_WS_SEND_TIMEOUT is closed (4408) by
+the hub's watchdog.
 """
 
 import asyncio
@@ -43,11 +44,14 @@ class LiveConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = "nexus-hub-only"
 
     async def connect(self):
+        user = self.scope.get("user")
+        self.user_id = user.pk if user is not None and user.is_authenticated else None
         self.voter = voter_from_scope(self.scope)
         self.voted: dict[str, bool] = {}  # subscribed polls -> has this voter a ballot
         self.sent: dict[str, int] = {}  # poll -> newest version sent or queued
         self.outbox: dict[str, str] = {}  # poll -> newest text not yet sent
         self.close_code: int | None = None
+        self.sending_since: float | None = None  # loop time a send began, while it runs
         self.wake = asyncio.Event()
         self.runtime = runtime_for()
         await self.accept()
@@ -129,8 +133,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """None if this socket may see the poll, else the error code."""
         if event is None or event["type"] == "poll.deleted":
             return "not_found"
-        user = self.scope.get("user")
-        is_owner = user is not None and user.is_authenticated and user.pk == event["owner"]
+        is_owner = self.user_id is not None and self.user_id == event["owner"]
         if event["draft"] and not is_owner:
             return "not_found"
         if is_owner or event["closed"] or event["results"] == Poll.Results.LIVE:
@@ -153,24 +156,35 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.wake.set()
 
     async def _send_forever(self):
-        timeout = settings.NEXUS_WS_SEND_TIMEOUT
+        loop = asyncio.get_running_loop()
         while True:
             await self.wake.wait()
             self.wake.clear()
             while self.outbox:
                 poll_id = next(iter(self.outbox))
                 text = self.outbox.pop(poll_id)
-                try:
-                    await asyncio.wait_for(self.send(text_data=text), timeout)
-                except TimeoutError:
-                    logger.info("Closing a socket stuck for %.1fs", timeout)
-                    self.close_code = CLOSE["too_slow"]
-                    break
+                # No timer per send (it costs more than the send): the hub's
+                # watchdog closes sockets whose send stays blocked.
+                self.sending_since = loop.time()
+                await self.send(text_data=text)
+                self.sending_since = None
             if self.close_code is not None:
-                # If even the close is stuck, the server's ping timeout drops it.
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.close(code=self.close_code), timeout)
+                await self.close(code=self.close_code)
                 return
+
+    def too_slow(self):
+        """Called by the watchdog: a send has been blocked too long."""
+        self.sending_since = None
+        self.sender.cancel()
+        logger.info("Closing a socket whose send was blocked too long")
+        asyncio.ensure_future(self._close_stuck())
+
+    async def _close_stuck(self):
+        # If even the close is stuck, the server's ping timeout drops it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(
+                self.close(code=CLOSE["too_slow"]), settings.NEXUS_WS_SEND_TIMEOUT
+            )
 
 
 class PollConsumer(LiveConsumer):

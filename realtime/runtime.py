@@ -6,6 +6,9 @@
   channel-layer group once, with one channel of its own, and hands every
   event to its local sockets by a plain method call. A broadcast costs one
   channel-layer message per process, not one per socket.
+- The **watchdog** closes sockets whose send has been blocked for longer
+  than `NEXUS_WS_SEND_TIMEOUT_MS` (a server with back-pressure, a client
+  that stopped reading).
 - The **reconciler**, once per `NEXUS_RESYNC_MS`, reads the versions of the
   polls watched here (one query) and gives a fresh snapshot to any socket
   that is behind. This heals what pub/sub can lose (Redis restarting, a
@@ -32,8 +35,11 @@ logger = logging.getLogger("nexus.realtime")
 
 
 class Watcher(Protocol):
+    sending_since: float | None
+
     def deliver(self, event: dict) -> None: ...
     def version_of(self, poll_id: str) -> int: ...
+    def too_slow(self) -> None: ...
 
 
 class Runtime:
@@ -72,7 +78,10 @@ class Runtime:
 
     async def _start(self) -> None:
         """Never raises: without Redis the hub starts later, the reconciler now."""
-        self._tasks = [asyncio.ensure_future(self._reconcile_forever())]
+        self._tasks = [
+            asyncio.ensure_future(self._reconcile_forever()),
+            asyncio.ensure_future(self._watch_sends_forever()),
+        ]
         if self.layer is None:
             return
         try:
@@ -112,6 +121,19 @@ class Runtime:
                 await self.reconcile()
             except Exception:
                 logger.warning("Reconciling live polls failed", exc_info=True)
+
+    async def _watch_sends_forever(self) -> None:
+        """Close sockets whose send has been blocked past NEXUS_WS_SEND_TIMEOUT."""
+        loop = asyncio.get_running_loop()
+        while True:
+            timeout = settings.NEXUS_WS_SEND_TIMEOUT
+            await asyncio.sleep(min(1.0, timeout / 4))
+            now = loop.time()
+            for watchers in list(self.watchers.values()):
+                for watcher in list(watchers):
+                    since = watcher.sending_since
+                    if since is not None and now - since > timeout:
+                        watcher.too_slow()
 
     async def reconcile(self) -> None:
         """Deliver fresh state to sockets that are behind; tidy the hub's groups."""

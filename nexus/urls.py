@@ -14,6 +14,7 @@ urlpatterns = [
     path("api/", include("polls.urls")),
     # JSON 404s for unknown API paths, also with DEBUG on.
     re_path(r"^api/", api_not_found),
+    path("", include("polls.page_urls")),
 ]
 
 handler500 = "nexus.errors.handler500"

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
-from nexus.errors import Forbidden, Invalid, NotAuthenticated
+from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
 from nexus.openapi import errors
 
 from . import examples, idempotency, selectors, services
@@ -219,7 +219,7 @@ class VoteView(APIView):
 
         def cast() -> idempotency.Answer:
             outcome = services.vote_cast(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
-            return _ballot_answer(outcome, voter)
+            return _ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
 
         if key is None:
             status, body = cast()
@@ -236,17 +236,32 @@ class VoteView(APIView):
         return response
 
 
-def _ballot_answer(outcome: services.VoteOutcome, voter) -> idempotency.Answer:
-    data = {"poll": outcome.ballot.poll_id, "choices": outcome.choice_ids}
+def _ballot_answer(ballot, choice_ids: list[int], voter, created=False) -> idempotency.Answer:
+    data = {"poll": ballot.poll_id, "choices": choice_ids}
     if voter.is_anonymous:
         data["voter_id"] = voter.anon_id
-    data["created_at"] = outcome.ballot.created_at
+    data["created_at"] = ballot.created_at
     body = JSONRenderer().render(BallotSerializer(data).data).decode()
-    return (http.HTTP_201_CREATED if outcome.created else http.HTTP_200_OK), body
+    return (http.HTTP_201_CREATED if created else http.HTTP_200_OK), body
 
 
 class MyVoteView(APIView):
-    throttle_classes = WRITE_THROTTLES
+    def get_throttles(self):
+        return [cls() for cls in WRITE_THROTTLES] if self.request.method == "DELETE" else []
+
+    @extend_schema(
+        summary="My ballot",
+        parameters=[VOTER_PARAM],
+        examples=[examples.BALLOT],
+        responses={200: BallotSerializer, **errors("not_found")},
+    )
+    def get(self, request, poll_id):
+        voter = voter_from_request(request, create=False)
+        mine = voter and selectors.ballot_mine(poll_id=poll_id, voter=voter)
+        if not mine:
+            raise NotFound("You have no ballot in this poll.")
+        _, body = _ballot_answer(*mine, voter)
+        return HttpResponse(body, content_type="application/json")
 
     @extend_schema(
         summary="Withdraw my ballot",

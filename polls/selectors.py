@@ -55,11 +55,12 @@ def _status_is(status: str) -> Q:
     return Q(status=status)
 
 
-def ballot_choice_ids(*, poll_id: str, voter: Voter) -> list[int] | None:
+def ballot_mine(*, poll_id: str, voter: Voter) -> tuple[Ballot, list[int]] | None:
+    """The voter's ballot in the poll and the choices it names, if any."""
     ballot = Ballot.objects.filter(poll_id=poll_id, voter_key=voter.key).first()
     if ballot is None:
         return None
-    return sorted(ballot.marks.values_list("choice_id", flat=True))
+    return ballot, sorted(ballot.marks.values_list("choice_id", flat=True))
 
 
 def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:

@@ -248,3 +248,15 @@ def test_withdrawing_without_a_ballot_is_not_found(api, user):
     response = api.delete(f"/api/polls/{poll.id}/votes/mine/", HTTP_X_VOTER_ID="voter-0001")
     assert response.status_code == 404
     assert response.json() == {"code": "not_found", "detail": "You have no ballot in this poll."}
+
+
+def test_a_voter_can_read_back_their_ballot(api, poll):
+    red = choice_ids(poll)[0]
+    cast = vote(api, poll.id, [red]).json()
+    mine = api.get(f"/api/polls/{poll.id}/votes/mine/", HTTP_X_VOTER_ID="voter-0001")
+    assert (mine.status_code, mine.json()) == (200, cast)
+    other = api.get(f"/api/polls/{poll.id}/votes/mine/", HTTP_X_VOTER_ID="voter-0002")
+    assert (other.status_code, other.json()) == (
+        404,
+        {"code": "not_found", "detail": "You have no ballot in this poll."},
+    )

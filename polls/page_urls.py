@@ -1,0 +1,16 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import pages
+from .urls import JoinCodeConverter  # noqa: F401  (registers the "code" converter)
+
+urlpatterns = [
+    path("", pages.home, name="page-home"),
+    path("p/<code:poll_id>/", pages.vote_page, name="page-vote"),
+    path("p/<code:poll_id>/present/", pages.present_page, name="page-present"),
+    path("p/<code:poll_id>/qr.svg", pages.qr_svg, name="page-qr"),
+    path("dashboard/", pages.dashboard, name="page-dashboard"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/signup/", pages.signup, name="signup"),
+]

@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
 ARTIFACTS = ROOT / "artifacts" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def site(tmp_path_factory):
     """`make run`'s configuration (SQLite, in-memory layer), production static files."""
     tmp = tmp_path_factory.mktemp("site")
@@ -40,8 +40,10 @@ def site(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Package scope: Playwright's sync API keeps an event loop running in this
+    thread, which the async tests elsewhere must not find."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     with sync_playwright() as playwright:

@@ -39,8 +39,8 @@ def server_env(database_url: str, redis_url: str | None, **extra: str) -> dict:
         NEXUS_THROTTLE_ANON="1000000/min",
         NEXUS_THROTTLE_ANON_IP="1000000/min",
         NEXUS_THROTTLE_USER="1000000/min",
-        **extra,
     )
+    env.update(extra)
     if redis_url:
         env["REDIS_URL"] = redis_url
     return env
@@ -55,8 +55,8 @@ def migrate(env: dict) -> None:
 class Server:
     """One daphne process, as production runs it."""
 
-    def __init__(self, env: dict, *args: str):
-        self.port = free_port()
+    def __init__(self, env: dict, *args: str, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws = f"ws://127.0.0.1:{self.port}"
         fd, self.log_path = tempfile.mkstemp(prefix="nexus-e2e-", suffix=".log")

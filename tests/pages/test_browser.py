@@ -155,3 +155,27 @@ def test_home_page_joins_by_code_and_creates_a_poll(site, host, screen):
     other.get_by_label("Join code").fill(code.lower())
     other.get_by_role("button", name="Join").click()
     expect(other.locator("#question")).to_have_text("Best talk today?")
+
+
+def test_the_presenter_shows_reconnecting_and_recovers_by_itself(tmp_path, screen):
+    """A server restart: the screen says so discreetly, then catches up unaided."""
+    from tests.servers import Server, migrate, server_env
+
+    env = server_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", None, DEBUG="1")
+    migrate(env)
+    server = Server(env)
+    try:
+        from .conftest import Account
+
+        poll = Account(server).poll()
+        present = screen.new_page()
+        present.goto(f"{server.url}{poll['urls']['present']}")
+        expect(present.locator("#status")).to_have_text("open")
+        server.stop()
+        expect(present.locator("#connection")).to_have_text("reconnecting…", timeout=5 * SECOND)
+        server = Server(env, port=server.port)
+        expect(present.locator("#connection")).to_be_hidden(timeout=10 * SECOND)
+        assert vote_over_api(server, poll, 0, "back-0001") == 201
+        expect(present.locator("#total")).to_have_text("1", timeout=SECOND)
+    finally:
+        server.stop()

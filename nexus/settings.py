@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "strawberry_django",
     "polls",
     "realtime",
 ]
@@ -281,6 +282,12 @@ SPECTACULAR_SETTINGS = {
 NEXUS_BROADCAST_INTERVAL = env_int("NEXUS_BROADCAST_INTERVAL_MS", 100, minimum=10) / 1000
 NEXUS_RESYNC_SECONDS = env_int("NEXUS_RESYNC_MS", 1000, minimum=100) / 1000
 NEXUS_WS_SEND_TIMEOUT = env_int("NEXUS_WS_SEND_TIMEOUT_MS", 10000, minimum=100) / 1000
+
+# GraphQL: introspection can be switched off in production; the limits stop
+# abusive queries before they run.
+NEXUS_GRAPHQL_INTROSPECTION = env_bool("NEXUS_GRAPHQL_INTROSPECTION", True)
+NEXUS_GRAPHQL_MAX_DEPTH = env_int("NEXUS_GRAPHQL_MAX_DEPTH", 8, minimum=2)
+NEXUS_GRAPHQL_MAX_TOKENS = env_int("NEXUS_GRAPHQL_MAX_TOKENS", 2000, minimum=100)
 
 # Idempotency records are kept at least this long (contract: 24 h).
 NEXUS_IDEMPOTENCY_TTL_HOURS = env_int("NEXUS_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)

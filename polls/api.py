@@ -8,7 +8,6 @@ from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
@@ -24,6 +23,7 @@ from .serializers import (
     PollWriteSerializer,
     ResultsSerializer,
     VoteSerializer,
+    ballot_answer,
 )
 from .throttles import WRITE_THROTTLES
 from .voters import VOTER_HEADER, set_voter_cookie, voter_from_request
@@ -219,7 +219,7 @@ class VoteView(APIView):
 
         def cast() -> idempotency.Answer:
             outcome = services.vote_cast(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
-            return _ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
+            return ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
 
         if key is None:
             status, body = cast()
@@ -234,15 +234,6 @@ class VoteView(APIView):
         if voter.generated:  # on a replay, the voter id is the first answer's
             set_voter_cookie(response, request, json.loads(body)["voter_id"])
         return response
-
-
-def _ballot_answer(ballot, choice_ids: list[int], voter, created=False) -> idempotency.Answer:
-    data = {"poll": ballot.poll_id, "choices": choice_ids}
-    if voter.is_anonymous:
-        data["voter_id"] = voter.anon_id
-    data["created_at"] = ballot.created_at
-    body = JSONRenderer().render(BallotSerializer(data).data).decode()
-    return (http.HTTP_201_CREATED if created else http.HTTP_200_OK), body
 
 
 class MyVoteView(APIView):
@@ -260,7 +251,7 @@ class MyVoteView(APIView):
         mine = voter and selectors.ballot_mine(poll_id=poll_id, voter=voter)
         if not mine:
             raise NotFound("You have no ballot in this poll.")
-        _, body = _ballot_answer(*mine, voter)
+        _, body = ballot_answer(*mine, voter)
         return HttpResponse(body, content_type="application/json")
 
     @extend_schema(

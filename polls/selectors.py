@@ -165,3 +165,7 @@ def voter_has_ballot(*, poll_id: str, voter: Voter | None) -> bool:
 def poll_versions(*, poll_ids: list[str]) -> dict[str, int]:
     """{poll id: version} for the polls that still exist; one query."""
     return dict(Poll.objects.filter(pk__in=poll_ids).values_list("id", "version"))
+
+
+def choice_texts(*, poll_id: str) -> dict[int, str]:
+    return dict(Choice.objects.filter(poll_id=poll_id).values_list("id", "text"))

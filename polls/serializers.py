@@ -1,5 +1,6 @@
 from django.utils import timezone
 from rest_framework import serializers
+from rest_framework.renderers import JSONRenderer
 
 from nexus.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
@@ -148,6 +149,16 @@ class BallotSerializer(serializers.Serializer):
     choices = serializers.ListField(child=serializers.IntegerField())
     voter_id = serializers.CharField(required=False)
     created_at = serializers.DateTimeField()
+
+
+def ballot_answer(ballot, choice_ids: list[int], voter, created: bool = False) -> tuple[int, str]:
+    """(status, JSON text) of a vote's answer: what Idempotency-Key replays."""
+    data = {"poll": ballot.poll_id, "choices": choice_ids}
+    if voter.is_anonymous:
+        data["voter_id"] = voter.anon_id
+    data["created_at"] = ballot.created_at
+    body = JSONRenderer().render(BallotSerializer(data).data).decode()
+    return (201 if created else 200), body
 
 
 class ChoiceResultSerializer(serializers.Serializer):

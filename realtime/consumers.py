@@ -94,7 +94,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def subscribe(self, poll_id: str) -> str | None:
         """Join the poll, then queue its current state. Returns an error code."""
         await self.runtime.join(poll_id, self)
-        state, voted = await database_sync_to_async(_load)(poll_id, self.voter)
+        state, voted = await database_sync_to_async(load)(poll_id, self.voter)
         code = self._gate(state and broadcast.event_for(poll_id, state), voted)
         if code:
             self.forget(poll_id)
@@ -130,17 +130,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self._offer(poll_id, event["version"], event["text"])
 
     def _gate(self, event: dict | None, voted: bool) -> str | None:
-        """None if this socket may see the poll, else the error code."""
-        if event is None or event["type"] == "poll.deleted":
-            return "not_found"
-        is_owner = self.user_id is not None and self.user_id == event["owner"]
-        if event["draft"] and not is_owner:
-            return "not_found"
-        if is_owner or event["closed"] or event["results"] == Poll.Results.LIVE:
-            return None
-        if event["results"] == Poll.Results.AFTER_VOTE and voted:
-            return None
-        return "results_hidden"
+        return gate(event, self.user_id, voted)
 
     # --- the outbox -------------------------------------------------------------
 
@@ -230,7 +220,21 @@ class StreamConsumer(LiveConsumer):
             self.wake.set()
 
 
-def _load(poll_id: str, voter) -> tuple[selectors.LiveState | None, bool]:
+def gate(event: dict | None, user_id: int | None, voted: bool) -> str | None:
+    """None if this subscriber may see the poll's state, else the error code."""
+    if event is None or event["type"] == "poll.deleted":
+        return "not_found"
+    is_owner = user_id is not None and user_id == event["owner"]
+    if event["draft"] and not is_owner:
+        return "not_found"
+    if is_owner or event["closed"] or event["results"] == Poll.Results.LIVE:
+        return None
+    if event["results"] == Poll.Results.AFTER_VOTE and voted:
+        return None
+    return "results_hidden"
+
+
+def load(poll_id: str, voter) -> tuple[selectors.LiveState | None, bool]:
     state = selectors.live_state(poll_id=poll_id)
     voted = (
         state is not None

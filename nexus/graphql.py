@@ -1,0 +1,81 @@
+"""The GraphQL endpoint: schema, limits, and REST's authentication."""
+
+from dataclasses import dataclass, field
+
+import strawberry
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework import exceptions as drf
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.request import Request
+from strawberry.django.context import StrawberryDjangoContext
+from strawberry.django.views import GraphQLView
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+
+from polls.graphql import Mutation, Query, Subscription, _graphql_error, anonymous_voter
+from polls.throttles import WRITE_THROTTLES
+from polls.voters import voter_from_request
+
+
+@dataclass
+class NexusContext(StrawberryDjangoContext):
+    """Who is asking, decided exactly as DRF decides it for REST."""
+
+    api_request: Request | None = None
+    auth_error: Exception | None = None
+    _user: object = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.api_request = Request(
+            self.request, authenticators=[TokenAuthentication(), SessionAuthentication()]
+        )
+        try:  # a bad token fails, and a session write without CSRF is refused
+            self._user = self.api_request.user
+        except drf.APIException as exc:
+            self._user, self.auth_error = AnonymousUser(), exc
+
+    @property
+    def user(self):
+        if self.auth_error is not None:
+            raise _graphql_error(self.auth_error)
+        return self._user
+
+    def voter(self, voter_id: str | None, *, create: bool = False):
+        if voter_id is not None and not self.user.is_authenticated:
+            return anonymous_voter(voter_id)
+        return voter_from_request(self.api_request, create=create)
+
+    def throttle(self) -> None:
+        for throttle_class in WRITE_THROTTLES:
+            throttle = throttle_class()
+            if not throttle.allow_request(self.api_request, None):
+                raise drf.Throttled(wait=throttle.wait())
+
+
+class NexusGraphQLView(GraphQLView):
+    def get_context(self, request, response) -> NexusContext:
+        return NexusContext(request=request, response=response)
+
+
+def _extensions() -> list:
+    limits = [
+        lambda: QueryDepthLimiter(max_depth=settings.NEXUS_GRAPHQL_MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=20),
+        lambda: MaxTokensLimiter(max_token_count=settings.NEXUS_GRAPHQL_MAX_TOKENS),
+    ]
+    return limits if settings.NEXUS_GRAPHQL_INTROSPECTION else [*limits, DisableIntrospection]
+
+
+schema = strawberry.Schema(
+    query=Query, mutation=Mutation, subscription=Subscription, extensions=_extensions()
+)
+
+# Like every DRF view: CSRF is enforced for session users (SessionAuthentication
+# above), not for token clients.
+graphql_view = csrf_exempt(NexusGraphQLView.as_view(schema=schema))

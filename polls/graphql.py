@@ -1,0 +1,287 @@
+"""GraphQL: the same polls, votes and live results as REST, through the same
+selectors and services (no second copy of the rules). Errors carry the
+contract's codes in `extensions.code`."""
+
+import functools
+import json
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+import strawberry_django
+from graphql import GraphQLError
+from rest_framework import exceptions as drf
+from strawberry.types import Info
+
+from nexus.errors import ApplicationError, Invalid, error_body, exception_handler
+
+from . import idempotency, models, selectors, services
+from .serializers import PollWriteSerializer, ballot_answer
+from .voters import VOTER_ID, Voter
+
+
+def _graphql_error(exc: Exception) -> GraphQLError:
+    """An error in the contract's terms: the REST handler decides code and detail."""
+    response = exception_handler(exc, {"view": "graphql"})
+    body = response.data if response is not None else error_body("server_error", str(exc))
+    extensions = {"code": body["code"], **({"fields": body["fields"]} if "fields" in body else {})}
+    if response is not None and "Retry-After" in response.headers:
+        extensions["retryAfter"] = int(response.headers["Retry-After"])
+    return GraphQLError(body["detail"], extensions=extensions)
+
+
+def contract_errors(resolver):
+    @functools.wraps(resolver)
+    def wrapper(*args, **kwargs):
+        try:
+            return resolver(*args, **kwargs)
+        except (ApplicationError, drf.APIException) as exc:
+            raise _graphql_error(exc) from exc
+
+    return wrapper
+
+
+# --- types ----------------------------------------------------------------------
+
+
+@strawberry_django.type(models.Choice)
+class Choice:
+    id: strawberry.ID
+    text: str
+    position: int
+
+
+@strawberry_django.type(models.Poll)
+class Poll:
+    id: strawberry.ID
+    question: str
+    description: str
+    kind: str
+    max_choices: int
+    anonymous: bool
+    allow_vote_change: bool
+    results: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    created_at: datetime
+    choices: list[Choice]
+
+    @strawberry_django.field
+    def status(self, root: models.Poll) -> str:
+        return root.effective_status()
+
+    @strawberry_django.field
+    def owner(self, root: models.Poll) -> str:
+        return root.owner.username
+
+
+@strawberry.type
+class ChoiceResult:
+    id: strawberry.ID
+    text: str
+    votes: int
+    share: float
+
+
+@strawberry.type
+class Results:
+    poll: strawberry.ID
+    version: int
+    status: str
+    total_votes: int
+    choices: list[ChoiceResult]
+
+    @classmethod
+    def of(cls, data: dict, texts: dict[int, str]) -> "Results":
+        return cls(
+            poll=data["poll"],
+            version=data["version"],
+            status=data["status"],
+            total_votes=data["total_votes"],
+            choices=[
+                ChoiceResult(
+                    id=c["id"],
+                    text=c.get("text", texts.get(c["id"], "")),
+                    votes=c["votes"],
+                    share=c["share"],
+                )
+                for c in data["choices"]
+            ],
+        )
+
+
+@strawberry.type
+class Ballot:
+    poll: strawberry.ID
+    choices: list[strawberry.ID]
+    voter_id: str | None
+    created_at: datetime
+
+
+@strawberry.input
+class CreatePollInput:
+    question: str
+    choices: list[str]
+    description: str | None = strawberry.UNSET
+    kind: str | None = strawberry.UNSET
+    max_choices: int | None = strawberry.UNSET
+    anonymous: bool | None = strawberry.UNSET
+    allow_vote_change: bool | None = strawberry.UNSET
+    results: str | None = strawberry.UNSET
+    status: str | None = strawberry.UNSET
+    opens_at: datetime | None = strawberry.UNSET
+    closes_at: datetime | None = strawberry.UNSET
+
+
+# --- queries and mutations ------------------------------------------------------
+
+
+def _user(info: Info):
+    return info.context.user
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    @contract_errors
+    def poll(self, info: Info, id: strawberry.ID) -> Poll | None:
+        try:
+            return selectors.poll_get(poll_id=str(id).upper(), user=_user(info))
+        except ApplicationError:
+            return None
+
+    @strawberry.field
+    @contract_errors
+    def polls(
+        self,
+        info: Info,
+        status: str | None = None,
+        mine: bool = False,
+        search: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> list[Poll]:
+        if status is not None and status not in models.Poll.Status.values:
+            raise Invalid(fields={"status": "One of draft, open, closed."})
+        if not offset >= 0 or not 1 <= limit <= 100:
+            raise Invalid(fields={"limit": "1 to 100; offset >= 0."})
+        user = _user(info)
+        if mine and not user.is_authenticated:
+            raise drf.NotAuthenticated("Sign in to list your polls.")
+        polls = selectors.poll_list(user=user, status=status, mine=mine, search=search)
+        return list(polls[offset : offset + limit])
+
+    @strawberry.field
+    @contract_errors
+    def results(self, info: Info, poll_id: strawberry.ID) -> Results | None:
+        voter = info.context.voter(None)
+        data = selectors.results_get(poll_id=str(poll_id).upper(), user=_user(info), voter=voter)
+        return Results.of(data, {})
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    @contract_errors
+    def create_poll(self, info: Info, input: CreatePollInput) -> Poll:
+        info.context.throttle()
+        if not _user(info).is_authenticated:
+            raise drf.NotAuthenticated()
+        data = {k: v for k, v in strawberry.asdict(input).items() if v is not strawberry.UNSET}
+        serializer = PollWriteSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        poll = services.poll_create(owner=_user(info), **serializer.validated_data)
+        return selectors.poll_get(poll_id=poll.id, user=_user(info))
+
+    @strawberry.mutation
+    @contract_errors
+    def vote(
+        self,
+        info: Info,
+        poll_id: strawberry.ID,
+        choices: list[strawberry.ID],
+        voter_id: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Ballot:
+        info.context.throttle()
+        poll_id = str(poll_id).upper()
+        try:
+            choice_ids = [int(c) for c in choices]
+        except ValueError:
+            raise Invalid(fields={"choices": "Choice ids are integers."}) from None
+        voter = info.context.voter(voter_id, create=True)
+
+        def cast() -> idempotency.Answer:
+            outcome = services.vote_cast(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
+            return ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
+
+        if idempotency_key is None:
+            _, body = cast()
+        else:
+            if not 1 <= len(idempotency_key) <= idempotency.MAX_KEY_LENGTH:
+                raise Invalid(fields={"idempotencyKey": "1-255 printable characters."})
+            _, body = idempotency.idempotent(
+                scope="new-voter" if voter.generated else voter.key,
+                key=idempotency_key,
+                fingerprint=idempotency.fingerprint(poll_id, {"choices": choice_ids}),
+                run=cast,
+            )
+        ballot = json.loads(body)
+        return Ballot(
+            poll=ballot["poll"],
+            choices=ballot["choices"],
+            voter_id=ballot.get("voter_id"),
+            created_at=datetime.fromisoformat(ballot["created_at"].replace("Z", "+00:00")),
+        )
+
+    @strawberry.mutation
+    @contract_errors
+    def open_poll(self, info: Info, id: strawberry.ID) -> Poll:
+        services.poll_open(poll_id=str(id).upper(), user=_user(info))
+        return selectors.poll_get(poll_id=str(id).upper(), user=_user(info))
+
+    @strawberry.mutation
+    @contract_errors
+    def close_poll(self, info: Info, id: strawberry.ID) -> Poll:
+        services.poll_close(poll_id=str(id).upper(), user=_user(info))
+        return selectors.poll_get(poll_id=str(id).upper(), user=_user(info))
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription
+    async def poll_results(
+        self, info: Info, poll_id: strawberry.ID
+    ) -> AsyncGenerator[Results, None]:
+        from channels.db import database_sync_to_async
+
+        from realtime.auth import voter_from_scope
+        from realtime.streams import StateStream
+
+        scope = info.context["ws"].scope
+        user = scope.get("user")
+        poll_id = str(poll_id).upper()
+        stream = StateStream(
+            poll_id,
+            user_id=user.pk if user and user.is_authenticated else None,
+            voter=voter_from_scope(scope),
+        )
+        texts: dict[int, str] = {}
+        try:
+            async for message in stream.states():
+                if any(c["id"] not in texts for c in message["choices"]):
+                    texts = await database_sync_to_async(selectors.choice_texts)(poll_id=poll_id)
+                yield Results.of(message, texts)
+        except ApplicationError as exc:
+            raise _graphql_error(exc) from exc
+
+
+def anonymous_voter(voter_id: str | None) -> Voter | None:
+    if voter_id is None:
+        return None
+    if not VOTER_ID.match(voter_id):
+        raise Invalid(
+            "voterId must be 8-128 characters of A-Z, a-z, 0-9, '_' or '-'.",
+            fields={"voterId": "8-128 characters of [A-Za-z0-9_-]."},
+        )
+    return Voter(key=f"anon:{voter_id}", anon_id=voter_id)

@@ -1,0 +1,77 @@
+"""Live states as an async iterator, for GraphQL subscriptions.
+
+Same hub, versions, coalescing and visibility as the WebSocket consumers;
+a subscriber that reads slowly skips to the newest state.
+"""
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from channels.db import database_sync_to_async
+
+from nexus.errors import ApplicationError, Forbidden, NotFound
+
+from . import broadcast
+from .consumers import gate, load
+from .runtime import runtime_for
+
+ERRORS: dict[str, type[ApplicationError]] = {"not_found": NotFound, "results_hidden": Forbidden}
+
+
+class Hidden(ApplicationError):
+    status, code, detail = 403, "results_hidden", "Results are not visible yet."
+
+
+class StateStream:
+    def __init__(self, poll_id: str, *, user_id: int | None, voter):
+        self.poll_id, self.user_id, self.voter = poll_id, user_id, voter
+        self.sent = 0
+        self.sending_since: float | None = None  # the watchdog's interface; never blocked
+        self.latest: dict | None = None
+        self.denied: str | None = None
+        self.voted = False
+        self.wake = asyncio.Event()
+
+    def version_of(self, poll_id: str) -> int:
+        return self.sent
+
+    def too_slow(self) -> None:  # pragma: no cover - a stream never blocks a send
+        pass
+
+    def deliver(self, event: dict) -> None:
+        code = gate(event, self.user_id, self.voted)
+        if code:
+            self.denied = code
+        elif event["version"] > max(self.sent, (self.latest or {}).get("version", 0)):
+            self.latest = event
+        self.wake.set()
+
+    async def states(self) -> AsyncIterator[dict]:
+        """The current state, then each newer one; raises when access ends."""
+        runtime = runtime_for()
+        await runtime.join(self.poll_id, self)
+        try:
+            state, self.voted = await database_sync_to_async(load)(self.poll_id, self.voter)
+            self._raise(
+                gate(state and broadcast.event_for(self.poll_id, state), self.user_id, self.voted)
+            )
+            self.sent = state.version
+            yield state.message
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                self._raise(self.denied)
+                event, self.latest = self.latest, None
+                if event is not None and event["version"] > self.sent:
+                    self.sent = event["version"]
+                    yield json.loads(event["text"])
+        finally:
+            runtime.leave(self.poll_id, self)
+
+    @staticmethod
+    def _raise(code: str | None) -> None:
+        if code == "not_found":
+            raise NotFound("No poll with this id.")
+        if code == "results_hidden":
+            raise Hidden()

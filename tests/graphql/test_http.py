@@ -1,0 +1,178 @@
+"""GraphQL over HTTP: the REST rules, codes and permissions, through the same services."""
+
+import pytest
+
+from polls.models import Ballot
+from tests.conftest import client_for
+from tests.factories import UserFactory, make_poll
+from tests.helpers import choice_ids
+
+pytestmark = pytest.mark.django_db
+
+
+def gql(client, query: str, **variables):
+    response = client.post("/graphql/", {"query": query, "variables": variables}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+VOTE = """mutation($poll: ID!, $choices: [ID!]!, $voter: String, $key: String) {
+  vote(pollId: $poll, choices: $choices, voterId: $voter, idempotencyKey: $key) {
+    poll choices voterId createdAt } }"""
+
+
+def codes(body) -> list[str]:
+    return [e["extensions"]["code"] for e in body.get("errors", [])]
+
+
+def test_create_poll_then_read_it_back(owner_api, user):
+    body = gql(
+        owner_api,
+        """mutation { createPoll(input: {question: "Lunch?",
+        choices: ["Pizza", "Sushi"], kind: "multiple", allowVoteChange: true}) {
+        id question kind maxChoices allowVoteChange results status owner
+        choices { text position } } }""",
+    )
+    poll = body["data"]["createPoll"]
+    assert poll | {"id": "X"} == {
+        "id": "X",
+        "question": "Lunch?",
+        "kind": "multiple",
+        "maxChoices": 2,
+        "allowVoteChange": True,
+        "results": "live",
+        "status": "open",
+        "owner": user.username,
+        "choices": [{"text": "Pizza", "position": 0}, {"text": "Sushi", "position": 1}],
+    }
+    again = gql(owner_api, "query($id: ID!) { poll(id: $id) { question } }", id=poll["id"])
+    assert again["data"]["poll"] == {"question": "Lunch?"}
+
+
+def test_invalid_input_names_each_field_like_rest(owner_api):
+    body = gql(
+        owner_api,
+        """mutation { createPoll(input: {question: "",
+        choices: ["Same", "same"]}) { id } }""",
+    )
+    assert body["errors"][0]["extensions"] == {
+        "code": "invalid",
+        "fields": {
+            "question": "This field may not be blank.",
+            "choices": "Choices must be unique: 'same' repeats.",
+        },
+    }
+
+
+def test_creating_needs_an_account_and_a_bad_token_is_refused(api, db):
+    body = gql(api, 'mutation { createPoll(input: {question: "Q", choices: ["a", "b"]}) { id } }')
+    assert codes(body) == ["not_authenticated"]
+    api.credentials(HTTP_AUTHORIZATION="Token nope")
+    assert codes(gql(api, "{ polls { id } }")) == ["authentication_failed"]
+
+
+def test_vote_follows_the_rest_rules(api, poll):
+    red, green, _ = (str(i) for i in choice_ids(poll))
+    first = gql(api, VOTE, poll=poll.id, choices=[red], voter="gql-voter-1")["data"]["vote"]
+    assert (first["poll"], first["choices"], first["voterId"]) == (poll.id, [red], "gql-voter-1")
+    assert codes(gql(api, VOTE, poll=poll.id, choices=[green], voter="gql-voter-1")) == [
+        "already_voted"
+    ]
+    assert codes(gql(api, VOTE, poll=poll.id, choices=[red, green], voter="v2-voter")) == [
+        "invalid_choice"
+    ]
+    assert codes(gql(api, VOTE, poll="NOPE42", choices=[red], voter="v2-voter")) == ["not_found"]
+    assert codes(gql(api, VOTE, poll=poll.id, choices=["x"], voter="v2-voter")) == ["invalid"]
+    assert Ballot.objects.count() == 1
+
+
+def test_same_idempotency_key_replays_across_rest_and_graphql(api, poll):
+    red = choice_ids(poll)[0]
+    rest = api.post(
+        f"/api/polls/{poll.id}/votes/",
+        {"choices": [red]},
+        format="json",
+        HTTP_X_VOTER_ID="both-apis-1",
+        HTTP_IDEMPOTENCY_KEY="k-1",
+    ).json()
+    body = gql(api, VOTE, poll=poll.id, choices=[str(red)], voter="both-apis-1", key="k-1")
+    assert body["data"]["vote"]["createdAt"].startswith(rest["created_at"][:19])
+    assert codes(
+        gql(
+            api,
+            VOTE,
+            poll=poll.id,
+            choices=[str(choice_ids(poll)[1])],
+            voter="both-apis-1",
+            key="k-1",
+        )
+    ) == ["idempotency_mismatch"]
+    assert Ballot.objects.count() == 1
+
+
+def test_results_respect_visibility(api, user):
+    poll = make_poll(owner=user, results="after_close")
+    query = "query($id: ID!) { results(pollId: $id) { totalVotes choices { text votes share } } }"
+    assert codes(gql(api, query, id=poll.id)) == ["results_hidden"]
+    owner = gql(client_for(user), query, id=poll.id)["data"]["results"]
+    assert owner == {
+        "totalVotes": 0,
+        "choices": [{"text": t, "votes": 0, "share": 0.0} for t in ("Red", "Green", "Blue")],
+    }
+
+
+def test_open_and_close_are_for_the_owner(api, user, poll):
+    other = client_for(UserFactory())
+    mutation = "mutation($id: ID!) { closePoll(id: $id) { status } }"
+    assert codes(gql(other, mutation, id=poll.id)) == ["forbidden"]
+    assert codes(gql(api, mutation, id=poll.id)) == ["not_authenticated"]
+    assert gql(client_for(user), mutation, id=poll.id)["data"] == {
+        "closePoll": {"status": "closed"}
+    }
+    reopen = "mutation($id: ID!) { openPoll(id: $id) { status } }"
+    assert gql(client_for(user), reopen, id=poll.id)["data"] == {"openPoll": {"status": "open"}}
+
+
+def test_polls_with_choices_take_two_queries_for_fifty_polls(api, user, django_assert_num_queries):
+    for n in range(50):
+        make_poll(owner=user, question=f"Poll {n}")
+    with django_assert_num_queries(2):  # polls with owners, then all their choices
+        body = gql(api, "{ polls(limit: 50) { id owner choices { id text } } }")
+    assert len(body["data"]["polls"]) == 50
+    assert all(len(p["choices"]) == 3 for p in body["data"]["polls"])
+
+
+def test_drafts_and_filters_match_rest(api, user):
+    make_poll(owner=user, status="draft")
+    visible = make_poll(owner=user, question="Lunch today?")
+    assert gql(api, "{ polls { id } }")["data"]["polls"] == [{"id": visible.id}]
+    mine = gql(client_for(user), '{ polls(mine: true, search: "lunch") { id } }')
+    assert mine["data"]["polls"] == [{"id": visible.id}]
+    assert codes(gql(api, "{ polls(mine: true) { id } }")) == ["not_authenticated"]
+
+
+def test_queries_with_too_many_aliases_are_refused(api, db):
+    deep = (
+        "{ polls { choices { id } " + "".join(f"a{i}: polls {{ id }} " for i in range(25)) + "} }"
+    )
+    body = gql(api, deep)
+    assert body["data"] is None and "aliases" in body["errors"][0]["message"]
+
+
+def test_introspection_can_be_switched_off(api, db, settings):
+    import strawberry
+
+    from nexus.graphql import _extensions
+    from polls.graphql import Query
+
+    assert "__schema" in gql(api, "{ __schema { queryType { name } } }")["data"]
+    settings.NEXUS_GRAPHQL_INTROSPECTION = False  # as NEXUS_GRAPHQL_INTROSPECTION=false does
+    locked = strawberry.Schema(query=Query, extensions=_extensions())
+    result = locked.execute_sync("{ __schema { queryType { name } } }")
+    assert "introspection has been disabled" in result.errors[0].message
+
+
+def test_graphiql_is_served_to_browsers(client, db):
+    response = client.get("/graphql/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert b"graphiql" in response.content.lower()

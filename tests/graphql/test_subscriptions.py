@@ -1,0 +1,110 @@
+"""pollResults over graphql-transport-ws, end to end against a real server."""
+
+import json
+
+import httpx
+import pytest
+from websockets.asyncio.client import connect
+
+from tests.servers import Server, migrate, server_env
+
+SUBSCRIBE = """subscription($id: ID!) { pollResults(pollId: $id) {
+  poll version status totalVotes choices { text votes share } } }"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("graphql")
+    env = server_env(f"sqlite:///{tmp / 'db.sqlite3'}", None, NEXUS_RESYNC_MS="60000")
+    migrate(env)
+    server = Server(env)
+    yield server
+    server.stop()
+
+
+def create_poll(server: Server, **options) -> tuple[dict, str]:
+    token = httpx.post(
+        f"{server.url}/api/auth/register/",
+        json={
+            "username": f"gql{id(options)}{len(options)}",
+            "password": "correct-horse-battery",
+        },
+    ).json()["token"]
+    poll = httpx.post(
+        f"{server.url}/api/polls/",
+        headers={"Authorization": f"Token {token}"},
+        json={"question": "GraphQL?", "choices": ["Yes", "No"], **options},
+    ).json()
+    return poll, token
+
+
+async def subscribe(server: Server, poll_id: str, token: str | None = None):
+    query = f"?token={token}" if token else ""
+    ws = await connect(f"{server.ws}/graphql/{query}", subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+    await ws.send(
+        json.dumps(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIBE, "variables": {"id": poll_id}},
+            }
+        )
+    )
+    return ws
+
+
+async def next_payload(ws) -> dict:
+    message = json.loads(await ws.recv())
+    assert message["type"] == "next", message
+    return message["payload"]
+
+
+async def test_subscription_yields_the_current_state_then_each_vote(server):
+    poll, _ = create_poll(server)
+    ws = await subscribe(server, poll["id"])
+    first = await next_payload(ws)
+    assert first == {
+        "data": {
+            "pollResults": {
+                "poll": poll["id"],
+                "version": 1,
+                "status": "open",
+                "totalVotes": 0,
+                "choices": [
+                    {"text": "Yes", "votes": 0, "share": 0.0},
+                    {"text": "No", "votes": 0, "share": 0.0},
+                ],
+            }
+        }
+    }
+    response = httpx.post(
+        f"{server.url}{poll['urls']['vote']}",
+        json={"choices": [poll["choices"][1]["id"]]},
+        headers={"X-Voter-Id": "gql-sub-0001"},
+    )
+    assert response.status_code == 201
+    update = (await next_payload(ws))["data"]["pollResults"]
+    assert (update["version"], update["totalVotes"]) == (2, 1)
+    assert update["choices"][1] == {"text": "No", "votes": 1, "share": 1.0}
+    await ws.close()
+
+
+async def test_hidden_results_are_refused_but_not_to_the_owner(server):
+    poll, token = create_poll(server, results="after_close")
+    ws = await subscribe(server, poll["id"])
+    refused = await next_payload(ws)
+    assert refused["data"] is None
+    assert refused["errors"][0]["extensions"] == {"code": "results_hidden"}
+    await ws.close()
+    owner = await subscribe(server, poll["id"], token=token)
+    assert (await next_payload(owner))["data"]["pollResults"]["version"] == 1
+    await owner.close()
+
+
+async def test_unknown_polls_are_not_found(server):
+    ws = await subscribe(server, "NOPE42")
+    payload = await next_payload(ws)
+    assert payload["errors"][0]["extensions"] == {"code": "not_found"}
+    await ws.close()

@@ -176,3 +176,14 @@ def test_graphiql_is_served_to_browsers(client, db):
     response = client.get("/graphql/", HTTP_ACCEPT="text/html")
     assert response.status_code == 200
     assert b"graphiql" in response.content.lower()
+
+
+def test_browser_sessions_work_and_need_csrf_for_writes(user, poll):
+    from rest_framework.test import APIClient
+
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(user)
+    mine = browser.get("/graphql/", {"query": "{ polls(mine: true) { id } }"})
+    assert mine.json()["data"] == {"polls": [{"id": poll.id}]}
+    body = gql(browser, "mutation($id: ID!) { closePoll(id: $id) { status } }", id=poll.id)
+    assert codes(body) == ["forbidden"] and "CSRF" in body["errors"][0]["message"]

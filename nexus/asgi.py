@@ -15,11 +15,35 @@ from realtime.auth import websocket_stack  # noqa: E402
 from realtime.broadcast import BindLoopMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
 
-application = BindLoopMiddleware(
-    ProtocolTypeRouter(
-        {
-            "http": django_asgi_app,
-            "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
-        }
+
+class EmbeddedBeat:
+    """With no broker configured, this process runs the due-poll sweep."""
+
+    def __init__(self, app):
+        self.app, self.task = app, None
+
+    async def __call__(self, scope, receive, send):
+        if self.task is None:
+            import asyncio
+
+            from django.conf import settings
+
+            from .celery import embedded_beat
+
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                self.task = asyncio.ensure_future(embedded_beat())
+            else:
+                self.task = False
+        return await self.app(scope, receive, send)
+
+
+application = EmbeddedBeat(
+    BindLoopMiddleware(
+        ProtocolTypeRouter(
+            {
+                "http": django_asgi_app,
+                "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
+            }
+        )
     )
 )

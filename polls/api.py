@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
 from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
+from nexus.metrics import VOTES
 from nexus.openapi import errors
 
 from . import examples, idempotency, selectors, services
@@ -187,6 +188,11 @@ class PollViewSet(ViewSet):
 class VoteView(APIView):
     throttle_classes = WRITE_THROTTLES
 
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        VOTES.labels(response.data.get("code", "error") if response.data else "error").inc()
+        return response
+
     @extend_schema(
         summary="Cast or change a ballot",
         request=VoteSerializer,
@@ -231,6 +237,7 @@ class VoteView(APIView):
                 run=cast,
             )
         response = HttpResponse(body, status=status, content_type="application/json")
+        VOTES.labels("accepted").inc()
         if voter.generated:  # on a replay, the voter id is the first answer's
             set_voter_cookie(response, request, json.loads(body)["voter_id"])
         return response

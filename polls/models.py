@@ -49,12 +49,14 @@ class Poll(models.Model):
     # `manage.py recount` restores them from the ballot rows.
     version = models.BigIntegerField(default=1)
     total_votes = models.IntegerField(default=0)
+    results_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["owner", "-created_at"]),
             models.Index(fields=["status", "-created_at"]),
+            models.Index(fields=["status", "closes_at"]),  # the scheduled-close sweep
         ]
 
     def __str__(self) -> str:

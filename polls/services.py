@@ -39,6 +39,7 @@ def poll_create(*, owner, question: str, choices: list[str], **options) -> Poll:
             if attempt == JOIN_CODE_ATTEMPTS - 1:
                 raise
     _choices_create(poll, choices)
+    _schedule_timed(poll)
     return poll
 
 
@@ -58,6 +59,7 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
         Choice.objects.filter(poll=poll).delete()
         _choices_create(poll, new_choices)
     _bump(poll, fields=list(changes))
+    _schedule_timed(poll)
     return poll
 
 
@@ -261,6 +263,12 @@ def _bump(poll: Poll, *, fields: list[str]) -> None:
     poll.updated_at = timezone.now()
     poll.save(update_fields=[*fields, "version", "updated_at"])
     _broadcast_after_commit(poll.pk)
+
+
+def _schedule_timed(poll: Poll) -> None:
+    from .schedule import schedule_timed  # schedule builds on this module
+
+    schedule_timed(poll)
 
 
 def _broadcast_after_commit(poll_id: str) -> None:

@@ -15,6 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from nexus.metrics import BROADCASTS
 from polls import selectors
 
 logger = logging.getLogger("nexus.realtime")
@@ -53,6 +54,7 @@ async def publish(poll_id: str) -> dict:
     state = await database_sync_to_async(selectors.live_state)(poll_id=poll_id)
     event = event_for(poll_id, state)
     await get_channel_layer().group_send(group_name(poll_id), event)
+    BROADCASTS.inc()
     return event
 
 

@@ -11,6 +11,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from nexus.metrics import VOTE_TO_BROADCAST
+
 logger = logging.getLogger("nexus.realtime")
 
 MAX_RETRY_DELAY = 5.0
@@ -25,11 +27,13 @@ class Coalescer:
         self._running: set[str] = set()
         self._again: set[str] = set()
         self._failures: dict[str, int] = {}
+        self._dirty_since: dict[str, float] = {}  # poll -> first unpublished change
         self._tasks: set[asyncio.Task] = set()
         self.published = 0
 
     def mark(self, poll_id: str) -> None:
         """Runs on the loop. The poll's state changed after commit."""
+        self._dirty_since.setdefault(poll_id, asyncio.get_running_loop().time())
         if poll_id in self._timers:
             return
         if poll_id in self._running:
@@ -55,6 +59,7 @@ class Coalescer:
 
     async def _run(self, poll_id: str) -> None:
         loop = asyncio.get_running_loop()
+        since = self._dirty_since.pop(poll_id, None)
         try:
             await self._publish(poll_id)
         except Exception:
@@ -66,10 +71,14 @@ class Coalescer:
         else:
             self._failures.pop(poll_id, None)
             self.published += 1
+            if since is not None:
+                VOTE_TO_BROADCAST.observe(loop.time() - since)
         finally:
             self._last[poll_id] = loop.time()
             self._running.discard(poll_id)
         failures = self._failures.get(poll_id, 0)
+        if failures and since is not None:  # still unpublished: keep the oldest change
+            self._dirty_since.setdefault(poll_id, since)
         if failures or poll_id in self._again:
             self._again.discard(poll_id)
             spacing = min(MAX_RETRY_DELAY, self._interval * 2**failures) if failures else None

@@ -22,6 +22,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from nexus.metrics import WS_CONNECTIONS
 from polls import selectors
 from polls.models import Poll
 
@@ -55,6 +56,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.wake = asyncio.Event()
         self.runtime = runtime_for()
         await self.accept()
+        WS_CONNECTIONS.inc()
         self.sender = asyncio.ensure_future(self._send_forever())
         if self.scope.get("auth_failed"):
             await self.close(code=CLOSE["not_authenticated"])
@@ -66,6 +68,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code):
         if hasattr(self, "sender"):
+            WS_CONNECTIONS.dec()
             self.sender.cancel()
         for poll_id in list(getattr(self, "voted", ())):
             self.forget(poll_id)

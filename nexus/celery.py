@@ -1,0 +1,78 @@
+"""Celery, configured from Django's settings (CELERY_* names).
+
+Workers run with `--pool threads`: the jobs wait on the database, SMTP and
+files, and one process keeps its Prometheus metrics in one place
+(NEXUS_WORKER_METRICS_PORT serves them).
+"""
+
+import logging
+import os
+import time
+
+from celery import Celery, signals
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nexus.settings")
+
+app = Celery("nexus")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+task_log = logging.getLogger("nexus.task")
+_started: dict[str, float] = {}
+
+
+@signals.worker_init.connect
+def _serve_metrics(**kwargs):
+    port = os.environ.get("NEXUS_WORKER_METRICS_PORT")
+    if port:
+        from prometheus_client import start_http_server
+
+        start_http_server(int(port))
+
+
+@signals.task_prerun.connect
+def _task_started(task_id=None, **kwargs):
+    _started[task_id] = time.perf_counter()
+
+
+@signals.task_postrun.connect
+def _task_finished(task_id=None, task=None, state=None, **kwargs):
+    from .metrics import TASKS
+
+    duration = time.perf_counter() - _started.pop(task_id, time.perf_counter())
+    TASKS.labels(task.name, (state or "unknown").lower()).inc()
+    task_log.info(
+        "task %s %s %.1fms",
+        task.name,
+        state,
+        duration * 1000,
+        extra={
+            "task": task.name,
+            "task_id": task_id,
+            "state": state,
+            "duration_ms": round(duration * 1000, 1),
+        },
+    )
+
+
+@signals.task_retry.connect
+def _task_retried(request=None, **kwargs):
+    from .metrics import TASKS
+
+    TASKS.labels(request.task, "retry").inc()
+
+
+async def embedded_beat(interval: float = 1.0) -> None:
+    """Without a broker (`make run`), the server sweeps due polls itself."""
+    import asyncio
+
+    from channels.db import database_sync_to_async
+
+    from polls.schedule import polls_sweep
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await database_sync_to_async(polls_sweep)()
+        except Exception:
+            logging.getLogger("nexus.schedule").warning("Sweep failed", exc_info=True)

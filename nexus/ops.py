@@ -1,0 +1,109 @@
+"""Health, readiness and metrics for operators."""
+
+import logging
+import time
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from .metrics import HTTP_LATENCY
+
+logger = logging.getLogger("nexus.ops")
+request_log = logging.getLogger("nexus.request")
+
+
+def healthz(request):
+    """200 while the process lives."""
+    return JsonResponse({"status": "ok"})
+
+
+def readyz(request):
+    """200 when the database, the channel layer and the broker answer; else 503 naming which."""
+    checks = {"database": _database(), "channel_layer": _redis(), "broker": _broker()}
+    failed = [name for name, result in checks.items() if result not in ("ok", "not configured")]
+    body = {"status": "unavailable" if failed else "ok", "checks": checks}
+    if failed:
+        body["failed"] = failed
+    return JsonResponse(body, status=503 if failed else 200)
+
+
+def metrics(request):
+    return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _check(name: str, probe) -> str:
+    try:
+        probe()
+        return "ok"
+    except Exception as exc:  # a readiness probe reports, it does not raise
+        logger.warning("Readiness: %s unavailable: %s", name, exc)
+        return f"error: {type(exc).__name__}"
+
+
+def _database() -> str:
+    def probe():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    return _check("database", probe)
+
+
+def _redis() -> str:
+    url = settings.CHANNEL_LAYERS["default"].get("CONFIG", {}).get("hosts", [None])[0]
+    if not url:
+        return "ok"  # the in-memory layer lives in this process
+
+    def probe():
+        import redis
+
+        client = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+    return _check("channel layer", probe)
+
+
+def _broker() -> str:
+    if not settings.CELERY_BROKER_URL:
+        return "not configured"
+
+    def probe():
+        from kombu import Connection
+
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+            conn.ensure_connection(max_retries=1)
+
+    return _check("broker", probe)
+
+
+class RequestMetricsMiddleware:
+    """One log line and one histogram sample per request."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        started = time.perf_counter()
+        response = self.get_response(request)
+        duration = time.perf_counter() - started
+        match = getattr(request, "resolver_match", None)
+        route = match.route if match else "unmatched"
+        HTTP_LATENCY.labels(request.method, route, response.status_code).observe(duration)
+        request_log.info(
+            "%s %s %s %.1fms",
+            request.method,
+            request.path,
+            response.status_code,
+            duration * 1000,
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round(duration * 1000, 1),
+            },
+        )
+        return response

@@ -1,0 +1,110 @@
+"""Polls that open and close by the clock, and the owner's results email.
+
+Each is idempotent: a poll closes once (its status is the marker), an
+opening is announced once (a poll not updated since `opens_at` is due), and
+the email is sent once (`results_emailed_at`, under the poll's row lock).
+"""
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import F, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from . import selectors
+from .models import Poll
+from .services import _bump
+
+
+def polls_due(now=None) -> tuple[list[str], list[str]]:
+    """(ids of open polls past closes_at, ids of polls whose opens_at just passed)."""
+    now = now or timezone.now()
+    open_polls = Poll.objects.filter(status=Poll.Status.OPEN)
+    closing = open_polls.filter(closes_at__lte=now).values_list("id", flat=True)
+    opening = open_polls.filter(Q(opens_at__lte=now) & Q(updated_at__lt=F("opens_at")))
+    return list(closing), list(opening.values_list("id", flat=True))
+
+
+@transaction.atomic
+def poll_close_if_due(*, poll_id: str) -> bool:
+    poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
+    now = timezone.now()
+    if (
+        poll is None
+        or poll.status != Poll.Status.OPEN
+        or not poll.closes_at
+        or poll.closes_at > now
+    ):
+        return False
+    poll.status = Poll.Status.CLOSED
+    _bump(poll, fields=["status"])
+    transaction.on_commit(lambda: _results_email_later(poll_id), robust=True)
+    return True
+
+
+@transaction.atomic
+def poll_open_if_due(*, poll_id: str) -> bool:
+    """At `opens_at` the poll starts taking votes: a new state for subscribers."""
+    poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
+    now = timezone.now()
+    if poll is None or poll.status != Poll.Status.OPEN or not poll.opens_at:
+        return False
+    if poll.opens_at > now or poll.updated_at >= poll.opens_at:
+        return False
+    _bump(poll, fields=[])
+    return True
+
+
+def polls_sweep() -> int:
+    """Catch every poll whose moment has passed (a lost timed task included)."""
+    closing, opening = polls_due()
+    done = sum(poll_close_if_due(poll_id=p) for p in closing)
+    return done + sum(poll_open_if_due(poll_id=p) for p in opening)
+
+
+def poll_results_email(*, poll_id: str) -> bool:
+    """Email the owner the final results, once."""
+    with transaction.atomic():
+        poll = Poll.objects.select_for_update().select_related("owner").get(pk=poll_id)
+        if poll.results_emailed_at or poll.status != Poll.Status.CLOSED or not poll.owner.email:
+            return False
+        results = selectors.results_get(poll_id=poll_id, user=poll.owner, voter=None)
+        context = {"poll": poll, "results": results, "percent": _percentages(results)}
+        message = EmailMultiAlternatives(
+            subject=f"Final results: {poll.question[:120]}",
+            body=render_to_string("polls/email/results.txt", context),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[poll.owner.email],
+        )
+        message.attach_alternative(
+            render_to_string("polls/email/results.html", context), "text/html"
+        )
+        message.send()
+        poll.results_emailed_at = timezone.now()
+        poll.save(update_fields=["results_emailed_at"])
+    return True
+
+
+def _percentages(results: dict) -> list[tuple[str, int, int]]:
+    return [(c["text"], c["votes"], round(c["share"] * 100)) for c in results["choices"]]
+
+
+def schedule_timed(poll: Poll) -> None:
+    """After commit: a task at the exact moment; the sweep catches a lost one."""
+    from . import tasks
+
+    for moment, task in (
+        (poll.opens_at, tasks.poll_open_due),
+        (poll.closes_at, tasks.poll_close_due),
+    ):
+        if moment and moment > timezone.now():
+            transaction.on_commit(
+                lambda m=moment, t=task: t.apply_async(args=[poll.pk], eta=m), robust=True
+            )
+
+
+def _results_email_later(poll_id: str) -> None:
+    from . import tasks
+
+    tasks.poll_results_email.delay(poll_id)

@@ -1,0 +1,49 @@
+"""Background jobs: take ids, load rows, call a service. Each is idempotent."""
+
+import smtplib
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from . import schedule
+
+# Transient troubles worth a retry with exponential back-off.
+TRANSIENT = (OperationalError, InterfaceError, smtplib.SMTPException, ConnectionError, TimeoutError)
+RELIABLE = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "soft_time_limit": 60,
+    "time_limit": 90,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+}
+
+
+@shared_task(**RELIABLE)
+def poll_close_due(poll_id: str) -> bool:
+    return schedule.poll_close_if_due(poll_id=poll_id)
+
+
+@shared_task(**RELIABLE)
+def poll_open_due(poll_id: str) -> bool:
+    return schedule.poll_open_if_due(poll_id=poll_id)
+
+
+@shared_task(**RELIABLE)
+def polls_sweep() -> int:
+    return schedule.polls_sweep()
+
+
+@shared_task(**RELIABLE)
+def poll_results_email(poll_id: str) -> bool:
+    return schedule.poll_results_email(poll_id=poll_id)
+
+
+@shared_task(**RELIABLE)
+def idempotency_purge() -> int:
+    from .idempotency import idempotency_purge as purge
+
+    return purge()

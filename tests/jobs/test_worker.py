@@ -1,0 +1,100 @@
+"""Real Celery worker and beat processes on RabbitMQ, Postgres and Redis."""
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+from django.utils import timezone
+
+from nexus.celery import app as celery_app
+from polls.models import Poll
+from tests.conftest import require_service
+from tests.factories import UserFactory, make_poll
+from tests.realtime.conftest import LAYERS, connect, receive_until, use_layer
+from tests.servers import ROOT, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def broker(settings):
+    url = os.environ.get("NEXUS_TEST_BROKER_URL", "")
+    require_service(bool(url), "RabbitMQ (NEXUS_TEST_BROKER_URL)")
+    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
+    require_service(bool(os.environ.get("REDIS_URL")), "Redis (REDIS_URL)")
+    queue = f"nexus-test-{uuid.uuid4().hex[:8]}"  # this test's own queue
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    keys = ("broker_url", "task_always_eager", "task_default_queue")
+    saved = {key: celery_app.conf[key] for key in keys}
+    celery_app.conf.update(broker_url=url, task_always_eager=False, task_default_queue=queue)
+    yield url, queue
+    celery_app.conf.update(saved)
+
+
+@pytest.fixture
+def jobs(broker):
+    """A worker and a beat, on the test database, until the test ends."""
+    url, queue = broker
+    db = connection.settings_dict
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "CELERY_BROKER_URL": url,
+        "NEXUS_CELERY_QUEUE": queue,
+        "SECRET_KEY": "test-only",
+    }
+    celery = [sys.executable, "-m", "celery", "-A", "nexus"]
+    processes = [
+        subprocess.Popen(
+            [
+                *celery,
+                "worker",
+                "--pool",
+                "threads",
+                "-c",
+                "4",
+                "-Q",
+                queue,
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "WARNING",
+            ],
+            cwd=ROOT,
+            env=env,
+        ),
+        subprocess.Popen(
+            [*celery, "beat", "-l", "WARNING", "-s", f"/tmp/nexus-beat-{queue}"], cwd=ROOT, env=env
+        ),
+    ]
+    yield processes
+    for process in processes:
+        process.terminate()
+        process.wait(15)
+
+
+async def test_a_poll_closes_on_time_and_subscribers_see_it_within_two_seconds(jobs, settings):
+    use_layer(settings, LAYERS["redis"])
+    owner = await database_sync_to_async(UserFactory)()
+    closes_at = timezone.now() + timedelta(seconds=3)
+    poll = await database_sync_to_async(make_poll)(owner=owner, closes_at=closes_at)
+    comm = connect(f"/ws/polls/{poll.id}/")
+    await comm.connect()
+    assert (await comm.receive_json_from(timeout=5))["status"] == "open"
+    messages = await receive_until(comm, lambda m: m["status"] == "closed", timeout=10)
+    assert timezone.now() - closes_at <= timedelta(seconds=2)
+    assert messages[-1]["version"] == 2
+    await comm.disconnect()
+
+
+def test_a_lost_timed_task_is_caught_by_the_beat_sweep(jobs):
+    poll = make_poll(owner=UserFactory())
+    # As if its timed task had been lost: the deadline passes with nothing queued.
+    Poll.objects.filter(pk=poll.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+    wait_for(lambda: Poll.objects.get(pk=poll.pk).status == "closed", 10, "the sweep")
+    assert Poll.objects.get(pk=poll.pk).version == 2

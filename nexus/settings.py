@@ -214,6 +214,8 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/"
 
+MEDIA_ROOT = os.environ.get("NEXUS_MEDIA_ROOT") or BASE_DIR / "media"  # CSV exports
+
 STATIC_URL = "static/"
 STATIC_ROOT = os.environ.get("NEXUS_STATIC_ROOT") or BASE_DIR / "staticfiles"
 STORAGES = {

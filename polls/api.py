@@ -1,13 +1,15 @@
 """Thin REST views: validate with a serializer, call one service, serialise."""
 
 import json
+from pathlib import Path
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
@@ -16,10 +18,11 @@ from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
 from nexus.metrics import VOTES
 from nexus.openapi import errors
 
-from . import examples, idempotency, selectors, services
+from . import examples, exports, idempotency, selectors, services
 from .models import Poll
 from .serializers import (
     BallotSerializer,
+    ExportSerializer,
     PollSerializer,
     PollWriteSerializer,
     ResultsSerializer,
@@ -297,3 +300,62 @@ class ResultsView(APIView):
         voter = voter_from_request(request, create=False)
         results = selectors.results_get(poll_id=poll_id, user=request.user, voter=voter)
         return Response(ResultsSerializer(results).data)
+
+
+def _export_body(export) -> dict:
+    body = {
+        "id": str(export.id),
+        "status": export.status,
+        "url": f"/api/exports/{export.id}/",
+        "rows": export.rows,
+    }
+    if export.status == export.Status.DONE:
+        body["download"] = f"/api/exports/{export.id}/download/"
+    return body
+
+
+class ExportStartView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Export results and ballots as CSV",
+        request=None,
+        responses={202: ExportSerializer, **OWNER_ERRORS},
+    )
+    def post(self, request, poll_id):
+        poll = selectors.poll_get(poll_id=poll_id, user=request.user)
+        if poll.owner_id != request.user.pk:
+            raise Forbidden("Only the poll's owner may do this.")
+        export = exports.export_start(poll=poll, user=request.user)
+        return Response(_export_body(export), status=http.HTTP_202_ACCEPTED)
+
+
+class ExportView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="An export job",
+        responses={200: ExportSerializer, **errors("not_authenticated", "not_found")},
+    )
+    def get(self, request, export_id):
+        return Response(_export_body(selectors.export_get(export_id=export_id, user=request.user)))
+
+
+class ExportDownloadView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Download a finished export (CSV)",
+        responses={(200, "text/csv"): bytes, **errors("not_authenticated", "not_found")},
+    )
+    def get(self, request, export_id):
+        export = selectors.export_get(export_id=export_id, user=request.user)
+        if export.status != export.Status.DONE:
+            raise NotFound("This export is not finished.")
+        path = Path(settings.MEDIA_ROOT) / export.path
+        return FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            content_type="text/csv",
+            filename=f"nexus-{export.poll_id}-results.csv",
+        )

@@ -8,7 +8,7 @@ from django.utils import timezone
 from nexus.errors import NotFound
 
 from .errors import ResultsHidden
-from .models import Ballot, Choice, Poll
+from .models import Ballot, Choice, Export, Poll
 from .voters import Voter
 
 
@@ -169,3 +169,11 @@ def poll_versions(*, poll_ids: list[str]) -> dict[str, int]:
 
 def choice_texts(*, poll_id: str) -> dict[int, str]:
     return dict(Choice.objects.filter(poll_id=poll_id).values_list("id", "text"))
+
+
+def export_get(*, export_id, user) -> Export:
+    """The caller's export job, or NotFound (others' exports do not exist for them)."""
+    export = Export.objects.filter(pk=export_id, owner_id=user.pk).first()
+    if export is None:
+        raise NotFound("No export with this id.")
+    return export

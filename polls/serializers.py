@@ -175,3 +175,11 @@ class ResultsSerializer(serializers.Serializer):
     total_votes = serializers.IntegerField()
     choices = ChoiceResultSerializer(many=True)
     updated_at = serializers.DateTimeField()
+
+
+class ExportSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.ChoiceField(choices=["pending", "running", "done", "failed"])
+    url = serializers.CharField()
+    rows = serializers.IntegerField(help_text="Ballots written so far.")
+    download = serializers.CharField(required=False)

@@ -47,3 +47,10 @@ def idempotency_purge() -> int:
     from .idempotency import idempotency_purge as purge
 
     return purge()
+
+
+@shared_task(**{**RELIABLE, "soft_time_limit": 600, "time_limit": 660})
+def export_run(export_id: str) -> bool:
+    from .exports import export_build
+
+    return export_build(export_id=export_id)

@@ -1,6 +1,14 @@
 from django.urls import path, register_converter
 
-from .api import MyVoteView, PollViewSet, ResultsView, VoteView
+from .api import (
+    ExportDownloadView,
+    ExportStartView,
+    ExportView,
+    MyVoteView,
+    PollViewSet,
+    ResultsView,
+    VoteView,
+)
 
 
 class JoinCodeConverter:
@@ -31,4 +39,9 @@ urlpatterns = [
     path("polls/<code:poll_id>/votes/", VoteView.as_view(), name="poll-votes"),
     path("polls/<code:poll_id>/votes/mine/", MyVoteView.as_view(), name="poll-vote-mine"),
     path("polls/<code:poll_id>/results/", ResultsView.as_view(), name="poll-results"),
+    path("polls/<code:poll_id>/exports/", ExportStartView.as_view(), name="poll-exports"),
+    path("exports/<uuid:export_id>/", ExportView.as_view(), name="export-detail"),
+    path(
+        "exports/<uuid:export_id>/download/", ExportDownloadView.as_view(), name="export-download"
+    ),
 ]

@@ -37,45 +37,53 @@ def broker(settings):
 
 
 @pytest.fixture
-def jobs(broker):
-    """A worker and a beat, on the test database, until the test ends."""
+def spawn(broker, tmp_path, settings):
+    """Start `celery worker` / `celery beat` processes on the test database."""
     url, queue = broker
     db = connection.settings_dict
+    settings.MEDIA_ROOT = tmp_path
     env = {
         **os.environ,
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "CELERY_BROKER_URL": url,
         "NEXUS_CELERY_QUEUE": queue,
         "SECRET_KEY": "test-only",
+        "NEXUS_MEDIA_ROOT": str(tmp_path),
     }
     celery = [sys.executable, "-m", "celery", "-A", "nexus"]
-    processes = [
-        subprocess.Popen(
-            [
-                *celery,
-                "worker",
-                "--pool",
-                "threads",
-                "-c",
-                "4",
-                "-Q",
-                queue,
-                "--without-gossip",
-                "--without-mingle",
-                "-l",
-                "WARNING",
-            ],
-            cwd=ROOT,
-            env=env,
-        ),
-        subprocess.Popen(
-            [*celery, "beat", "-l", "WARNING", "-s", f"/tmp/nexus-beat-{queue}"], cwd=ROOT, env=env
-        ),
-    ]
-    yield processes
+    commands = {
+        "worker": [
+            *celery,
+            "worker",
+            "--pool",
+            "threads",
+            "-c",
+            "4",
+            "-Q",
+            queue,
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "WARNING",
+        ],
+        "beat": [*celery, "beat", "-l", "WARNING", "-s", str(tmp_path / "beat-schedule")],
+    }
+    processes = []
+
+    def start(kind: str) -> subprocess.Popen:
+        processes.append(subprocess.Popen(commands[kind], cwd=ROOT, env=env))
+        return processes[-1]
+
+    yield start
     for process in processes:
-        process.terminate()
-        process.wait(15)
+        if process.poll() is None:
+            process.terminate()
+            process.wait(15)
+
+
+@pytest.fixture
+def jobs(spawn):
+    return [spawn("worker"), spawn("beat")]
 
 
 async def test_a_poll_closes_on_time_and_subscribers_see_it_within_two_seconds(jobs, settings):
@@ -98,3 +106,39 @@ def test_a_lost_timed_task_is_caught_by_the_beat_sweep(jobs):
     Poll.objects.filter(pk=poll.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
     wait_for(lambda: Poll.objects.get(pk=poll.pk).status == "closed", 10, "the sweep")
     assert Poll.objects.get(pk=poll.pk).version == 2
+
+
+def test_an_export_finishes_once_after_its_worker_is_killed(spawn, tmp_path):
+    from django.db import transaction
+
+    from polls import exports
+    from polls.models import Ballot, BallotChoice, Export
+
+    owner = UserFactory()
+    poll = make_poll(owner=owner)
+    choice = poll.choices.first()
+    for start in range(0, 150_000, 10_000):
+        ballots = Ballot.objects.bulk_create(
+            Ballot(poll=poll, voter_key=f"anon:kill-{n:07}") for n in range(start, start + 10_000)
+        )
+        BallotChoice.objects.bulk_create(
+            BallotChoice(ballot=b, poll=poll, choice=choice) for b in ballots
+        )
+    first = spawn("worker")
+    with transaction.atomic():
+        export = exports.export_start(poll=poll, user=owner)
+
+    def export_row():
+        return Export.objects.get(pk=export.pk)
+
+    wait_for(lambda: export_row().rows > 0, 30, "the export to be under way")
+    first.kill()  # SIGKILL in the middle of writing: the task was never acknowledged
+    first.wait()
+    assert export_row().status == "running"
+    spawn("worker")
+    wait_for(lambda: export_row().status == "done", 60, "the export to finish")
+    done = export_row()
+    assert (done.rows, done.attempts) == (150_000, 2)
+    with (tmp_path / done.path).open() as f:
+        assert sum(1 for _ in f) == 9 + 150_000
+    assert not list(tmp_path.glob("exports/*.part"))

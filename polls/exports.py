@@ -1,0 +1,101 @@
+"""CSV exports: the results, then every ballot with its voter pseudonymised.
+
+Rows stream from the database in chunks into a file, so memory stays flat
+however many ballots there are. Re-running an export (a worker died) builds
+the file again from the start and replaces it; a finished one is left alone.
+"""
+
+import csv
+import itertools
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from . import selectors
+from .models import BallotChoice, Export, Poll
+
+CHUNK = 5000
+PROGRESS_EVERY = 10000
+
+
+def export_start(*, poll: Poll, user) -> Export:
+    export = Export.objects.create(poll=poll, owner=user)
+    transaction.on_commit(lambda: _run_later(export.pk), robust=True)
+    return export
+
+
+def export_build(*, export_id) -> bool:
+    """Build the CSV. Returns False when there was nothing to do."""
+    with transaction.atomic():
+        export = Export.objects.select_for_update().select_related("poll").get(pk=export_id)
+        if export.status == Export.Status.DONE:
+            return False
+        export.status, export.rows, export.attempts = Export.Status.RUNNING, 0, export.attempts + 1
+        export.save(update_fields=["status", "rows", "attempts"])
+    final = Path(settings.MEDIA_ROOT) / "exports" / f"{export.pk}.csv"
+    final.parent.mkdir(parents=True, exist_ok=True)
+    partial = final.with_suffix(".part")
+    try:
+        with partial.open("w", newline="", encoding="utf-8") as f:
+            rows = _write(csv.writer(f), export)
+    except Exception as exc:  # the task retries; until then the job says why
+        Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error=repr(exc))
+        raise
+    partial.replace(final)  # atomic: a download never sees half a file
+    Export.objects.filter(pk=export.pk).update(
+        status=Export.Status.DONE,
+        rows=rows,
+        path=str(final.relative_to(settings.MEDIA_ROOT)),
+        finished_at=timezone.now(),
+    )
+    return True
+
+
+def _write(writer, export: Export) -> int:
+    poll = export.poll
+    results = selectors.results_get(poll_id=poll.pk, user=export.owner, voter=None)
+    texts = {c["id"]: c["text"] for c in results["choices"]}
+    writer.writerow(["poll", "question", "version", "status", "total_votes"])
+    writer.writerow(
+        [poll.pk, poll.question, results["version"], results["status"], results["total_votes"]]
+    )
+    writer.writerow([])
+    writer.writerow(["choice", "votes", "share"])
+    writer.writerows([c["text"], c["votes"], c["share"]] for c in results["choices"])
+    writer.writerow([])
+    writer.writerow(["voter", "choices", "voted_at"])
+    marks = (
+        BallotChoice.objects.filter(poll=poll)
+        .order_by("ballot_id", "choice_id")
+        .values_list("ballot_id", "ballot__voter_key", "ballot__created_at", "choice_id")
+        .iterator(chunk_size=CHUNK)
+    )
+    rows = 0
+    for _, ballot in itertools.groupby(marks, key=lambda mark: mark[0]):
+        ballot = list(ballot)
+        _, voter_key, created_at, _ = ballot[0]
+        writer.writerow(
+            [
+                _pseudonym(poll.pk, voter_key),
+                "; ".join(texts.get(mark[3], "?") for mark in ballot),
+                created_at.isoformat(),
+            ]
+        )
+        rows += 1
+        if rows % PROGRESS_EVERY == 0:
+            Export.objects.filter(pk=export.pk).update(rows=rows)
+    return rows
+
+
+def _pseudonym(poll_id: str, voter_key: str) -> str:
+    """Stable within a poll, unlinkable across polls without the server's key."""
+    return salted_hmac(f"nexus.export.{poll_id}", voter_key, algorithm="sha256").hexdigest()[:20]
+
+
+def _run_later(export_id) -> None:
+    from . import tasks
+
+    tasks.export_run.delay(str(export_id))

@@ -44,7 +44,7 @@ class Invalid(ApplicationError):
 
 
 def error_body(code: str, detail: str, fields: dict | None = None) -> dict:
-    body = {"code": code, "detail": str(detail)}
+    body: dict = {"code": code, "detail": str(detail)}
     if fields:
         body["fields"] = fields
     return body

@@ -125,7 +125,7 @@ TEMPLATES = [
 
 def _database(url: str) -> dict:
     try:
-        config = dj_database_url.parse(url)
+        config: dict = dict(dj_database_url.parse(url))
     except Exception as exc:  # dj-database-url raises several types
         raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from None
     engine = config.get("ENGINE", "")
@@ -239,7 +239,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 # Anonymous clients are keyed by voter id when they send one, so a room of
 # phones behind one NAT is not one client; NEXUS_THROTTLE_ANON_IP caps what a
 # single address can do however many voter ids it invents.
-REST_FRAMEWORK = {
+REST_FRAMEWORK: dict = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",

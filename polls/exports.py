@@ -74,8 +74,8 @@ def _write(writer, export: Export) -> int:
         .iterator(chunk_size=CHUNK)
     )
     rows = 0
-    for _, ballot in itertools.groupby(marks, key=lambda mark: mark[0]):
-        ballot = list(ballot)
+    for _, group in itertools.groupby(marks, key=lambda mark: mark[0]):
+        ballot = list(group)
         _, voter_key, created_at, _ = ballot[0]
         writer.writerow(
             [

@@ -5,6 +5,8 @@ opening is announced once (a poll not updated since `opens_at` is due), and
 the email is sent once (`results_emailed_at`, under the poll's row lock).
 """
 
+import functools
+
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -99,9 +101,8 @@ def schedule_timed(poll: Poll) -> None:
         (poll.closes_at, tasks.poll_close_due),
     ):
         if moment and moment > timezone.now():
-            transaction.on_commit(
-                lambda m=moment, t=task: t.apply_async(args=[poll.pk], eta=m), robust=True
-            )
+            send = functools.partial(task.apply_async, args=[poll.pk], eta=moment)
+            transaction.on_commit(send, robust=True)
 
 
 def _results_email_later(poll_id: str) -> None:

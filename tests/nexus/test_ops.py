@@ -48,3 +48,17 @@ def test_metrics_count_votes_by_outcome_and_time_requests(client, api, poll):
     assert 'route="api/polls/<code:poll_id>/votes/",status="201"' in text
     assert "nexus_websocket_connections" in text
     assert "nexus_vote_to_broadcast_seconds_bucket" in text
+
+
+def test_each_request_is_one_json_log_line_in_production(client, caplog):
+    import json
+    import logging
+
+    caplog.set_level(logging.INFO, logger="nexus.request")
+    client.get("/healthz")
+    (record,) = [r for r in caplog.records if r.name == "nexus.request"]
+    formatter = next(h.formatter for h in logging.getLogger().handlers if h.formatter)
+    line = json.loads(formatter.format(record))
+    assert line["logger"] == "nexus.request" and line["level"] == "INFO"
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/healthz", 200)
+    assert isinstance(line["duration_ms"], float)

@@ -226,19 +226,9 @@ class VoteView(APIView):
         voter = voter_from_request(request, create=True)
         key = idempotency.key_from_request(request)
 
-        def cast() -> idempotency.Answer:
-            outcome = services.vote_cast(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
-            return ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
-
-        if key is None:
-            status, body = cast()
-        else:
-            status, body = idempotency.idempotent(
-                scope="new-voter" if voter.generated else voter.key,
-                key=key,
-                fingerprint=idempotency.fingerprint(poll_id, request.data),
-                run=cast,
-            )
+        status, body = idempotency.vote_answer(
+            poll_id=poll_id, voter=voter, choice_ids=choice_ids, key=key
+        )
         response = HttpResponse(body, status=status, content_type="application/json")
         VOTES.labels("accepted").inc()
         if voter.generated:  # on a replay, the voter id is the first answer's

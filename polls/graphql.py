@@ -16,7 +16,7 @@ from strawberry.types import Info
 from nexus.errors import ApplicationError, Invalid, error_body, exception_handler
 
 from . import idempotency, models, selectors, services
-from .serializers import PollWriteSerializer, ballot_answer
+from .serializers import PollWriteSerializer
 from .voters import VOTER_ID, Voter
 
 
@@ -211,21 +211,11 @@ class Mutation:
             raise Invalid(fields={"choices": "Choice ids are integers."}) from None
         voter = info.context.voter(voter_id, create=True)
 
-        def cast() -> idempotency.Answer:
-            outcome = services.vote_cast(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
-            return ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
-
-        if idempotency_key is None:
-            _, body = cast()
-        else:
-            if not 1 <= len(idempotency_key) <= idempotency.MAX_KEY_LENGTH:
-                raise Invalid(fields={"idempotencyKey": "1-255 printable characters."})
-            _, body = idempotency.idempotent(
-                scope="new-voter" if voter.generated else voter.key,
-                key=idempotency_key,
-                fingerprint=idempotency.fingerprint(poll_id, {"choices": choice_ids}),
-                run=cast,
-            )
+        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
+            raise Invalid(fields={"idempotencyKey": "1-255 printable characters."})
+        _, body = idempotency.vote_answer(
+            poll_id=poll_id, voter=voter, choice_ids=choice_ids, key=idempotency_key
+        )
         ballot = json.loads(body)
         return Ballot(
             poll=ballot["poll"],

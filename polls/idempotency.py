@@ -87,3 +87,22 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Answer:
     if record.fingerprint != fingerprint:
         raise IdempotencyMismatch()
     return record.status_code, record.body
+
+
+def vote_answer(*, poll_id: str, voter, choice_ids: list[int], key: str | None) -> Answer:
+    """Cast a vote, or replay the first answer to `key`: the same for REST and GraphQL."""
+    from .serializers import ballot_answer
+    from .services import vote_cast
+
+    def cast() -> Answer:
+        outcome = vote_cast(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
+        return ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
+
+    if key is None:
+        return cast()
+    return idempotent(
+        scope="new-voter" if voter.generated else voter.key,  # no id yet: the key alone
+        key=key,
+        fingerprint=fingerprint(poll_id, {"choices": choice_ids}),
+        run=cast,
+    )

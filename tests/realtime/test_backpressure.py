@@ -25,7 +25,8 @@ class BlockingSend:
             self.sent.append(message["text"])
 
 
-async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypatch):
+def capture_consumers(monkeypatch) -> list:
+    """The PollConsumer instances the test's sockets get, as they open."""
     from realtime.consumers import PollConsumer
 
     consumers = []
@@ -36,6 +37,12 @@ async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypat
         await original(self)
 
     monkeypatch.setattr(PollConsumer, "opened", opened)
+    return consumers
+
+
+async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypatch):
+
+    consumers = capture_consumers(monkeypatch)
     comm = connect(f"/ws/polls/{poll.id}/")
     await comm.connect()
     await comm.receive_json_from(timeout=3)
@@ -67,17 +74,9 @@ async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypat
 
 
 async def test_a_socket_stuck_past_the_deadline_is_closed(poll, settings, monkeypatch):
-    from realtime.consumers import PollConsumer
 
     settings.NEXUS_WS_SEND_TIMEOUT = 0.3
-    consumers = []
-    original = PollConsumer.opened
-
-    async def opened(self):
-        consumers.append(self)
-        await original(self)
-
-    monkeypatch.setattr(PollConsumer, "opened", opened)
+    consumers = capture_consumers(monkeypatch)
     comm = connect(f"/ws/polls/{poll.id}/")
     await comm.connect()
     await comm.receive_json_from(timeout=3)

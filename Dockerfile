@@ -25,5 +25,6 @@ USER nexus
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
-# The production ASGI server (docs/BENCHMARKS.md); worker and beat override this.
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "--proxy-headers", "nexus.asgi:application"]
+# The production ASGI server, chosen by measurement (docs/BENCHMARKS.md); one
+# process per container, scale with replicas. Worker and beat override this.
+CMD ["granian", "--interface", "asgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "nexus.asgi:application"]

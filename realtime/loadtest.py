@@ -265,12 +265,24 @@ def _raise_file_limit(wanted: int) -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
 
+def _with_children(pids: list[int]) -> list[int]:
+    """The servers' processes and all their descendants (granian's workers are children)."""
+    found, todo = [], list(pids)
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                todo.extend(int(child) for child in f.read().split())
+    return found
+
+
 def _cpu(pids: list[int]) -> float | None:
     if not pids:
         return None
     ticks = os.sysconf("SC_CLK_TCK")
     total = 0
-    for pid in pids:
+    for pid in _with_children(pids):
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
         total += int(fields[11]) + int(fields[12])  # utime + stime
@@ -279,7 +291,7 @@ def _cpu(pids: list[int]) -> float | None:
 
 def _rss(pids: list[int]) -> int:
     total = 0
-    for pid in pids:
+    for pid in _with_children(pids):
         with open(f"/proc/{pid}/status") as f:
             for line in f:
                 if line.startswith("VmRSS:"):

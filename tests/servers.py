@@ -52,24 +52,43 @@ def migrate(env: dict) -> None:
     )
 
 
-class Server:
-    """One daphne process, as production runs it."""
+def server_command(kind: str, port: int, *args: str) -> list[str]:
+    """The ASGI servers Nexus runs under: daphne (development) and granian (production)."""
+    if kind == "daphne":
+        return [
+            str(BIN / "daphne"),
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            *args,
+            "nexus.asgi:application",
+        ]
+    return [
+        str(BIN / "granian"),
+        "--interface",
+        "asgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--no-access-log",
+        *args,
+        "nexus.asgi:application",
+    ]
 
-    def __init__(self, env: dict, *args: str, port: int | None = None):
+
+class Server:
+    """One server process, as production runs it."""
+
+    def __init__(self, env: dict, *args: str, port: int | None = None, kind: str = "daphne"):
+        self.kind = kind
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws = f"ws://127.0.0.1:{self.port}"
         fd, self.log_path = tempfile.mkstemp(prefix="nexus-e2e-", suffix=".log")
         self.process = subprocess.Popen(
-            [
-                str(BIN / "daphne"),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                *args,
-                "nexus.asgi:application",
-            ],
+            server_command(kind, self.port, *args),
             cwd=ROOT,
             env=env,
             stdout=fd,

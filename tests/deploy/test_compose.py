@@ -52,7 +52,7 @@ def test_compose_has_every_service_with_health_checks_and_ordering():
 def test_every_app_command_exists_in_the_project():
     for name in APP:
         command = SERVICES[name]["command"]
-        if command[0] == "daphne":
+        if command[0] in {"granian", "daphne"}:
             assert command[-1] == "nexus.asgi:application"
             assert (ROOT / "nexus" / "asgi.py").exists()
         elif command[0] == "celery":
@@ -70,7 +70,7 @@ def test_every_environment_variable_is_one_the_project_reads():
 
 def test_ports_line_up_from_nginx_to_the_web_processes():
     web = SERVICES["web"]
-    port = web["command"][web["command"].index("-p") + 1]
+    port = web["command"][web["command"].index("--port") + 1]
     assert web["expose"] == [port]
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
     assert f"server web:{port}" in nginx and "listen 80;" in nginx

@@ -44,7 +44,8 @@ def pair(postgres_url, redis_url):
     """Two server processes sharing Postgres and Redis."""
     # Healing off: every update must come through the broadcast path.
     env = server_env(postgres_url, redis_url, NEXUS_RESYNC_MS="60000")
-    servers = [Server(env), Server(env)]
+    # Production's server and the development one, side by side (a mixed fleet works too).
+    servers = [Server(env, kind="granian"), Server(env, kind="daphne")]
     yield servers
     for server in servers:
         server.stop()
@@ -244,7 +245,7 @@ async def test_sockets_survive_a_redis_restart_and_converge(postgres_url):
     redis = RedisServer()
     redis.start()
     env = server_env(postgres_url, redis.url)
-    a, b = Server(env), Server(env)
+    a, b = Server(env, kind="granian"), Server(env, kind="granian")
     try:
         poll = create_poll(a)
         on_a = await Subscriber(f"{a.ws}/ws/polls/{poll['id']}/").start()

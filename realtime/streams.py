@@ -10,13 +10,11 @@ from collections.abc import AsyncIterator
 
 from channels.db import database_sync_to_async
 
-from nexus.errors import ApplicationError, Forbidden, NotFound
+from nexus.errors import ApplicationError, NotFound
 
 from . import broadcast
 from .consumers import gate, load
 from .runtime import runtime_for
-
-ERRORS: dict[str, type[ApplicationError]] = {"not_found": NotFound, "results_hidden": Forbidden}
 
 
 class Hidden(ApplicationError):
@@ -36,8 +34,8 @@ class StateStream:
     def version_of(self, poll_id: str) -> int:
         return self.sent
 
-    def too_slow(self) -> None:  # pragma: no cover - a stream never blocks a send
-        pass
+    def too_slow(self) -> None:
+        """Nothing to do: a stream hands states to its reader, it never blocks a send."""
 
     def deliver(self, event: dict) -> None:
         code = gate(event, self.user_id, self.voted)

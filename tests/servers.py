@@ -21,12 +21,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+POLL_INTERVAL = 0.05  # how often a deadline wait looks again
+
+
 def wait_for(predicate, timeout: float, what: str) -> None:
+    """Wait for a condition, failing at the deadline (never a fixed sleep)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
+        time.sleep(POLL_INTERVAL)
 
 
 def server_env(database_url: str, redis_url: str | None, **extra: str) -> dict:

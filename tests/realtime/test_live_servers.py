@@ -15,7 +15,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 from tests.conftest import require_service
-from tests.servers import RedisServer, Server, migrate, server_env
+from tests.servers import POLL_INTERVAL, RedisServer, Server, migrate, server_env
 
 # --- fixtures -------------------------------------------------------------------
 
@@ -128,7 +128,7 @@ async def until(predicate, timeout: float, what: str) -> float:
     while not predicate():
         if time.monotonic() - started > timeout:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(POLL_INTERVAL / 5)
     return time.monotonic() - started
 
 

@@ -260,3 +260,12 @@ def test_a_voter_can_read_back_their_ballot(api, poll):
         404,
         {"code": "not_found", "detail": "You have no ballot in this poll."},
     )
+
+
+def test_a_first_vote_costs_a_pinned_number_of_queries(api, poll, django_assert_num_queries):
+    red = choice_ids(poll)[0]
+    # lock the poll, read its choice ids, savepoint + insert the ballot + release,
+    # insert its choice, bump the choice counter, bump the poll's version and total
+    # (+ the vote's own savepoint/release inside the test's transaction)
+    with django_assert_num_queries(10):
+        assert vote(api, poll.id, [red]).status_code == 201

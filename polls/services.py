@@ -59,7 +59,8 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
         Choice.objects.filter(poll=poll).delete()
         _choices_create(poll, new_choices)
     _bump(poll, fields=list(changes))
-    _schedule_timed(poll)
+    if {"opens_at", "closes_at"} & changes.keys():  # a new moment needs its timed task
+        _schedule_timed(poll)
     return poll
 
 

@@ -98,7 +98,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Join the poll, then queue its current state. Returns an error code."""
         await self.runtime.join(poll_id, self)
         state, voted = await database_sync_to_async(load)(poll_id, self.voter)
-        code = self._gate(state and broadcast.event_for(poll_id, state), voted)
+        code = gate(state and broadcast.event_for(poll_id, state), self.user_id, voted)
         if code:
             self.forget(poll_id)
             return code
@@ -126,14 +126,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if event["type"] == "poll.deleted":
             self._offer(poll_id, DELETED, event["text"])
             return self.revoke(poll_id, "not_found")
-        code = self._gate(event, self.voted[poll_id])
+        code = gate(event, self.user_id, self.voted[poll_id])
         if code:
             self.revoke(poll_id, code)
         else:
             self._offer(poll_id, event["version"], event["text"])
-
-    def _gate(self, event: dict | None, voted: bool) -> str | None:
-        return gate(event, self.user_id, voted)
 
     # --- the outbox -------------------------------------------------------------
 

@@ -40,13 +40,17 @@ def capture_consumers(monkeypatch) -> list:
     return consumers
 
 
-async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypatch):
-
+async def open_socket(poll, monkeypatch):
+    """A connected /ws/polls/ socket (past its first state) and its consumer."""
     consumers = capture_consumers(monkeypatch)
     comm = connect(f"/ws/polls/{poll.id}/")
     await comm.connect()
     await comm.receive_json_from(timeout=3)
-    consumer = consumers[0]
+    return comm, consumers[0]
+
+
+async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypatch):
+    comm, consumer = await open_socket(poll, monkeypatch)
     blocked = BlockingSend()
     consumer.base_send = blocked
 
@@ -74,13 +78,8 @@ async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypat
 
 
 async def test_a_socket_stuck_past_the_deadline_is_closed(poll, settings, monkeypatch):
-
     settings.NEXUS_WS_SEND_TIMEOUT = 0.3
-    consumers = capture_consumers(monkeypatch)
-    comm = connect(f"/ws/polls/{poll.id}/")
-    await comm.connect()
-    await comm.receive_json_from(timeout=3)
-    consumer = consumers[0]
+    comm, consumer = await open_socket(poll, monkeypatch)
     blocked = BlockingSend()
     real_send = consumer.base_send
 

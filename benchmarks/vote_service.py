@@ -1,9 +1,14 @@
-"""Time `services.vote_cast` in-process: the vote path without HTTP noise.
+"""Time the vote path in-process, without network noise.
 
     DATABASE_URL=postgres://... SECRET_KEY=x python benchmarks/vote_service.py --votes 3000
+    ... benchmarks/vote_service.py --through view   # the whole Django request
 
 Creates a poll, casts V first ballots one after another from distinct voters,
 prints statements and microseconds per vote, then deletes the poll.
+`--through service` calls `services.vote_cast`; `--through view` sends each
+vote through Django's request handler (middleware, DRF view, serializer,
+idempotency, throttles) with the test client, which is what a WSGI worker
+runs. Run it under `python -m pyinstrument` to see where the time goes.
 """
 
 import argparse
@@ -30,23 +35,22 @@ from polls.voters import Voter  # noqa: E402
 from realtime import broadcast  # noqa: E402
 
 
-def main(votes: int) -> dict:
+def main(votes: int, through: str) -> dict:
     broadcast.poll_changed = lambda poll_id: None  # the broadcast is not the vote's cost
     owner, _ = get_user_model().objects.get_or_create(username="bench-owner")
     poll = services.poll_create(owner=owner, question="Bench", choices=["A", "B", "C"])
     choices = list(poll.choices.values_list("id", flat=True))
     timings = []
+    vote = _view_vote(poll.id) if through == "view" else _service_vote(poll.id)
     with CaptureQueriesContext(connection) as queries:
-        services.vote_cast(
-            poll_id=poll.id, voter=Voter(key="anon:warm", anon_id="warm"), choice_ids=[choices[0]]
-        )
+        vote("warm-up-voter", choices[0])
     for n in range(votes):
-        voter = Voter(key=f"anon:bench-{n:08}", anon_id=f"bench-{n:08}")
         started = time.perf_counter()
-        services.vote_cast(poll_id=poll.id, voter=voter, choice_ids=[choices[n % 3]])
+        vote(f"bench-{n:08}", choices[n % 3])
         timings.append(time.perf_counter() - started)
     services.poll_delete(poll_id=poll.id, user=owner)
     return {
+        "through": through,
         "votes": votes,
         "statements_per_vote": len(queries.captured_queries),
         "mean_us": round(statistics.mean(timings) * 1e6),
@@ -55,7 +59,32 @@ def main(votes: int) -> dict:
     }
 
 
+def _service_vote(poll_id):
+    def vote(voter_id, choice_id):
+        voter = Voter(key=f"anon:{voter_id}", anon_id=voter_id)
+        services.vote_cast(poll_id=poll_id, voter=voter, choice_ids=[choice_id])
+
+    return vote
+
+
+def _view_vote(poll_id):
+    from django.test import Client
+
+    client, path = Client(), f"/api/polls/{poll_id}/votes/"
+
+    def vote(voter_id, choice_id):
+        body = json.dumps({"choices": [choice_id]})
+        response = client.post(
+            path, body, content_type="application/json", headers={"X-Voter-Id": voter_id}
+        )
+        assert response.status_code == 201, response.content
+
+    return vote
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--votes", type=int, default=3000)
-    print(json.dumps(main(parser.parse_args().votes)))
+    parser.add_argument("--through", choices=["service", "view"], default="service")
+    args = parser.parse_args()
+    print(json.dumps(main(args.votes, args.through)))

@@ -177,6 +177,11 @@ if REDIS_URL:
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
+    # polls/throttles.py: one INCR+EXPIRE script per limit and request.
+    NEXUS_RATE_LIMITS = {
+        "uri": REDIS_URL,
+        "options": {"key_prefix": "nexus:limits", "socket_connect_timeout": 1, "socket_timeout": 1},
+    }
     # docs/BENCHMARKS.md compares the two layers; pub/sub is the default.
     _layer = os.environ.get("NEXUS_CHANNEL_LAYER", "pubsub")
     _layers = {
@@ -193,6 +198,7 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    NEXUS_RATE_LIMITS = {"uri": "memory://", "options": {}}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 

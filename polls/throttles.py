@@ -1,11 +1,22 @@
-"""Rate limits, counted in the cache (Redis when REDIS_URL is set).
+"""Rate limits, counted in Redis when REDIS_URL is set (else in memory).
 
 Rates come from settings.REST_FRAMEWORK['DEFAULT_THROTTLE_RATES'], read once
-by DRF at import.
+by DRF at import. DRF's own throttles keep a sliding log: every request
+reads, unpickles, rewrites and re-pickles the list of all request times in
+the window, two round trips and O(rate) work per request (6,000 timestamps
+for one lecture hall's address at the default rate). These count in a fixed
+window with the `limits` library instead: one Redis round trip (an INCR +
+EXPIRE script) per limit, whatever the rate. Numbers: docs/BENCHMARKS.md.
 """
 
+import functools
 import logging
+import time
 
+from django.conf import settings
+from limits import RateLimitItemPerSecond
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
 from rest_framework.throttling import SimpleRateThrottle
 
 from nexus.errors import ApplicationError
@@ -15,16 +26,41 @@ from .voters import anon_id_from_request
 logger = logging.getLogger("nexus.throttle")
 
 
+@functools.cache
+def limiter() -> FixedWindowRateLimiter:
+    config = settings.NEXUS_RATE_LIMITS
+    return FixedWindowRateLimiter(storage_from_string(config["uri"], **config["options"]))
+
+
+def reset() -> None:
+    """Forget every counter (tests)."""
+    limiter().storage.reset()
+
+
 class FailOpenThrottle(SimpleRateThrottle):
-    """If the cache (Redis) is unreachable, let the request through: a vote
-    must not fail because its rate counter cannot be read."""
+    """A fixed-window throttle. If Redis is unreachable, the request goes
+    through: a vote must not fail because its rate counter cannot be read."""
 
     def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception:
-            logger.warning("Rate limit cache unavailable; not limiting", exc_info=True)
+        if self.rate is None:
             return True
+        self.key = self.get_cache_key(request, view)
+        if self.key is None:
+            return True
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.item = RateLimitItemPerSecond(self.num_requests, self.duration)
+        try:
+            return limiter().hit(self.item, self.key)
+        except Exception:
+            logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
+            return True
+
+    def wait(self):
+        try:
+            reset_at = limiter().get_window_stats(self.item, self.key).reset_time
+        except Exception:
+            return None
+        return max(0.0, reset_at - time.time())
 
 
 class AnonVoterThrottle(FailOpenThrottle):

@@ -6,6 +6,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from polls import throttles
 from tests.factories import UserFactory, make_poll
 
 
@@ -25,10 +26,12 @@ def postgres():
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Throttle counters live in the cache; every test starts from zero."""
+    """Caches and throttle counters: every test starts from zero."""
     cache.clear()
+    throttles.reset()
     yield
     cache.clear()
+    throttles.reset()
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 import logging
 import time
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
@@ -81,15 +82,33 @@ def _broker() -> str:
 
 
 class RequestMetricsMiddleware:
-    """One log line and one histogram sample per request."""
+    """One log line and one histogram sample per request.
+
+    Sync and async (see nexus.middleware): under ASGI it runs on the event loop.
+    """
+
+    sync_capable = async_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
     def __call__(self, request):
+        if iscoroutinefunction(self):
+            return self._acall(request)
         started = time.perf_counter()
         response = self.get_response(request)
-        duration = time.perf_counter() - started
+        self._record(request, response, time.perf_counter() - started)
+        return response
+
+    async def _acall(self, request):
+        started = time.perf_counter()
+        response = await self.get_response(request)
+        self._record(request, response, time.perf_counter() - started)
+        return response
+
+    def _record(self, request, response, duration):
         match = getattr(request, "resolver_match", None)
         route = match.route if match else "unmatched"
         HTTP_LATENCY.labels(request.method, route, response.status_code).observe(duration)
@@ -106,4 +125,3 @@ class RequestMetricsMiddleware:
                 "duration_ms": round(duration * 1000, 1),
             },
         )
-        return response

@@ -82,6 +82,16 @@ def encode(message: dict) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
+def start_background_loop() -> None:
+    """For WSGI servers, which have no event loop: run one in a daemon thread
+    so that writes are coalesced there as under ASGI, not published one by one."""
+    import threading
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, name="nexus-broadcast", daemon=True).start()
+    bind_loop(loop)
+
+
 def bind_loop(loop: asyncio.AbstractEventLoop) -> None:
     global _server_loop
     _server_loop = loop

@@ -244,6 +244,9 @@ def _report(opts, screens, votes, final, voting_s, converge_s, cpu_s, redis_call
         "versions_monotonic": not any(s.went_back for s in screens),
         "server_cpu_s": None if cpu_s is None else round(cpu_s, 2),
         "server_cpu_per_s": None if cpu_s is None else round(cpu_s / voting_s, 2),
+        "server_cpu_ms_per_vote": None
+        if cpu_s is None
+        else round(1000 * cpu_s / max(1, len(ok)), 2),
         "server_rss_kb_per_socket": round(rss / 1024, 1) if opts.pids else None,
         "redis_commands_per_broadcast": (
             None if redis_calls is None else round(redis_calls / broadcasts, 1)
@@ -272,8 +275,11 @@ def _with_children(pids: list[int]) -> list[int]:
         pid = todo.pop()
         found.append(pid)
         for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                todo.extend(int(child) for child in f.read().split())
+            try:
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    todo.extend(int(child) for child in f.read().split())
+            except FileNotFoundError:  # the thread ended meanwhile
+                pass
     return found
 
 

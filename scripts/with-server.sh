@@ -14,14 +14,17 @@ export NEXUS_THROTTLE_ANON=1000000/min NEXUS_THROTTLE_ANON_IP=1000000/min \
 log="${TMPDIR:-/tmp}/nexus-server-$PORT.log"
 ulimit -n "$(ulimit -Hn)"  # thousands of sockets
 .venv/bin/python manage.py migrate -v0
-case "${NEXUS_SERVER:-daphne}" in  # which ASGI server (docs/BENCHMARKS.md)
+WORKERS="${NEXUS_WORKERS:-1}"  # server processes (granian only)
+case "${NEXUS_SERVER:-daphne}" in  # which server (docs/BENCHMARKS.md)
   daphne) server_cmd=(.venv/bin/daphne -b 127.0.0.1 -p "$PORT" nexus.asgi:application) ;;
   uvicorn) server_cmd=(.venv/bin/uvicorn nexus.asgi:application --host 127.0.0.1 --port "$PORT"
                        --loop uvloop --http httptools --ws websockets --lifespan off
                        --no-access-log) ;;
   granian) server_cmd=(.venv/bin/granian --interface asgi --host 127.0.0.1 --port "$PORT"
-                       --no-access-log nexus.asgi:application) ;;
-  *) echo "NEXUS_SERVER must be daphne, uvicorn or granian" >&2; exit 2 ;;
+                       --workers "$WORKERS" --no-access-log nexus.asgi:application) ;;
+  granian-wsgi) server_cmd=(.venv/bin/granian --interface wsgi --host 127.0.0.1 --port "$PORT"
+                            --workers "$WORKERS" --no-access-log nexus.wsgi:application) ;;
+  *) echo "NEXUS_SERVER must be daphne, uvicorn, granian or granian-wsgi" >&2; exit 2 ;;
 esac
 "${server_cmd[@]}" >"$log" 2>&1 &
 server=$!

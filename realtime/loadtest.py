@@ -1,43 +1,54 @@
 """Drive a running Nexus from outside, through its public API only.
 
-Opens S WebSocket subscribers to one poll, casts V votes from distinct
-anonymous voters over C keep-alive connections (open loop at R votes/s, or as
-fast as answered), and measures what an organiser cares about: votes/s, POST
-latency, vote-to-screen latency, convergence and exactness.
+Opens S WebSocket subscribers to one poll (or, with `dashboard=P`, S sockets
+each subscribed to P polls over `/ws/`), optionally spread over child
+processes; casts V votes from distinct anonymous voters over C keep-alive
+connections (open loop at R votes/s, or as fast as answered), spread over the
+polls; and measures what an organiser cares about: votes/s, POST latency,
+vote-to-screen latency, convergence and exactness.
 
-Vote-to-screen is measured exactly with a probe choice: every Nth vote goes
-to it and nothing else does, so the k-th probe is on a screen exactly when
-that screen shows the probe's count reaching k.
+Vote-to-screen is measured exactly with a probe choice: every Nth vote of a
+poll goes to its probe choice and nothing else does, so that poll's k-th
+probe is on a screen exactly when the screen shows the probe count reaching
+k. Times are `time.monotonic()`, one clock for all processes on Linux.
 """
 
 import asyncio
 import json
+import multiprocessing
 import os
 import resource
 import secrets
 import statistics
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
 from websockets.asyncio.client import connect
 
+BULK, PROBE = 0, 1  # choice positions in every load-test poll
+BATCH = 200  # sockets opened at once
+
 
 @dataclass
 class Options:
     url: str
+    ws_url: str | None = None  # where the sockets go, if not `url`
     subscribers: int = 100
     votes: int = 1000
     rate: float = 0.0  # votes/s offered; 0 = as fast as answered
     connections: int = 32
     probe_every: int = 10
+    dashboard: int = 0  # 0: /ws/polls/{id}/ sockets; P: /ws/ sockets on P polls each
+    processes: int = 1  # subscriber sockets spread over this many processes
     pids: list[int] = field(default_factory=list)
     redis_url: str | None = None
     timeout: float = 30.0
 
 
 class Screen:
-    """One subscriber socket: what it showed, and when."""
+    """What one socket showed of one poll, and when."""
 
     def __init__(self):
         self.last: dict | None = None
@@ -45,18 +56,104 @@ class Screen:
         self.went_back = False
         self.probe_seen: dict[int, float] = {}  # probe count k -> first time shown
 
-    def show(self, text: str, probe_index: int) -> None:
-        now = time.perf_counter()
-        message = json.loads(text)
-        if message.get("type") != "results":
-            return
+    def show(self, message: dict, now: float) -> None:
         if self.last is not None and message["version"] <= self.last["version"]:
             self.went_back = True
         self.messages += 1
         self.last = message
-        shown = message["choices"][probe_index]["votes"]
+        shown = message["choices"][PROBE]["votes"]
         for k in range(len(self.probe_seen) + 1, shown + 1):
             self.probe_seen[k] = now
+
+
+class Subscribers:
+    """This process's share of the sockets: one Screen per (socket, poll)."""
+
+    def __init__(self, ws_url: str, poll_ids: list[str], count: int, dashboard: bool):
+        self.ws_url, self.poll_ids, self.count, self.dashboard = ws_url, poll_ids, count, dashboard
+        self.screens: list[dict[str, Screen]] = []
+        self.sockets: list = []
+        self.readers: list[asyncio.Task] = []
+
+    async def open(self, timeout: float, progress=None) -> None:
+        async def read(ws, screens: dict[str, Screen]):
+            async for text in ws:
+                message = json.loads(text)
+                if message.get("type") == "results" and message["poll"] in screens:
+                    screens[message["poll"]].show(message, time.monotonic())
+
+        async def one():
+            if not self.dashboard:
+                return await connect(f"{self.ws_url}/ws/polls/{self.poll_ids[0]}/", **options)
+            ws = await connect(f"{self.ws_url}/ws/", **options)
+            for poll_id in self.poll_ids:
+                await ws.send(json.dumps({"type": "subscribe", "poll": poll_id}))
+            return ws
+
+        options = {"ping_interval": None, "max_queue": None, "open_timeout": timeout}
+        for start in range(0, self.count, BATCH):  # in batches, not a thundering herd
+            opened = await asyncio.gather(*(one() for _ in range(min(BATCH, self.count - start))))
+            for ws in opened:
+                screens = {poll_id: Screen() for poll_id in self.poll_ids}
+                self.screens.append(screens)
+                self.sockets.append(ws)
+                self.readers.append(asyncio.create_task(read(ws, screens)))
+            if progress:
+                progress("subscribers", len(self.sockets), self.count)
+        # Everyone has the first state of every poll before the votes start.
+        if not await self._until(lambda poll_id, s: s.last is not None, timeout):
+            raise RuntimeError("some subscribers never got the first state")
+
+    async def converged(self, finals: dict[str, dict], timeout: float) -> float | None:
+        """When every screen showed its poll's final results (None: never)."""
+        if await self._until(lambda poll_id, s: s.last == finals[poll_id], timeout):
+            return time.monotonic()
+        return None
+
+    async def _until(self, condition, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not all(condition(*item) for screens in self.screens for item in screens.items()):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
+    def summary(self, probe_times: dict[str, list[float]], converged_at: float | None) -> dict:
+        """What the parent needs, small enough to pass between processes:
+        vote-to-screen latencies as a histogram of whole milliseconds."""
+        to_screen: Counter[int] = Counter()
+        for screens in self.screens:
+            for poll_id, screen in screens.items():
+                for k, scheduled in enumerate(probe_times[poll_id], start=1):
+                    if k in screen.probe_seen:
+                        to_screen[round(1000 * (screen.probe_seen[k] - scheduled))] += 1
+        return {
+            "to_screen_ms": to_screen,
+            "messages": [s.messages for screens in self.screens for s in screens.values()],
+            "went_back": any(s.went_back for screens in self.screens for s in screens.values()),
+            "converged_at": converged_at,
+        }
+
+    async def close(self) -> None:
+        for reader in self.readers:
+            reader.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+
+
+def _child(conn, ws_url: str, poll_ids: list[str], count: int, dashboard: bool, timeout: float):
+    """A child process's sockets: open, say ready, then answer for convergence."""
+
+    async def main():
+        _raise_file_limit(count + 256)
+        group = Subscribers(ws_url, poll_ids, count, dashboard)
+        await group.open(timeout)
+        conn.send("ready")
+        finals, probe_times = await asyncio.to_thread(conn.recv)
+        converged_at = await group.converged(finals, timeout)
+        conn.send(group.summary(probe_times, converged_at))
+        await group.close()
+
+    asyncio.run(main())
 
 
 async def run(opts: Options, progress=None) -> dict:
@@ -64,93 +161,116 @@ async def run(opts: Options, progress=None) -> dict:
     limits = httpx.Limits(
         max_connections=opts.connections, max_keepalive_connections=opts.connections
     )
+    ws_url = (opts.ws_url or opts.url).replace("http", "ws", 1)
     async with httpx.AsyncClient(base_url=opts.url, limits=limits, timeout=60) as http:
-        poll = await _create_poll(http)
+        polls = await _create_polls(http, max(1, opts.dashboard))
+        poll_ids = [poll["id"] for poll in polls]
         rss_before = _rss(opts.pids)
-        screens, sockets, readers = await _open_screens(opts, poll, progress)
+        children, local = await _open_subscribers(opts, ws_url, poll_ids, progress)
         rss_per_socket = (_rss(opts.pids) - rss_before) / max(1, opts.subscribers)
         cpu_before, redis_before = _cpu(opts.pids), await _redis_calls(opts.redis_url)
-        started = time.perf_counter()
-        votes = await _drive_votes(http, opts, poll, progress)
-        voting_s = time.perf_counter() - started
-        final = _projection(await http.get(poll["urls"]["results"]))
-        converge_s = await _converge(screens, final, votes, opts.timeout)
+        started = time.monotonic()
+        votes = await _drive_votes(http, opts, polls, progress)
+        voting_s = time.monotonic() - started
+        finals = {
+            poll["id"]: _projection(await http.get(poll["urls"]["results"])) for poll in polls
+        }
+        probe_times = {
+            poll_id: [v.scheduled for v in votes if v.probe and v.poll == poll_id and v.ok]
+            for poll_id in poll_ids
+        }
+        for conn, _ in children:
+            conn.send((finals, probe_times))
+        summaries = [local.summary(probe_times, await local.converged(finals, opts.timeout))]
+        summaries += [await asyncio.to_thread(conn.recv) for conn, _ in children]
         cpu_s = _delta(_cpu(opts.pids), cpu_before)
         redis_calls = _delta(await _redis_calls(opts.redis_url), redis_before)
-        for ws in sockets:
-            await ws.close()
-        for reader in readers:
-            reader.cancel()
+        await local.close()
+        for _, process in children:
+            process.join()
+    last_ok = max((v.done for v in votes if v.ok), default=time.monotonic())
+    converged = [s["converged_at"] for s in summaries]
+    converge_s = None if None in converged else max(0.0, max(converged) - last_ok)
     return _report(
-        opts, screens, votes, final, voting_s, converge_s, cpu_s, redis_calls, rss_per_socket
+        opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_calls, rss_per_socket
     )
 
 
-async def _create_poll(http: httpx.AsyncClient) -> dict:
+async def _open_subscribers(opts: Options, ws_url: str, poll_ids: list[str], progress):
+    """Split the sockets: this process takes an equal share, children the rest."""
+    shares = [opts.subscribers // opts.processes] * opts.processes
+    shares[0] += opts.subscribers - sum(shares)
+    context = multiprocessing.get_context("spawn")
+    children = []
+    for share in shares[1:]:
+        parent_end, child_end = context.Pipe()
+        process = context.Process(
+            target=_child,
+            args=(child_end, ws_url, poll_ids, share, bool(opts.dashboard), opts.timeout),
+            daemon=True,
+        )
+        process.start()
+        children.append((parent_end, process))
+    local = Subscribers(ws_url, poll_ids, shares[0], bool(opts.dashboard))
+    await local.open(opts.timeout, progress)
+    for conn, _ in children:
+        if await asyncio.to_thread(conn.recv) != "ready":
+            raise RuntimeError("a subscriber process failed")
+    return children, local
+
+
+async def _create_polls(http: httpx.AsyncClient, count: int) -> list[dict]:
     name = f"loadtest-{secrets.token_hex(4)}"
     account = await http.post(
         "/api/auth/register/", json={"username": name, "password": secrets.token_urlsafe(16)}
     )
     account.raise_for_status()
-    poll = await http.post(
-        "/api/polls/",
-        json={"question": "Load test", "choices": ["Bulk", "Probe"]},
-        headers={"Authorization": f"Token {account.json()['token']}"},
-    )
-    poll.raise_for_status()
-    return poll.json()
-
-
-async def _open_screens(opts: Options, poll: dict, progress):
-    ws_url = opts.url.replace("http", "ws", 1) + poll["urls"]["websocket"]
-    screens = [Screen() for _ in range(opts.subscribers)]
-    sockets, readers = [], []
-
-    async def read(ws, screen):
-        async for text in ws:
-            screen.show(text, 1)
-
-    for start in range(0, opts.subscribers, 200):  # in batches, not a thundering herd
-        batch = range(start, min(start + 200, opts.subscribers))
-        opened = await asyncio.gather(
-            *(connect(ws_url, ping_interval=None, max_queue=None) for _ in batch)
+    polls = []
+    for _ in range(count):
+        poll = await http.post(
+            "/api/polls/",
+            json={"question": "Load test", "choices": ["Bulk", "Probe"]},
+            headers={"Authorization": f"Token {account.json()['token']}"},
         )
-        for ws, i in zip(opened, batch, strict=True):
-            sockets.append(ws)
-            readers.append(asyncio.create_task(read(ws, screens[i])))
-        if progress:
-            progress("subscribers", len(sockets), opts.subscribers)
-    deadline = time.monotonic() + opts.timeout
-    while any(s.last is None for s in screens):  # everyone has the first state
-        if time.monotonic() > deadline:
-            raise RuntimeError("some subscribers never got the first state")
-        await asyncio.sleep(0.05)
-    return screens, sockets, readers
+        poll.raise_for_status()
+        polls.append(poll.json())
+    return polls
 
 
 @dataclass
 class Vote:
     index: int
+    poll: str
     probe: bool
-    scheduled: float
+    scheduled: float = 0.0
     status: int = 0
     latency: float = 0.0
     done: float = 0.0
 
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
 
-async def _drive_votes(http, opts: Options, poll: dict, progress) -> list[Vote]:
-    bulk, probe = (c["id"] for c in poll["choices"])
-    votes = [Vote(i, i % opts.probe_every == opts.probe_every - 1, 0.0) for i in range(opts.votes)]
-    t0 = time.perf_counter()
+
+async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list[Vote]:
+    """Votes go round-robin over the polls; every Nth of a poll's is a probe."""
+    n = len(polls)
+    votes = [
+        Vote(i, polls[i % n]["id"], (i // n) % opts.probe_every == opts.probe_every - 1)
+        for i in range(opts.votes)
+    ]
+    urls = {poll["id"]: poll["urls"]["vote"] for poll in polls}
+    choices = {poll["id"]: [c["id"] for c in poll["choices"]] for poll in polls}
+    t0 = time.monotonic()
     queue: asyncio.Queue[Vote] = asyncio.Queue()
 
     async def cast(vote: Vote):
         response = await http.post(
-            poll["urls"]["vote"],
-            json={"choices": [probe if vote.probe else bulk]},
-            headers={"X-Voter-Id": f"lt-{poll['id']}-{vote.index:08}"},
+            urls[vote.poll],
+            json={"choices": [choices[vote.poll][PROBE if vote.probe else BULK]]},
+            headers={"X-Voter-Id": f"lt-{vote.poll}-{vote.index:08}"},
         )
-        vote.done = time.perf_counter()
+        vote.done = time.monotonic()
         vote.status, vote.latency = response.status_code, vote.done - vote.scheduled
 
     async def worker():
@@ -164,11 +284,11 @@ async def _drive_votes(http, opts: Options, poll: dict, progress) -> list[Vote]:
     workers = [asyncio.create_task(worker()) for _ in range(opts.connections)]
     for vote in votes:  # open loop: each vote has its time; a late one counts late
         vote.scheduled = t0 + (vote.index / opts.rate if opts.rate else 0.0)
-        delay = vote.scheduled - time.perf_counter()
+        delay = vote.scheduled - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         if not opts.rate:
-            vote.scheduled = time.perf_counter()
+            vote.scheduled = time.monotonic()
         queue.put_nowait(vote)
         if progress and vote.index % 100 == 0:
             progress("votes", vote.index, opts.votes)
@@ -176,16 +296,6 @@ async def _drive_votes(http, opts: Options, poll: dict, progress) -> list[Vote]:
     for w in workers:
         w.cancel()
     return votes
-
-
-async def _converge(screens, final: dict, votes: list[Vote], timeout: float) -> float | None:
-    last_ok = max((v.done for v in votes if 200 <= v.status < 300), default=time.perf_counter())
-    deadline = time.monotonic() + timeout
-    while not all(s.last == final for s in screens):
-        if time.monotonic() > deadline:
-            return None
-        await asyncio.sleep(0.005)
-    return max(0.0, time.perf_counter() - last_ok)
 
 
 def _projection(response: httpx.Response) -> dict:
@@ -208,23 +318,31 @@ def _percentile(values: list[float], q: int) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
 
 
-def _report(opts, screens, votes, final, voting_s, converge_s, cpu_s, redis_calls, rss):
-    ok = [v for v in votes if 200 <= v.status < 300]
-    statuses: dict[str, int] = {}
-    for v in votes:
-        statuses[str(v.status)] = statuses.get(str(v.status), 0) + 1
-    probes = [v for v in votes if v.probe and 200 <= v.status < 300]
-    to_screen = [
-        screen.probe_seen[k] - probe.scheduled
-        for screen in screens
-        for k, probe in enumerate(probes, start=1)
-        if k in screen.probe_seen
-    ]
-    messages = [s.messages for s in screens]
+def _percentile_of(histogram: Counter, q: int) -> float | None:
+    """The q-th percentile (nearest rank) of a histogram of whole milliseconds."""
+    total = sum(histogram.values())
+    if not total:
+        return None
+    rank, seen = max(1, -(-q * total // 100)), 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return float(value)
+    return None
+
+
+def _report(opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_calls, rss):
+    ok = [v for v in votes if v.ok]
+    statuses = dict(Counter(str(v.status) for v in votes))
+    to_screen = sum((s["to_screen_ms"] for s in summaries), Counter())
+    messages = [m for s in summaries for m in s["messages"]]
     broadcasts = max(1, statistics.median(messages) - 1) if messages else 1
+    total = sum(final["total_votes"] for final in finals.values())
     ms = lambda x: None if x is None else round(x * 1000, 1)  # noqa: E731
     return {
         "subscribers": opts.subscribers,
+        "polls": len(finals),
+        "processes": opts.processes,
         "votes": opts.votes,
         "rate_offered": opts.rate,
         "connections": opts.connections,
@@ -234,22 +352,22 @@ def _report(opts, screens, votes, final, voting_s, converge_s, cpu_s, redis_call
         "post_p95_ms": ms(_percentile([v.latency for v in ok], 95)),
         "post_p99_ms": ms(_percentile([v.latency for v in ok], 99)),
         "statuses": statuses,
-        "vote_to_screen_p50_ms": ms(_percentile(to_screen, 50)),
-        "vote_to_screen_p99_ms": ms(_percentile(to_screen, 99)),
-        "messages_per_subscriber": statistics.median(messages) if messages else 0,
+        "vote_to_screen_p50_ms": _percentile_of(to_screen, 50),
+        "vote_to_screen_p99_ms": _percentile_of(to_screen, 99),
+        "messages_per_subscriber": statistics.median(messages) * len(finals) if messages else 0,
         "convergence_s": None if converge_s is None else round(converge_s, 3),
-        "final_total": final["total_votes"],
+        "final_total": total,
         "accepted": len(ok),
-        "exact": final["total_votes"] == len(ok),
-        "versions_monotonic": not any(s.went_back for s in screens),
+        "exact": total == len(ok),
+        "versions_monotonic": not any(s["went_back"] for s in summaries),
         "server_cpu_s": None if cpu_s is None else round(cpu_s, 2),
         "server_cpu_per_s": None if cpu_s is None else round(cpu_s / voting_s, 2),
-        "server_cpu_ms_per_vote": None
-        if cpu_s is None
-        else round(1000 * cpu_s / max(1, len(ok)), 2),
+        "server_cpu_ms_per_vote": (
+            None if cpu_s is None else round(1000 * cpu_s / max(1, len(ok)), 2)
+        ),
         "server_rss_kb_per_socket": round(rss / 1024, 1) if opts.pids else None,
         "redis_commands_per_broadcast": (
-            None if redis_calls is None else round(redis_calls / broadcasts, 1)
+            None if redis_calls is None else round(redis_calls / (broadcasts * len(finals)), 1)
         ),
     }
 

@@ -57,7 +57,8 @@ def migrate(env: dict) -> None:
 
 
 def server_command(kind: str, port: int, *args: str) -> list[str]:
-    """The ASGI servers Nexus runs under: daphne (development) and granian (production)."""
+    """The servers Nexus runs under: daphne (development), granian (production's
+    sockets) and granian-wsgi (production's REST API)."""
     if kind == "daphne":
         return [
             str(BIN / "daphne"),
@@ -68,17 +69,18 @@ def server_command(kind: str, port: int, *args: str) -> list[str]:
             *args,
             "nexus.asgi:application",
         ]
+    interface = "wsgi" if kind == "granian-wsgi" else "asgi"
     return [
         str(BIN / "granian"),
         "--interface",
-        "asgi",
+        interface,
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
         "--no-access-log",
         *args,
-        "nexus.asgi:application",
+        f"nexus.{interface}:application",
     ]
 
 

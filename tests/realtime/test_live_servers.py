@@ -2,41 +2,18 @@
 
 import asyncio
 import json
-import os
 import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse, urlunparse
 
 import httpx
-import psycopg
 import pytest
 from websockets.asyncio.client import connect
 
-from tests.conftest import require_service
 from tests.servers import POLL_INTERVAL, RedisServer, Server, migrate, server_env
 
 # --- fixtures -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    base = os.environ.get("DATABASE_URL", "")
-    require_service(base.startswith("postgres"), "Postgres (DATABASE_URL)")
-    url = urlunparse(urlparse(base)._replace(path="/nexus_e2e"))
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS nexus_e2e WITH (FORCE)")
-        conn.execute("CREATE DATABASE nexus_e2e")
-    migrate(server_env(url, None))
-    return url
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    url = os.environ.get("REDIS_URL", "")
-    require_service(bool(url), "Redis (REDIS_URL)")
-    return url
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,31 @@ from realtime import loadtest
 
 class Command(BaseCommand):
     help = (
-        "Load-test a running Nexus through its public API: S live subscribers, V votes; "
-        "reports throughput, latencies, convergence and exactness."
+        "Load-test a running Nexus through its public API: S live subscribers (to one poll, "
+        "or to P polls each with --dashboard P), V votes; reports throughput, latencies, "
+        "convergence and exactness."
     )
     requires_system_checks: list = []
 
     def add_arguments(self, parser):
         parser.add_argument("--url", required=True, help="e.g. http://127.0.0.1:8000")
+        parser.add_argument(
+            "--ws-url", help="where the sockets connect, if not --url (REST and sockets split)"
+        )
         parser.add_argument("--subscribers", type=int, default=100)
+        parser.add_argument(
+            "--dashboard",
+            type=int,
+            default=0,
+            metavar="P",
+            help="each subscriber is one /ws/ socket on P polls; votes go round-robin",
+        )
+        parser.add_argument(
+            "--processes",
+            type=int,
+            default=1,
+            help="spread the subscriber sockets over this many processes",
+        )
         parser.add_argument("--votes", type=int, default=1000)
         parser.add_argument(
             "--rate",
@@ -40,6 +57,9 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         opts = loadtest.Options(
             url=o["url"].rstrip("/"),
+            ws_url=o["ws_url"] and o["ws_url"].rstrip("/"),
+            dashboard=o["dashboard"],
+            processes=max(1, o["processes"]),
             subscribers=o["subscribers"],
             votes=o["votes"],
             rate=o["rate"],

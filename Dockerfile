@@ -25,6 +25,8 @@ USER nexus
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
   CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
-# The production ASGI server, chosen by measurement (docs/BENCHMARKS.md); one
-# process per container, scale with replicas. Worker and beat override this.
-CMD ["granian", "--interface", "asgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "nexus.asgi:application"]
+# One ASGI process serves everything (REST, pages, WebSockets): a container on
+# its own is complete. docker-compose.yml splits the REST API off to WSGI
+# workers (`web`), faster per request (docs/BENCHMARKS.md), and runs this as
+# `sockets`; worker and beat override it too.
+CMD ["granian", "--interface", "asgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--no-access-log", "nexus.asgi:application"]

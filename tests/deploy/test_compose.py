@@ -1,6 +1,8 @@
 """No Docker engine here: check the compose file, the Dockerfile and nginx's
 config against the project, and run the processes compose would start."""
 
+import asyncio
+import json
 import os
 import re
 import shutil
@@ -13,13 +15,14 @@ import httpx
 import pytest
 import yaml
 from django.core.management import get_commands
+from websockets.asyncio.client import connect
 
 from tests.conftest import require_service
 from tests.servers import ROOT, free_port, wait_for
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-APP = ("migrate", "web", "worker", "beat")
+APP = ("migrate", "web", "sockets", "worker", "beat")
 
 
 def settings_read_by_the_project() -> set[str]:
@@ -32,20 +35,33 @@ def settings_read_by_the_project() -> set[str]:
 
 
 def test_compose_has_every_service_with_health_checks_and_ordering():
-    assert set(SERVICES) >= {"postgres", "redis", "rabbitmq", "web", "worker", "beat", "nginx"}
-    for name in ("postgres", "redis", "rabbitmq", "web"):
+    assert set(SERVICES) >= {
+        "postgres",
+        "redis",
+        "rabbitmq",
+        "web",
+        "sockets",
+        "worker",
+        "beat",
+        "nginx",
+    }
+    for name in ("postgres", "redis", "rabbitmq", "web", "sockets"):
         assert SERVICES[name]["healthcheck"]["test"], name
     assert SERVICES["migrate"]["depends_on"] == {
         "postgres": {"condition": "service_healthy"},
         "redis": {"condition": "service_healthy"},
         "rabbitmq": {"condition": "service_healthy"},
     }
-    for name in ("web", "worker", "beat"):
+    for name in ("web", "sockets", "worker", "beat"):
         assert SERVICES[name]["depends_on"] == {
             "migrate": {"condition": "service_completed_successfully"}
         }
-    assert SERVICES["nginx"]["depends_on"] == {"web": {"condition": "service_healthy"}}
-    assert "ports" not in SERVICES["web"]  # scalable: only nginx publishes a port
+    assert SERVICES["nginx"]["depends_on"] == {
+        "web": {"condition": "service_healthy"},
+        "sockets": {"condition": "service_healthy"},
+    }
+    for name in ("web", "sockets"):  # scalable: only nginx publishes a port
+        assert "ports" not in SERVICES[name]
     assert "pgdata:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
 
 
@@ -53,8 +69,11 @@ def test_every_app_command_exists_in_the_project():
     for name in APP:
         command = SERVICES[name]["command"]
         if command[0] in {"granian", "daphne"}:
-            assert command[-1] == "nexus.asgi:application"
-            assert (ROOT / "nexus" / "asgi.py").exists()
+            module = command[-1].removesuffix(":application")
+            assert module in {"nexus.asgi", "nexus.wsgi"}
+            assert (ROOT / f"{module.replace('.', '/')}.py").exists()
+            if command[0] == "granian":  # the interface matches the module
+                assert command[command.index("--interface") + 1] == module.split(".")[1]
         elif command[0] == "celery":
             assert command[1:3] == ["-A", "nexus"] and (ROOT / "nexus" / "celery.py").exists()
         else:
@@ -69,11 +88,13 @@ def test_every_environment_variable_is_one_the_project_reads():
 
 
 def test_ports_line_up_from_nginx_to_the_web_processes():
-    web = SERVICES["web"]
-    port = web["command"][web["command"].index("--port") + 1]
-    assert web["expose"] == [port]
     nginx = (ROOT / "deploy" / "nginx.conf").read_text()
-    assert f"server web:{port}" in nginx and "listen 80;" in nginx
+    for name in ("web", "sockets"):
+        command = SERVICES[name]["command"]
+        port = command[command.index("--port") + 1]
+        assert SERVICES[name]["expose"] == [port]
+        assert f"server {name}:{port}" in nginx
+    assert "listen 80;" in nginx
     assert SERVICES["nginx"]["ports"] == ["8080:80"]
     assert "proxy_set_header Upgrade $http_upgrade;" in nginx
 
@@ -84,31 +105,39 @@ def test_the_dockerfile_is_slim_multi_stage_non_root_and_healthy():
     assert "USER nexus" in dockerfile and "HEALTHCHECK" in dockerfile
     assert "collectstatic" in dockerfile
     cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1)
-    assert yaml.safe_load(cmd) == SERVICES["web"]["command"]
+    assert yaml.safe_load(cmd) == SERVICES["sockets"]["command"]  # complete on its own
 
 
-def test_nginx_accepts_the_config(tmp_path):
+def nginx_config(tmp_path, listen: int, web: int = 8000, sockets: int = 8000) -> list[str]:
+    """deploy/nginx.conf with compose's host names replaced by local ports."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         pytest.fail("nginx is missing: apt-get install nginx (.ci/run does)")
-    # `web` only resolves inside compose; everything else is checked as is.
-    site = (ROOT / "deploy" / "nginx.conf").read_text().replace("server web:", "server 127.0.0.1:")
+    site = (
+        (ROOT / "deploy" / "nginx.conf")
+        .read_text()
+        .replace("server web:8000", f"server 127.0.0.1:{web}")
+        .replace("server sockets:8000", f"server 127.0.0.1:{sockets}")
+        .replace("listen 80;", f"listen 127.0.0.1:{listen};")
+    )
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
-        f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log;\n"
+        f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; daemon off;\n"
         f"events {{}}\nhttp {{ access_log off; include {tmp_path}/site.conf; }}\n"
     )
+    return [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)]
+
+
+def test_nginx_accepts_the_config(tmp_path):
     result = subprocess.run(
-        [nginx, "-t", "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)],
-        capture_output=True,
-        text=True,
+        [*nginx_config(tmp_path, free_port()), "-t"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
     assert "syntax is ok" in result.stderr
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_web_and_worker_commands_run_for_real_on_the_services(tmp_path):
+def test_the_compose_commands_run_for_real_behind_nginx(tmp_path):
     from django.db import connection
 
     from nexus.celery import app
@@ -127,29 +156,31 @@ def test_the_web_and_worker_commands_run_for_real_on_the_services(tmp_path):
         "NEXUS_CELERY_QUEUE": queue,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
-    port = str(free_port())
-    web = [
-        port if part == "8000" else "127.0.0.1" if part == "0.0.0.0" else part
-        for part in SERVICES["web"]["command"]
-    ]
+    ports = {"web": free_port(), "sockets": free_port(), "nginx": free_port()}
+
+    def local(name: str) -> list[str]:
+        return [
+            str(ports[name]) if part == "8000" else "127.0.0.1" if part == "0.0.0.0" else part
+            for part in SERVICES[name]["command"]
+        ]
+
     worker = [*SERVICES["worker"]["command"], "-Q", queue, "--hostname", f"{queue}@localhost"]
+    nginx = nginx_config(tmp_path, ports["nginx"], ports["web"], ports["sockets"])
     processes = [
         subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
-        for command in (web, worker)
+        for command in (local("web"), local("sockets"), worker, nginx)
     ]
     try:
-
-        def ready():
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        wait_for(ready, 30, "the web command's /readyz")
-        checks = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"]
-        assert checks == {"database": "ok", "channel_layer": "ok", "broker": "ok"}
+        for port in ports.values():
+            wait_for(lambda port=port: ready(port), 30, f"/readyz on port {port}")
+        for port in ports.values():
+            checks = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"]
+            assert checks == {"database": "ok", "channel_layer": "ok", "broker": "ok"}
+        # Through nginx: the vote goes to `web` (WSGI), the screen's upgrade to
+        # `sockets` (ASGI), and the vote reaches the screen through Redis.
+        asyncio.run(vote_reaches_a_screen(f"127.0.0.1:{ports['nginx']}"))
         app.conf.broker_url = broker
         try:
             wait_for(
@@ -163,3 +194,35 @@ def test_the_web_and_worker_commands_run_for_real_on_the_services(tmp_path):
         for process in processes:
             process.terminate()
             process.wait(15)
+
+
+def ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def vote_reaches_a_screen(host: str) -> None:
+    async with httpx.AsyncClient(base_url=f"http://{host}") as http:
+        name = f"compose{uuid.uuid4().hex[:8]}"
+        token = (
+            await http.post(
+                "/api/auth/register/", json={"username": name, "password": "compose-horse-9"}
+            )
+        ).json()["token"]
+        poll = (
+            await http.post(
+                "/api/polls/",
+                json={"question": "Routed?", "choices": ["yes", "no"]},
+                headers={"Authorization": f"Token {token}"},
+            )
+        ).json()
+        async with connect(f"ws://{host}/ws/polls/{poll['id']}/") as ws:
+            assert json.loads(await ws.recv())["total_votes"] == 0
+            vote = await http.post(
+                poll["urls"]["vote"], json={"choices": [poll["choices"][0]["id"]]}
+            )
+            assert vote.status_code == 201
+            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert message["total_votes"] == 1

@@ -32,7 +32,7 @@ class Command(BaseCommand):
             "--processes",
             type=int,
             default=1,
-            help="spread the subscriber sockets over this many processes",
+            help="N > 1: N child processes hold the sockets, this one only votes",
         )
         parser.add_argument("--votes", type=int, default=1000)
         parser.add_argument(

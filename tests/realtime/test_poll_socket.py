@@ -2,6 +2,7 @@
 
 import pytest
 from channels.db import database_sync_to_async
+from django.test import Client
 from rest_framework.authtoken.models import Token
 
 from polls import services
@@ -68,6 +69,26 @@ async def test_someone_elses_draft_closes_4404_but_its_owner_sees_it(layer, owne
 async def test_hidden_results_close_4403(layer, owner):
     poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
     comm = connect(f"/ws/polls/{poll.id}/")
+    assert (await comm.connect())[0]
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_a_signed_in_owner_sees_hidden_results_through_the_session_cookie(layer, owner):
+    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+
+    def session_cookie() -> bytes:
+        client = Client()
+        client.force_login(owner)
+        return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+    cookie = await database_sync_to_async(session_cookie)()
+    comm = connect(f"/ws/polls/{poll.id}/", headers=[(b"cookie", cookie)])
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=3))["total_votes"] == 0
+    await vote(poll, 0)
+    assert (await comm.receive_json_from(timeout=3))["total_votes"] == 1
+    await comm.disconnect()
+    comm = connect(f"/ws/polls/{poll.id}/", headers=[(b"cookie", b"sessionid=forged")])
     assert (await comm.connect())[0]
     assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
 

@@ -28,13 +28,12 @@ from polls.models import Poll
 
 from . import broadcast
 from .auth import voter_from_scope
-from .runtime import runtime_for
+from .runtime import DELETED, runtime_for
 
 logger = logging.getLogger("nexus.realtime")
 
 MAX_MESSAGE_CHARS = 4096
 MAX_SUBSCRIPTIONS = 200
-DELETED = 2**63  # newer than any version
 JOIN_CODE = re.compile(r"^[A-Za-z0-9]{4,16}$")
 CLOSE = {"not_found": 4404, "results_hidden": 4403, "not_authenticated": 4401, "too_slow": 4408}
 

@@ -1,0 +1,67 @@
+"""The hub paces each poll's fan-out by how many sockets watch it here."""
+
+import asyncio
+import time
+
+from realtime.runtime import Runtime
+
+
+class Watcher:
+    sending_since = None
+
+    def __init__(self):
+        self.events: list[tuple[float, dict]] = []
+
+    def deliver(self, event):
+        self.events.append((time.monotonic(), event))
+
+    def version_of(self, poll_id):
+        return 0
+
+
+def results(version: int) -> dict:
+    return {"type": "poll.results", "poll": "P", "version": version}
+
+
+async def settled(watchers, count: int, timeout: float = 5.0):
+    deadline = time.monotonic() + timeout
+    while any(len(w.events) < count for w in watchers):
+        assert time.monotonic() < deadline, "the paced fan-out never came"
+        await asyncio.sleep(0.01)
+
+
+async def test_many_sockets_get_the_newest_state_once_per_spacing(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 10  # 4 sockets: one fan-out per 0.4 s
+    runtime, watchers = Runtime(), [Watcher() for _ in range(4)]
+    runtime.watchers["P"] = set(watchers)
+    started = time.monotonic()
+    for version in (2, 3, 4):
+        runtime.deliver(results(version))
+    await settled(watchers, 2)
+    for watcher in watchers:
+        (first_at, first), (second_at, second) = watcher.events
+        assert (first["version"], second["version"]) == (2, 4)  # 3 was superseded
+        assert first_at - started < 0.1
+        assert second_at - first_at >= 0.35
+
+
+async def test_a_deletion_is_never_superseded(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 10
+    runtime, watcher = Runtime(), Watcher()
+    runtime.watchers["P"] = {watcher}
+    runtime.deliver(results(2))
+    runtime.deliver({"type": "poll.deleted", "poll": "P"})
+    runtime.deliver(results(9))  # a stale state arriving late
+    await settled([watcher], 2)
+    assert [e["type"] for _, e in watcher.events] == ["poll.results", "poll.deleted"]
+
+
+async def test_few_sockets_are_not_held_back(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 20000
+    runtime, watcher = Runtime(), Watcher()
+    runtime.watchers["P"] = {watcher}
+    for version in (2, 3, 4):
+        runtime.deliver(results(version))
+        await asyncio.sleep(0.001)
+    await settled([watcher], 3)
+    assert [e["version"] for _, e in watcher.events] == [2, 3, 4]

@@ -1,6 +1,7 @@
+import json
+
 from django.utils import timezone
 from rest_framework import serializers
-from rest_framework.renderers import JSONRenderer
 
 from nexus.fields import StrictBooleanField, StrictCharField, StrictIntegerField
 
@@ -151,13 +152,21 @@ class BallotSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+_DATETIME = serializers.DateTimeField()
+
+
 def ballot_answer(ballot, choice_ids: list[int], voter, created: bool = False) -> tuple[int, str]:
-    """(status, JSON text) of a vote's answer: what Idempotency-Key replays."""
+    """(status, JSON text) of a vote's answer: what Idempotency-Key replays.
+
+    BallotSerializer's output, built directly: instantiating a DRF serializer
+    (it deep-copies its fields) was a tenth of a vote request's Python time.
+    `test_the_vote_answer_is_what_the_ballot_serializer_renders` holds them equal.
+    """
     data = {"poll": ballot.poll_id, "choices": choice_ids}
     if voter.is_anonymous:
         data["voter_id"] = voter.anon_id
-    data["created_at"] = ballot.created_at
-    body = JSONRenderer().render(BallotSerializer(data).data).decode()
+    data["created_at"] = _DATETIME.to_representation(ballot.created_at)
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return (201 if created else 200), body
 
 

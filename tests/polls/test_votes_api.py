@@ -1,6 +1,6 @@
 """Every row of the contract's Votes table: status and whole body."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 from django.utils import timezone
@@ -274,3 +274,28 @@ def test_a_first_vote_costs_a_pinned_number_of_queries(api, poll, django_assert_
     # (+ the vote's savepoint/release: the test runs inside a transaction)
     with django_assert_num_queries(7):
         assert vote(api, poll.id, [red]).status_code == 201
+
+
+@pytest.mark.parametrize("anonymous", [True, False], ids=["anonymous", "account"])
+def test_the_vote_answer_is_what_the_ballot_serializer_renders(anonymous):
+    from datetime import datetime
+
+    from rest_framework.renderers import JSONRenderer
+
+    from polls.serializers import BallotSerializer, ballot_answer
+    from polls.voters import Voter
+
+    ballot = Ballot(
+        poll_id="K7Q2XP", created_at=datetime(2026, 11, 27, 8, 1, 2, 345678, UTC)
+    )
+    voter = (
+        Voter(key="anon:voter-0001", anon_id="voter-0001")
+        if anonymous
+        else Voter(key="user:7", user_id=7)
+    )
+    data = {"poll": "K7Q2XP", "choices": [3, 5]}
+    if anonymous:
+        data["voter_id"] = "voter-0001"
+    data["created_at"] = ballot.created_at
+    rendered = JSONRenderer().render(BallotSerializer(data).data).decode()
+    assert ballot_answer(ballot, [3, 5], voter, created=True) == (201, rendered)

@@ -83,14 +83,15 @@ class Subscribers:
                     screens[message["poll"]].show(message, time.monotonic())
 
         async def one():
-            if not self.dashboard:
-                return await connect(f"{self.ws_url}/ws/polls/{self.poll_ids[0]}/", **options)
-            ws = await connect(f"{self.ws_url}/ws/", **options)
-            for poll_id in self.poll_ids:
-                await ws.send(json.dumps({"type": "subscribe", "poll": poll_id}))
+            path = "/ws/" if self.dashboard else f"/ws/polls/{self.poll_ids[0]}/"
+            ws = await connect(
+                self.ws_url + path, ping_interval=None, max_queue=None, open_timeout=timeout
+            )
+            if self.dashboard:
+                for poll_id in self.poll_ids:
+                    await ws.send(json.dumps({"type": "subscribe", "poll": poll_id}))
             return ws
 
-        options = {"ping_interval": None, "max_queue": None, "open_timeout": timeout}
         for start in range(0, self.count, BATCH):  # in batches, not a thundering herd
             opened = await asyncio.gather(*(one() for _ in range(min(BATCH, self.count - start))))
             for ws in opened:
@@ -203,15 +204,11 @@ async def run(opts: Options, progress=None) -> dict:
 async def _open_subscribers(opts: Options, ws_url: str, poll_ids: list[str], progress):
     """With several processes, children hold all the sockets and this one only
     votes: reading thousands of sockets must not slow the votes' clock."""
-    shares = (
-        [opts.subscribers]
-        if opts.processes == 1
-        else [0]
-        + [
-            opts.subscribers // opts.processes + (i < opts.subscribers % opts.processes)
-            for i in range(opts.processes)
-        ]
-    )
+    if opts.processes == 1:
+        shares = [opts.subscribers]
+    else:  # shares[0] is this process's: none
+        base, extra = divmod(opts.subscribers, opts.processes)
+        shares = [0] + [base + (i < extra) for i in range(opts.processes)]
     context = multiprocessing.get_context("spawn")
     children = []
     for share in shares[1:]:
@@ -355,7 +352,7 @@ def _percentile_of(histogram: Counter, q: int) -> float | None:
 def _report(opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_calls, rss):
     ok = [v for v in votes if v.ok]
     statuses = dict(Counter(str(v.status) for v in votes))
-    to_screen = sum((s["to_screen_ms"] for s in summaries), Counter())
+    to_screen: Counter[int] = sum((s["to_screen_ms"] for s in summaries), Counter())
     messages = [m for s in summaries for m in s["messages"]]
     broadcasts = max(1, statistics.median(messages) - 1) if messages else 1
     total = sum(final["total_votes"] for final in finals.values())

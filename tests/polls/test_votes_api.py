@@ -285,9 +285,7 @@ def test_the_vote_answer_is_what_the_ballot_serializer_renders(anonymous):
     from polls.serializers import BallotSerializer, ballot_answer
     from polls.voters import Voter
 
-    ballot = Ballot(
-        poll_id="K7Q2XP", created_at=datetime(2026, 11, 27, 8, 1, 2, 345678, UTC)
-    )
+    ballot = Ballot(poll_id="K7Q2XP", created_at=datetime(2026, 11, 27, 8, 1, 2, 345678, UTC))
     voter = (
         Voter(key="anon:voter-0001", anon_id="voter-0001")
         if anonymous

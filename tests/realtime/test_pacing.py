@@ -4,6 +4,7 @@ import asyncio
 import time
 
 from realtime.runtime import Runtime
+from tests.servers import POLL_INTERVAL
 
 
 class Watcher:
@@ -27,7 +28,7 @@ async def settled(watchers, count: int, timeout: float = 5.0):
     deadline = time.monotonic() + timeout
     while any(len(w.events) < count for w in watchers):
         assert time.monotonic() < deadline, "the paced fan-out never came"
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(POLL_INTERVAL)
 
 
 async def test_many_sockets_get_the_newest_state_once_per_spacing(settings):
@@ -60,8 +61,8 @@ async def test_few_sockets_are_not_held_back(settings):
     settings.NEXUS_WS_SENDS_PER_SECOND = 20000
     runtime, watcher = Runtime(), Watcher()
     runtime.watchers["P"] = {watcher}
-    for version in (2, 3, 4):
+    for version in (2, 3, 4):  # 1 ms apart: far more than one socket's 50 µs spacing
         runtime.deliver(results(version))
-        await asyncio.sleep(0.001)
+        await asyncio.sleep(0.001)  # the input's pacing, not a wait for a result
     await settled([watcher], 3)
     assert [e["version"] for _, e in watcher.events] == [2, 3, 4]

@@ -14,10 +14,8 @@ k. Times are `time.monotonic()`, one clock for all processes on Linux.
 """
 
 import asyncio
-import json
 import multiprocessing
 import os
-import resource
 import secrets
 import statistics
 import time
@@ -25,10 +23,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import aiohttp
-from websockets.asyncio.client import connect
 
-BULK, PROBE = 0, 1  # choice positions in every load-test poll
-BATCH = 200  # sockets opened at once
+from .loadtest_screens import PROBE, Subscribers, child, raise_file_limit
+
+BULK = 0  # the bulk choice's position (PROBE is the other)
 
 
 @dataclass
@@ -47,118 +45,8 @@ class Options:
     timeout: float = 30.0
 
 
-class Screen:
-    """What one socket showed of one poll, and when."""
-
-    def __init__(self):
-        self.last: dict | None = None
-        self.messages = 0
-        self.went_back = False
-        self.probe_seen: dict[int, float] = {}  # probe count k -> first time shown
-
-    def show(self, message: dict, now: float) -> None:
-        if self.last is not None and message["version"] <= self.last["version"]:
-            self.went_back = True
-        self.messages += 1
-        self.last = message
-        shown = message["choices"][PROBE]["votes"]
-        for k in range(len(self.probe_seen) + 1, shown + 1):
-            self.probe_seen[k] = now
-
-
-class Subscribers:
-    """This process's share of the sockets: one Screen per (socket, poll)."""
-
-    def __init__(self, ws_url: str, poll_ids: list[str], count: int, dashboard: bool):
-        self.ws_url, self.poll_ids, self.count, self.dashboard = ws_url, poll_ids, count, dashboard
-        self.screens: list[dict[str, Screen]] = []
-        self.sockets: list = []
-        self.readers: list[asyncio.Task] = []
-
-    async def open(self, timeout: float, progress=None) -> None:
-        async def read(ws, screens: dict[str, Screen]):
-            async for text in ws:
-                message = json.loads(text)
-                if message.get("type") == "results" and message["poll"] in screens:
-                    screens[message["poll"]].show(message, time.monotonic())
-
-        async def one():
-            path = "/ws/" if self.dashboard else f"/ws/polls/{self.poll_ids[0]}/"
-            ws = await connect(
-                self.ws_url + path, ping_interval=None, max_queue=None, open_timeout=timeout
-            )
-            if self.dashboard:
-                for poll_id in self.poll_ids:
-                    await ws.send(json.dumps({"type": "subscribe", "poll": poll_id}))
-            return ws
-
-        for start in range(0, self.count, BATCH):  # in batches, not a thundering herd
-            opened = await asyncio.gather(*(one() for _ in range(min(BATCH, self.count - start))))
-            for ws in opened:
-                screens = {poll_id: Screen() for poll_id in self.poll_ids}
-                self.screens.append(screens)
-                self.sockets.append(ws)
-                self.readers.append(asyncio.create_task(read(ws, screens)))
-            if progress:
-                progress("subscribers", len(self.sockets), self.count)
-        # Everyone has the first state of every poll before the votes start.
-        if not await self._until(lambda poll_id, s: s.last is not None, timeout):
-            raise RuntimeError("some subscribers never got the first state")
-
-    async def converged(self, finals: dict[str, dict], timeout: float) -> float | None:
-        """When every screen showed its poll's final results (None: never)."""
-        if await self._until(lambda poll_id, s: s.last == finals[poll_id], timeout):
-            return time.monotonic()
-        return None
-
-    async def _until(self, condition, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while not all(condition(*item) for screens in self.screens for item in screens.items()):
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(0.005)
-        return True
-
-    def summary(self, probe_times: dict[str, list[float]], converged_at: float | None) -> dict:
-        """What the parent needs, small enough to pass between processes:
-        vote-to-screen latencies as a histogram of whole milliseconds."""
-        to_screen: Counter[int] = Counter()
-        for screens in self.screens:
-            for poll_id, screen in screens.items():
-                for k, scheduled in enumerate(probe_times[poll_id], start=1):
-                    if k in screen.probe_seen:
-                        to_screen[round(1000 * (screen.probe_seen[k] - scheduled))] += 1
-        return {
-            "to_screen_ms": to_screen,
-            "messages": [s.messages for screens in self.screens for s in screens.values()],
-            "went_back": any(s.went_back for screens in self.screens for s in screens.values()),
-            "converged_at": converged_at,
-        }
-
-    async def close(self) -> None:
-        for reader in self.readers:
-            reader.cancel()
-        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
-
-
-def _child(conn, ws_url: str, poll_ids: list[str], count: int, dashboard: bool, timeout: float):
-    """A child process's sockets: open, say ready, then answer for convergence."""
-
-    async def main():
-        _raise_file_limit(count + 256)
-        group = Subscribers(ws_url, poll_ids, count, dashboard)
-        await group.open(timeout)
-        conn.send("ready")
-        finals, probe_times = await asyncio.to_thread(conn.recv)
-        converged_at = await group.converged(finals, timeout)
-        conn.send(group.summary(probe_times, converged_at))
-        await group.close()
-
-    asyncio.run(main())
-
-
 async def run(opts: Options, progress=None) -> dict:
-    _raise_file_limit(opts.subscribers + opts.connections + 256)
+    raise_file_limit(opts.subscribers + opts.connections + 256)
     ws_url = (opts.ws_url or opts.url).replace("http", "ws", 1)
     # aiohttp, not httpx: the load generator shares the machine with the
     # server, and httpx spent about 5 ms of CPU per vote here (aiohttp: ~1 ms).
@@ -214,7 +102,7 @@ async def _open_subscribers(opts: Options, ws_url: str, poll_ids: list[str], pro
     for share in shares[1:]:
         parent_end, child_end = context.Pipe()
         process = context.Process(
-            target=_child,
+            target=child,
             args=(child_end, ws_url, poll_ids, share, bool(opts.dashboard), opts.timeout),
             daemon=True,
         )
@@ -396,12 +284,6 @@ def _delta(after, before):
 
 def passed(report: dict) -> bool:
     return report["exact"] and report["versions_monotonic"] and report["convergence_s"] is not None
-
-
-def _raise_file_limit(wanted: int) -> None:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft < wanted:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
 
 
 def _with_children(pids: list[int]) -> list[int]:

@@ -1,0 +1,133 @@
+"""The load test's screens: sockets that record what they showed, and when.
+
+`Subscribers` holds one process's share of the sockets; `child` runs a share
+in a process of its own and answers the parent over a pipe (small
+summaries: latencies as a histogram of whole milliseconds).
+"""
+
+import asyncio
+import json
+import resource
+import time
+from collections import Counter
+
+from websockets.asyncio.client import connect
+
+PROBE = 1  # the probe choice's position in every load-test poll
+BATCH = 200  # sockets opened at once
+
+
+class Screen:
+    """What one socket showed of one poll, and when."""
+
+    def __init__(self):
+        self.last: dict | None = None
+        self.messages = 0
+        self.went_back = False
+        self.probe_seen: dict[int, float] = {}  # probe count k -> first time shown
+
+    def show(self, message: dict, now: float) -> None:
+        if self.last is not None and message["version"] <= self.last["version"]:
+            self.went_back = True
+        self.messages += 1
+        self.last = message
+        shown = message["choices"][PROBE]["votes"]
+        for k in range(len(self.probe_seen) + 1, shown + 1):
+            self.probe_seen[k] = now
+
+
+class Subscribers:
+    """This process's share of the sockets: one Screen per (socket, poll)."""
+
+    def __init__(self, ws_url: str, poll_ids: list[str], count: int, dashboard: bool):
+        self.ws_url, self.poll_ids, self.count, self.dashboard = ws_url, poll_ids, count, dashboard
+        self.screens: list[dict[str, Screen]] = []
+        self.sockets: list = []
+        self.readers: list[asyncio.Task] = []
+
+    async def open(self, timeout: float, progress=None) -> None:
+        async def read(ws, screens: dict[str, Screen]):
+            async for text in ws:
+                message = json.loads(text)
+                if message.get("type") == "results" and message["poll"] in screens:
+                    screens[message["poll"]].show(message, time.monotonic())
+
+        async def one():
+            path = "/ws/" if self.dashboard else f"/ws/polls/{self.poll_ids[0]}/"
+            ws = await connect(
+                self.ws_url + path, ping_interval=None, max_queue=None, open_timeout=timeout
+            )
+            if self.dashboard:
+                for poll_id in self.poll_ids:
+                    await ws.send(json.dumps({"type": "subscribe", "poll": poll_id}))
+            return ws
+
+        for start in range(0, self.count, BATCH):  # in batches, not a thundering herd
+            opened = await asyncio.gather(*(one() for _ in range(min(BATCH, self.count - start))))
+            for ws in opened:
+                screens = {poll_id: Screen() for poll_id in self.poll_ids}
+                self.screens.append(screens)
+                self.sockets.append(ws)
+                self.readers.append(asyncio.create_task(read(ws, screens)))
+            if progress:
+                progress("subscribers", len(self.sockets), self.count)
+        # Everyone has the first state of every poll before the votes start.
+        if not await self._until(lambda poll_id, s: s.last is not None, timeout):
+            raise RuntimeError("some subscribers never got the first state")
+
+    async def converged(self, finals: dict[str, dict], timeout: float) -> float | None:
+        """When every screen showed its poll's final results (None: never)."""
+        if await self._until(lambda poll_id, s: s.last == finals[poll_id], timeout):
+            return time.monotonic()
+        return None
+
+    async def _until(self, condition, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not all(condition(*item) for screens in self.screens for item in screens.items()):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.005)
+        return True
+
+    def summary(self, probe_times: dict[str, list[float]], converged_at: float | None) -> dict:
+        """What the parent needs, small enough to pass between processes:
+        vote-to-screen latencies as a histogram of whole milliseconds."""
+        to_screen: Counter[int] = Counter()
+        for screens in self.screens:
+            for poll_id, screen in screens.items():
+                for k, scheduled in enumerate(probe_times[poll_id], start=1):
+                    if k in screen.probe_seen:
+                        to_screen[round(1000 * (screen.probe_seen[k] - scheduled))] += 1
+        return {
+            "to_screen_ms": to_screen,
+            "messages": [s.messages for screens in self.screens for s in screens.values()],
+            "went_back": any(s.went_back for screens in self.screens for s in screens.values()),
+            "converged_at": converged_at,
+        }
+
+    async def close(self) -> None:
+        for reader in self.readers:
+            reader.cancel()
+        await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
+
+
+def child(conn, ws_url: str, poll_ids: list[str], count: int, dashboard: bool, timeout: float):
+    """A child process's sockets: open, say ready, then answer for convergence."""
+
+    async def main():
+        raise_file_limit(count + 256)
+        group = Subscribers(ws_url, poll_ids, count, dashboard)
+        await group.open(timeout)
+        conn.send("ready")
+        finals, probe_times = await asyncio.to_thread(conn.recv)
+        converged_at = await group.converged(finals, timeout)
+        conn.send(group.summary(probe_times, converged_at))
+        await group.close()
+
+    asyncio.run(main())
+
+
+def raise_file_limit(wanted: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))

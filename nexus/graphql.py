@@ -18,9 +18,10 @@ from strawberry.extensions import (
     QueryDepthLimiter,
 )
 
-from polls.graphql import Mutation, Query, Subscription, _graphql_error, anonymous_voter
+from polls.eligibility import guarded
+from polls.graphql import Mutation, Query, Subscription, _graphql_error
 from polls.throttles import WRITE_THROTTLES
-from polls.voters import voter_from_request
+from polls.voters import VOTER_COOKIE, VOTER_HEADER, address_prefix, set_voter_cookie, voter_resolve
 
 
 @dataclass
@@ -46,10 +47,33 @@ class NexusContext(StrawberryDjangoContext):
             raise _graphql_error(self.auth_error)
         return self._user
 
-    def voter(self, voter_id: str | None, *, create: bool = False):
-        if voter_id is not None and not self.user.is_authenticated:
-            return anonymous_voter(voter_id)
-        return voter_from_request(self.api_request, create=create)
+    @property
+    def address(self) -> str:
+        return address_prefix(self.api_request)
+
+    def voter(self, voter_id: str | None, *, external: str | None = None, create: bool = False):
+        """As REST decides it, with `voterId` for X-Voter-Id and `externalVoter`
+        for X-External-Voter. `self.user` raises for a session write without
+        its CSRF token: such a request never becomes an anonymous voter."""
+        user = self.user
+        return guarded(
+            "voter_id",
+            self.address,
+            lambda: voter_resolve(
+                user=user,
+                voter_id=voter_id
+                if voter_id is not None
+                else self.request.headers.get(VOTER_HEADER),
+                cookie=self.request.COOKIES.get(VOTER_COOKIE),
+                external=external,
+                create=create,
+            ),
+            check_first=False,
+        )
+
+    def set_voter_cookie(self, voter_id: str) -> None:
+        if self.response is not None:
+            set_voter_cookie(self.response, self.request, voter_id)
 
     def throttle(self) -> None:
         for throttle_class in WRITE_THROTTLES:

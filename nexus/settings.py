@@ -259,11 +259,20 @@ REST_FRAMEWORK: dict = {
         "anon": env_rate("NEXUS_THROTTLE_ANON", "120/min"),
         "anon_ip": env_rate("NEXUS_THROTTLE_ANON_IP", "6000/min"),
         "user": env_rate("NEXUS_THROTTLE_USER", "600/min"),
+        # `GET votes/mine/` without an account, per address: a room loading
+        # the voter page, not a scan of guessed ids.
+        "anon_read": env_rate("NEXUS_THROTTLE_ANON_READ", "1200/min"),
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.
     "NUM_PROXIES": env_int("NEXUS_NUM_PROXIES", 0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+# Failures counted per address (polls.throttles.failure_hit): past the rate,
+# the next try answers 429 `throttled`, right or wrong.
+NEXUS_FAILURE_RATES = {
+    "voter_id": env_rate("NEXUS_THROTTLE_BAD_VOTER_ID", "30/min"),
+    "passcode": env_rate("NEXUS_THROTTLE_BAD_PASSCODE", "30/min"),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append(

@@ -1,6 +1,7 @@
 """Thin REST views: validate with a serializer, call one service, serialise."""
 
-import json
+import csv
+import io
 from pathlib import Path
 
 from django.conf import settings
@@ -10,6 +11,7 @@ from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
@@ -18,27 +20,74 @@ from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
 from nexus.metrics import VOTES
 from nexus.openapi import errors
 
-from . import examples, exports, idempotency, selectors, services
+from . import examples, exports, idempotency, invites, selectors, services
+from .eligibility import guarded
 from .models import Poll
 from .serializers import (
     BallotSerializer,
     ExportSerializer,
+    InviteBatchSerializer,
+    InviteCountsSerializer,
+    InviteMintSerializer,
     PollSerializer,
     PollWriteSerializer,
     ResultsSerializer,
+    VoterSerializer,
     VoteSerializer,
     ballot_answer,
 )
-from .throttles import WRITE_THROTTLES
-from .voters import VOTER_HEADER, set_voter_cookie, voter_from_request
+from .throttles import WRITE_THROTTLES, AnonReadThrottle
+from .voters import (
+    EXTERNAL_HEADER,
+    PASSCODE_HEADER,
+    VOTER_HEADER,
+    address_prefix,
+    passcode_from_request,
+    set_voter_cookie,
+    voter_from_request,
+    voter_id_issue,
+)
 
 VOTER_PARAM = OpenApiParameter(
     VOTER_HEADER,
     str,
     OpenApiParameter.HEADER,
     required=False,
-    description="Anonymous voter id, 8-128 chars of [A-Za-z0-9_-]; else the nexus_voter cookie.",
+    description=(
+        "A voter id issued by POST /api/voters/ (else the nexus_voter cookie), or an invite"
+        " token of an invite poll. Anything the server did not issue: 400 invalid_voter_id."
+    ),
 )
+PASSCODE_PARAM = OpenApiParameter(
+    PASSCODE_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="The poll's passcode (polls with eligibility `passcode`).",
+)
+EXTERNAL_PARAM = OpenApiParameter(
+    EXTERNAL_HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="With the poll owner's token: vote for this id of the integration's own"
+    " (1-128 printable characters); one ballot per external id.",
+)
+VOTER_ERRORS = {
+    "invalid_voter_id": (400, "This voter id was not issued by this server."),
+}
+
+
+def request_voter(request, *, create: bool):
+    """The caller as a voter; forged ids count against the caller's address."""
+    return guarded(
+        "voter_id",
+        address_prefix(request),
+        lambda: voter_from_request(request, create=create),
+        check_first=False,
+    )
+
+
 IDEMPOTENCY_PARAM = OpenApiParameter(
     idempotency.HEADER,
     str,
@@ -46,7 +95,8 @@ IDEMPOTENCY_PARAM = OpenApiParameter(
     required=False,
     description="Replays the first answer for the same voter and key (kept 24 h).",
 )
-OWNER_ERRORS = errors("not_authenticated", "forbidden", "not_found")
+OWNER_CODES = ("not_authenticated", "forbidden", "not_found")
+OWNER_ERRORS = errors(*OWNER_CODES)
 
 
 def owner_action(summary: str):
@@ -199,7 +249,7 @@ class VoteView(APIView):
     @extend_schema(
         summary="Cast or change a ballot",
         request=VoteSerializer,
-        parameters=[VOTER_PARAM, IDEMPOTENCY_PARAM],
+        parameters=[VOTER_PARAM, IDEMPOTENCY_PARAM, PASSCODE_PARAM, EXTERNAL_PARAM],
         examples=[examples.VOTE_REQUEST, examples.BALLOT],
         responses={
             201: BallotSerializer,
@@ -208,6 +258,15 @@ class VoteView(APIView):
                 "not_found",
                 "not_authenticated",
                 "throttled",
+                "forbidden",
+                **VOTER_ERRORS,
+                passcode_required=(403, "This poll needs its passcode to vote."),
+                wrong_passcode=(403, "The passcode is not right."),
+                not_invited=(403, "This poll takes votes by invitation only."),
+                address_limit=(
+                    429,
+                    "This poll has taken as many ballots from your network as it allows.",
+                ),
                 invalid=(400, "Some fields are invalid."),
                 invalid_choice=(400, "Pick at most 1 choice."),
                 already_voted=(409, "You have already voted in this poll."),
@@ -223,31 +282,54 @@ class VoteView(APIView):
         serializer = VoteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         choice_ids = serializer.validated_data["choices"]
-        voter = voter_from_request(request, create=True)
+        voter = request_voter(request, create=True)
         key = idempotency.key_from_request(request)
 
         status, body = idempotency.vote_answer(
-            poll_id=poll_id, voter=voter, choice_ids=choice_ids, key=key
+            poll_id=poll_id,
+            voter=voter,
+            choice_ids=choice_ids,
+            key=key,
+            passcode=passcode_from_request(request),
+            address=address_prefix(request),
         )
         response = HttpResponse(body, status=status, content_type="application/json")
         VOTES.labels("accepted").inc()
-        if voter.generated:  # on a replay, the voter id is the first answer's
-            set_voter_cookie(response, request, json.loads(body)["voter_id"])
+        if voter.generated:
+            set_voter_cookie(response, request, voter.voter_id)
+        return response
+
+
+class VoterView(APIView):
+    throttle_classes = WRITE_THROTTLES
+
+    @extend_schema(
+        summary="Get a new anonymous voter id",
+        description="Also set as the `nexus_voter` cookie. Send it back as `X-Voter-Id`.",
+        request=None,
+        responses={201: VoterSerializer, **errors("throttled")},
+    )
+    def post(self, request):
+        voter_id = voter_id_issue()
+        response = Response({"voter_id": voter_id}, status=http.HTTP_201_CREATED)
+        set_voter_cookie(response, request, voter_id)
         return response
 
 
 class MyVoteView(APIView):
     def get_throttles(self):
-        return [cls() for cls in WRITE_THROTTLES] if self.request.method == "DELETE" else []
+        if self.request.method == "DELETE":
+            return [cls() for cls in WRITE_THROTTLES]
+        return [AnonReadThrottle()]
 
     @extend_schema(
         summary="My ballot",
         parameters=[VOTER_PARAM],
         examples=[examples.BALLOT],
-        responses={200: BallotSerializer, **errors("not_found")},
+        responses={200: BallotSerializer, **errors("not_found", "throttled", **VOTER_ERRORS)},
     )
     def get(self, request, poll_id):
-        voter = voter_from_request(request, create=False)
+        voter = request_voter(request, create=False)
         mine = voter and selectors.ballot_mine(poll_id=poll_id, voter=voter)
         if not mine:
             raise NotFound("You have no ballot in this poll.")
@@ -263,13 +345,14 @@ class MyVoteView(APIView):
                 "not_found",
                 "not_authenticated",
                 "throttled",
+                **VOTER_ERRORS,
                 vote_change_not_allowed=(409, "This poll does not allow changing a vote."),
                 poll_closed=(409, "This poll is not open for voting."),
             ),
         },
     )
     def delete(self, request, poll_id):
-        voter = voter_from_request(request, create=False)
+        voter = request_voter(request, create=False)
         if voter is None:
             raise NotAuthenticated("Send X-Voter-Id or sign in to withdraw a ballot.")
         services.vote_withdraw(poll_id=poll_id, voter=voter)
@@ -283,11 +366,15 @@ class ResultsView(APIView):
         examples=[examples.RESULTS],
         responses={
             200: ResultsSerializer,
-            **errors("not_found", results_hidden=(403, "Results are shown after you vote.")),
+            **errors(
+                "not_found",
+                **VOTER_ERRORS,
+                results_hidden=(403, "Results are shown after you vote."),
+            ),
         },
     )
     def get(self, request, poll_id):
-        voter = voter_from_request(request, create=False)
+        voter = request_voter(request, create=False)
         results = selectors.results_get(poll_id=poll_id, user=request.user, voter=voter)
         return Response(ResultsSerializer(results).data)
 
@@ -313,9 +400,7 @@ class ExportStartView(APIView):
         responses={202: ExportSerializer, **OWNER_ERRORS},
     )
     def post(self, request, poll_id):
-        poll = selectors.poll_get(poll_id=poll_id, user=request.user)
-        if poll.owner_id != request.user.pk:
-            raise Forbidden("Only the poll's owner may do this.")
+        poll = _owned_poll(request, poll_id)
         export = exports.export_start(poll=poll, user=request.user)
         return Response(_export_body(export), status=http.HTTP_202_ACCEPTED)
 
@@ -349,3 +434,79 @@ class ExportDownloadView(APIView):
             content_type="text/csv",
             filename=f"nexus-{export.poll_id}-results.csv",
         )
+
+
+class CSVRenderer(BaseRenderer):
+    """Rows (lists) as CSV, for `Accept: text/csv` on the invites endpoint."""
+
+    media_type, format, charset = "text/csv", "csv", "utf-8"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
+        if isinstance(data, dict):  # an error: keep the contract's JSON shape
+            renderer_context["response"]["Content-Type"] = "application/json"
+            return JSONRenderer().render(data)
+        out = io.StringIO()
+        csv.writer(out).writerows(data)
+        return out.getvalue().encode()
+
+
+def _invite_rows(request, poll_id: str, tokens) -> list[list[str]]:
+    page = request.build_absolute_uri(f"/p/{poll_id}/")
+    return [["token", "url"]] + [[t, f"{page}?invite={t}"] for t in tokens]
+
+
+class InviteListView(APIView):
+    permission_classes = [IsAuthenticated]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+
+    @extend_schema(
+        summary="Mint invite tokens (owner)",
+        description="`Accept: text/csv` answers a CSV with a header row and `token,url` rows.",
+        request=InviteMintSerializer,
+        responses={201: InviteBatchSerializer, **errors("invalid", *OWNER_CODES)},
+    )
+    def post(self, request, poll_id):
+        serializer = InviteMintSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        tokens = invites.invites_mint(
+            poll_id=poll_id, user=request.user, count=serializer.validated_data["count"]
+        )
+        rows = _invite_rows(request, poll_id, tokens)
+        if request.accepted_renderer.format == "csv":
+            return Response(rows, status=http.HTTP_201_CREATED)
+        body = {"invites": [{"token": token, "url": url} for token, url in rows[1:]]}
+        return Response(body, status=http.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="How many invites were issued and used (owner)",
+        description="`Accept: text/csv` lists the unused ones as `token,url` rows.",
+        responses={200: InviteCountsSerializer, **OWNER_ERRORS},
+    )
+    def get(self, request, poll_id):
+        poll = _owned_poll(request, poll_id)
+        if request.accepted_renderer.format == "csv":
+            unused = invites.invite_list(poll=poll, unused_only=True)
+            return Response(_invite_rows(request, poll_id, [i.token for i in unused]))
+        return Response(invites.invite_counts(poll=poll))
+
+
+class InviteDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Revoke an unused invite (owner)",
+        responses={
+            204: None,
+            **errors(*OWNER_CODES, invite_used=(409, "This invite has voted.")),
+        },
+    )
+    def delete(self, request, poll_id, token):
+        invites.invite_revoke(poll_id=poll_id, user=request.user, token=token)
+        return Response(status=http.HTTP_204_NO_CONTENT)
+
+
+def _owned_poll(request, poll_id: str) -> Poll:
+    poll = selectors.poll_get(poll_id=poll_id, user=request.user)
+    if poll.owner_id != request.user.pk:
+        raise Forbidden("Only the poll's owner may do this.")
+    return poll

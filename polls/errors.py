@@ -34,3 +34,29 @@ class ResultsHidden(ApplicationError):
 class IdempotencyMismatch(ApplicationError):
     status, code = 422, "idempotency_mismatch"
     detail = "This Idempotency-Key was already used with a different request."
+
+
+class InvalidVoterId(ApplicationError):
+    status, code = 400, "invalid_voter_id"
+    detail = "This voter id was not issued here: get one from POST /api/voters/."
+
+
+class PasscodeRequired(ApplicationError):
+    status, code, detail = 403, "passcode_required", "This poll needs its passcode to vote."
+
+
+class WrongPasscode(ApplicationError):
+    status, code, detail = 403, "wrong_passcode", "The passcode is not right."
+
+
+class NotInvited(ApplicationError):
+    status, code, detail = 403, "not_invited", "This poll takes votes by invitation only."
+
+
+class AddressLimit(ApplicationError):
+    status, code = 429, "address_limit"
+    detail = "This poll has taken as many ballots from your network as it allows."
+
+
+class InviteUsed(ApplicationError):
+    status, code, detail = 409, "invite_used", "This invite has voted; it can no longer be revoked."

@@ -13,11 +13,11 @@ from graphql import GraphQLError
 from rest_framework import exceptions as drf
 from strawberry.types import Info
 
-from nexus.errors import ApplicationError, Invalid, error_body, exception_handler
+from nexus.errors import ApplicationError, Forbidden, Invalid, error_body, exception_handler
 
-from . import idempotency, models, selectors, services
-from .serializers import PollWriteSerializer
-from .voters import VOTER_ID, Voter
+from . import idempotency, invites, models, selectors, services
+from .serializers import InviteMintSerializer, PollWriteSerializer
+from .voters import voter_id_issue
 
 
 def _graphql_error(exc: Exception) -> GraphQLError:
@@ -61,6 +61,8 @@ class Poll:
     anonymous: bool
     allow_vote_change: bool
     results: str
+    eligibility: str
+    max_ballots_per_address: int
     opens_at: datetime | None
     closes_at: datetime | None
     created_at: datetime
@@ -73,6 +75,10 @@ class Poll:
     @strawberry_django.field
     def owner(self, root: models.Poll) -> str:
         return root.owner.username
+
+    @strawberry_django.field
+    def has_passcode(self, root: models.Poll) -> bool:
+        return bool(root.passcode)
 
 
 @strawberry.type
@@ -118,6 +124,18 @@ class Ballot:
     created_at: datetime
 
 
+@strawberry.type
+class Invite:
+    token: str
+    url: str
+
+
+@strawberry.type
+class InviteCounts:
+    issued: int
+    used: int
+
+
 @strawberry.input
 class CreatePollInput:
     question: str
@@ -129,6 +147,9 @@ class CreatePollInput:
     allow_vote_change: bool | None = strawberry.UNSET
     results: str | None = strawberry.UNSET
     status: str | None = strawberry.UNSET
+    eligibility: str | None = strawberry.UNSET
+    passcode: str | None = strawberry.UNSET
+    max_ballots_per_address: int | None = strawberry.UNSET
     opens_at: datetime | None = strawberry.UNSET
     closes_at: datetime | None = strawberry.UNSET
 
@@ -178,6 +199,12 @@ class Query:
         data = selectors.results_get(poll_id=str(poll_id).upper(), user=_user(info), voter=voter)
         return Results.of(data, {})
 
+    @strawberry.field
+    @contract_errors
+    def invites(self, info: Info, poll_id: strawberry.ID) -> InviteCounts:
+        poll = _owned_poll(info, poll_id)
+        return InviteCounts(**invites.invite_counts(poll=poll))
+
 
 @strawberry.type
 class Mutation:
@@ -202,6 +229,8 @@ class Mutation:
         choices: list[strawberry.ID],
         voter_id: str | None = None,
         idempotency_key: str | None = None,
+        passcode: str | None = None,
+        external_voter: str | None = None,
     ) -> Ballot:
         info.context.throttle()
         poll_id = str(poll_id).upper()
@@ -209,13 +238,18 @@ class Mutation:
             choice_ids = [int(c) for c in choices]
         except ValueError:
             raise Invalid(fields={"choices": "Choice ids are integers."}) from None
-        voter = info.context.voter(voter_id, create=True)
-
-        if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
-            raise Invalid(fields={"idempotencyKey": "1-255 printable characters."})
+        voter = info.context.voter(voter_id, external=external_voter, create=True)
+        key = idempotency.key_checked(idempotency_key, field="idempotencyKey")
         _, body = idempotency.vote_answer(
-            poll_id=poll_id, voter=voter, choice_ids=choice_ids, key=idempotency_key
+            poll_id=poll_id,
+            voter=voter,
+            choice_ids=choice_ids,
+            key=key,
+            passcode=passcode,
+            address=info.context.address,
         )
+        if voter.generated:
+            info.context.set_voter_cookie(voter.voter_id)
         ballot = json.loads(body)
         return Ballot(
             poll=ballot["poll"],
@@ -223,6 +257,32 @@ class Mutation:
             voter_id=ballot.get("voter_id"),
             created_at=datetime.fromisoformat(ballot["created_at"].replace("Z", "+00:00")),
         )
+
+    @strawberry.mutation
+    @contract_errors
+    def create_voter(self, info: Info) -> str:
+        """A new anonymous voter id (also set as the nexus_voter cookie)."""
+        info.context.throttle()
+        voter_id = voter_id_issue()
+        info.context.set_voter_cookie(voter_id)
+        return voter_id
+
+    @strawberry.mutation
+    @contract_errors
+    def create_invites(self, info: Info, poll_id: strawberry.ID, count: int) -> list[Invite]:
+        info.context.throttle()
+        serializer = InviteMintSerializer(data={"count": count})
+        serializer.is_valid(raise_exception=True)
+        poll_id = str(poll_id).upper()
+        tokens = invites.invites_mint(poll_id=poll_id, user=_user(info), count=count)
+        page = info.context.request.build_absolute_uri(f"/p/{poll_id}/")
+        return [Invite(token=t, url=f"{page}?invite={t}") for t in tokens]
+
+    @strawberry.mutation
+    @contract_errors
+    def revoke_invite(self, info: Info, poll_id: strawberry.ID, token: str) -> bool:
+        invites.invite_revoke(poll_id=str(poll_id).upper(), user=_user(info), token=token)
+        return True
 
     @strawberry.mutation
     @contract_errors
@@ -251,13 +311,13 @@ class Subscription:
         scope = info.context["ws"].scope
         user = scope.get("user")
         poll_id = str(poll_id).upper()
-        stream = StateStream(
-            poll_id,
-            user_id=user.pk if user and user.is_authenticated else None,
-            voter=voter_from_scope(scope),
-        )
         texts: dict[int, str] = {}
         try:
+            stream = StateStream(
+                poll_id,
+                user_id=user.pk if user and user.is_authenticated else None,
+                voter=voter_from_scope(scope),
+            )
             async for message in stream.states():
                 if any(c["id"] not in texts for c in message["choices"]):
                     texts = await database_sync_to_async(selectors.choice_texts)(poll_id=poll_id)
@@ -266,12 +326,11 @@ class Subscription:
             raise _graphql_error(exc) from exc
 
 
-def anonymous_voter(voter_id: str | None) -> Voter | None:
-    if voter_id is None:
-        return None
-    if not VOTER_ID.match(voter_id):
-        raise Invalid(
-            "voterId must be 8-128 characters of A-Z, a-z, 0-9, '_' or '-'.",
-            fields={"voterId": "8-128 characters of [A-Za-z0-9_-]."},
-        )
-    return Voter(key=f"anon:{voter_id}", anon_id=voter_id)
+def _owned_poll(info: Info, poll_id) -> models.Poll:
+    user = _user(info)
+    if not user.is_authenticated:
+        raise drf.NotAuthenticated()
+    poll = selectors.poll_get(poll_id=str(poll_id).upper(), user=user)
+    if poll.owner_id != user.pk:
+        raise Forbidden("Only the poll's owner may do this.")
+    return poll

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from nexus.errors import ApplicationError, Invalid
 
+from .eligibility import guarded
 from .errors import IdempotencyMismatch
 from .models import IdempotencyRecord
 
@@ -26,13 +27,15 @@ Answer = tuple[int, str]  # (status code, JSON text)
 
 
 def key_from_request(request) -> str | None:
-    key = request.headers.get(HEADER)
-    if key is None:
-        return None
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+    return key_checked(request.headers.get(HEADER), field=HEADER)
+
+
+def key_checked(key: str | None, *, field: str) -> str | None:
+    """The one Idempotency-Key rule, for REST (`field` is the header) and GraphQL."""
+    if key is not None and (not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable()):
         raise Invalid(
-            "Idempotency-Key must be 1-255 printable characters.",
-            fields={HEADER: "1-255 printable characters."},
+            f"{field} must be 1-{MAX_KEY_LENGTH} printable characters.",
+            fields={field: f"1-{MAX_KEY_LENGTH} printable characters."},
         )
     return key
 
@@ -89,20 +92,43 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> Answer:
     return record.status_code, record.body
 
 
-def vote_answer(*, poll_id: str, voter, choice_ids: list[int], key: str | None) -> Answer:
-    """Cast a vote, or replay the first answer to `key`: the same for REST and GraphQL."""
+def vote_answer(
+    *,
+    poll_id: str,
+    voter,
+    choice_ids: list[int],
+    key: str | None,
+    passcode: str | None = None,
+    address: str = "",
+) -> Answer:
+    """Cast a vote, or replay the first answer to `key`: the same for REST and GraphQL.
+
+    Keys are scoped to the voter that sent them. A request without a voter id
+    gets a new one (`voter.generated`), so its key can never match another
+    client's: it replays nothing and learns nothing. Its answer is still
+    stored, under the new id, for a retry that sends that id back.
+    """
     from .serializers import ballot_answer
     from .services import vote_cast
 
     def cast() -> Answer:
-        outcome = vote_cast(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
+        outcome = vote_cast(
+            poll_id=poll_id,
+            voter=voter,
+            choice_ids=choice_ids,
+            passcode=passcode,
+            address=address,
+        )
         return ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
 
+    def guarded_cast() -> Answer:
+        return guarded("passcode", address, cast, check_first=passcode is not None)
+
     if key is None:
-        return cast()
+        return guarded_cast()
     return idempotent(
-        scope="new-voter" if voter.generated else voter.key,  # no id yet: the key alone
+        scope=voter.key,
         key=key,
         fingerprint=fingerprint(poll_id, {"choices": choice_ids}),
-        run=cast,
+        run=guarded_cast,
     )

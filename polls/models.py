@@ -29,6 +29,12 @@ class Poll(models.Model):
         AFTER_VOTE = "after_vote"
         AFTER_CLOSE = "after_close"
 
+    class Eligibility(models.TextChoices):
+        ANYONE = "anyone"
+        SIGNED_IN = "signed_in"
+        PASSCODE = "passcode"
+        INVITE = "invite"
+
     id = models.CharField(primary_key=True, max_length=10, editable=False)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="polls"
@@ -41,6 +47,16 @@ class Poll(models.Model):
     allow_vote_change = models.BooleanField(default=False)
     results = models.CharField(max_length=12, choices=Results.choices, default=Results.LIVE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    eligibility = models.CharField(
+        max_length=10, choices=Eligibility.choices, default=Eligibility.ANYONE
+    )
+    # Shared with a room (on a slide, on the board): compared in constant time,
+    # never echoed by the API. Not hashed: a slow hash on every ballot would
+    # cost more than the vote itself, and this is not an account password.
+    passcode = models.CharField(max_length=64, blank=True, default="")
+    # Anonymous first ballots one client address (IPv4 /32, IPv6 /64) may cast
+    # in this poll; 0 = no cap. Counted in AddressCount.
+    max_ballots_per_address = models.PositiveIntegerField(default=200)
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -131,6 +147,43 @@ class BallotChoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ballot_id} -> {self.choice_id}"
+
+
+class Invite(models.Model):
+    """A single-use right to vote in an `invite` poll. The token handed out is
+    the nonce signed with the poll's id (polls.voters.invite_token); revoking
+    an unused invite deletes its row."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="invites")
+    nonce = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)  # its first ballot
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "nonce"], name="invite_unique_nonce"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / invite {self.nonce[:6]}…"
+
+
+class AddressCount(models.Model):
+    """Anonymous first ballots per (poll, client address prefix): the address
+    cap. Bumped in the ballot's own transaction, so it counts only committed
+    ballots and two concurrent ballots cannot both take the last place."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+")
+    prefix = models.CharField(max_length=64)
+    ballots = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "prefix"], name="addresscount_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / {self.prefix}: {self.ballots}"
 
 
 class IdempotencyRecord(models.Model):

@@ -9,6 +9,7 @@ urlpatterns = [
     path("p/<code:poll_id>/", pages.vote_page, name="page-vote"),
     path("p/<code:poll_id>/present/", pages.present_page, name="page-present"),
     path("p/<code:poll_id>/qr.svg", pages.qr_svg, name="page-qr"),
+    path("p/<code:poll_id>/invites/sheet/", pages.invite_sheet, name="page-invite-sheet"),
     path("dashboard/", pages.dashboard, name="page-dashboard"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -9,6 +9,7 @@ from nexus.errors import NotFound
 
 from .errors import ResultsHidden
 from .models import Ballot, Choice, Export, Poll
+from .visibility import results_denial
 from .voters import Voter
 
 
@@ -72,9 +73,20 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
         raise NotFound("No poll with this id.")
     poll = choices[0].poll
     is_owner = user.is_authenticated and poll.owner_id == user.pk
-    if poll.status == Poll.Status.DRAFT and not is_owner:
+    closed = poll.effective_status() == Poll.Status.CLOSED
+    denial = results_denial(
+        is_owner=is_owner,
+        draft=poll.status == Poll.Status.DRAFT,
+        closed=closed,
+        results=poll.results,
+        # Only asked when it decides: one query for the other polls.
+        voted=poll.results == Poll.Results.AFTER_VOTE
+        and not (is_owner or closed)
+        and voter_has_ballot(poll_id=poll.pk, voter=voter),
+    )
+    if denial == "not_found":
         raise NotFound("No poll with this id.")
-    if not is_owner and not results_visible(poll, voter):
+    if denial:
         raise ResultsHidden(_hidden_reason(poll))
     return results_snapshot(poll, choices)
 
@@ -82,15 +94,6 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
 def _choices_with_poll(poll_id: str) -> list[Choice]:
     """The poll's choices and (joined) the poll: tally and version in one statement."""
     return list(Choice.objects.filter(poll_id=poll_id).select_related("poll").order_by("position"))
-
-
-def results_visible(poll: Poll, voter: Voter | None) -> bool:
-    """For everyone but the owner (who always sees results)."""
-    if poll.results == Poll.Results.LIVE or poll.effective_status() == Poll.Status.CLOSED:
-        return True
-    if poll.results == Poll.Results.AFTER_VOTE:
-        return voter_has_ballot(poll_id=poll.pk, voter=voter)
-    return False
 
 
 def _hidden_reason(poll: Poll) -> str:

@@ -38,6 +38,7 @@ class PollSerializer(serializers.ModelSerializer):
     """A poll as answered by every endpoint (read-only)."""
 
     status = serializers.SerializerMethodField()
+    has_passcode = serializers.SerializerMethodField()
     owner = serializers.CharField(source="owner.username")
     choices = ChoiceSerializer(many=True)
     urls = serializers.SerializerMethodField()
@@ -54,6 +55,9 @@ class PollSerializer(serializers.ModelSerializer):
             "allow_vote_change",
             "results",
             "status",
+            "eligibility",
+            "has_passcode",
+            "max_ballots_per_address",
             "opens_at",
             "closes_at",
             "created_at",
@@ -61,6 +65,9 @@ class PollSerializer(serializers.ModelSerializer):
             "choices",
             "urls",
         ]
+
+    def get_has_passcode(self, poll: Poll) -> bool:
+        return bool(poll.passcode)
 
     def get_status(self, poll: Poll) -> str:
         return poll.effective_status()
@@ -85,6 +92,9 @@ class PollWriteSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
         choices=[Poll.Status.DRAFT, Poll.Status.OPEN], default=Poll.Status.OPEN
     )
+    eligibility = serializers.ChoiceField(choices=Poll.Eligibility.choices, required=False)
+    passcode = StrictCharField(min_length=4, max_length=64, write_only=True, required=False)
+    max_ballots_per_address = StrictIntegerField(min_value=0, max_value=1_000_000, default=200)
     opens_at = serializers.DateTimeField(allow_null=True, default=None)
     closes_at = serializers.DateTimeField(allow_null=True, default=None)
 
@@ -92,6 +102,7 @@ class PollWriteSerializer(serializers.Serializer):
         super().__init__(*args, **kwargs)
         if self.instance is not None:  # an edit may also close a poll
             self.fields["status"] = serializers.ChoiceField(choices=Poll.Status.choices)
+            self.fields["max_ballots_per_address"].default = serializers.empty
 
     def validate_choices(self, texts: list[str]) -> list[str]:
         seen = set()
@@ -108,6 +119,7 @@ class PollWriteSerializer(serializers.Serializer):
         if limit > len(merged["choices"]):
             errors["max_choices"] = f"At most {len(merged['choices'])}, the number of choices."
         attrs["max_choices"] = limit
+        self._eligibility(attrs, merged, errors)
         opens_at, closes_at = merged["opens_at"], merged["closes_at"]
         if closes_at and opens_at and closes_at <= opens_at:
             errors["closes_at"] = "Must be later than opens_at."
@@ -116,6 +128,18 @@ class PollWriteSerializer(serializers.Serializer):
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
+
+    def _eligibility(self, attrs: dict, merged: dict, errors: dict) -> None:
+        """`anonymous: false` (v1) is the `signed_in` mode; a passcode poll has one."""
+        if "eligibility" not in attrs and attrs.get("anonymous") is False:
+            attrs["eligibility"] = Poll.Eligibility.SIGNED_IN
+        eligibility = attrs.get("eligibility", merged.get("eligibility", Poll.Eligibility.ANYONE))
+        if not {**merged, **attrs}.get("anonymous", True) and eligibility != "signed_in":
+            errors["anonymous"] = "anonymous: false means eligibility signed_in."
+        if eligibility == Poll.Eligibility.PASSCODE and not merged.get("passcode"):
+            errors["passcode"] = "A passcode poll needs a passcode (4-64 characters)."
+        if "passcode" in attrs and eligibility != Poll.Eligibility.PASSCODE:
+            errors["passcode"] = "Only polls with eligibility passcode take a passcode."
 
     def _max_choices(self, attrs: dict, merged: dict, errors: dict) -> int:
         if merged["kind"] == Poll.Kind.SINGLE:
@@ -134,6 +158,9 @@ class PollWriteSerializer(serializers.Serializer):
             return {}
         return {
             "kind": poll.kind,
+            "anonymous": poll.anonymous,
+            "eligibility": poll.eligibility,
+            "passcode": poll.passcode,
             "max_choices": poll.max_choices,
             "choices": [c.text for c in poll.choices.all()],
             "opens_at": poll.opens_at,
@@ -143,6 +170,28 @@ class PollWriteSerializer(serializers.Serializer):
 
 class VoteSerializer(serializers.Serializer):
     choices = serializers.ListField(child=StrictIntegerField(), allow_empty=True, max_length=100)
+
+
+class VoterSerializer(serializers.Serializer):
+    voter_id = serializers.CharField(help_text="Send it back as X-Voter-Id (or the cookie).")
+
+
+class InviteMintSerializer(serializers.Serializer):
+    count = StrictIntegerField(min_value=1, max_value=10_000)
+
+
+class InviteSerializer(serializers.Serializer):
+    token = serializers.CharField(help_text="Send as X-Voter-Id; one ballot per token.")
+    url = serializers.CharField(help_text="The voter page, opened with this token.")
+
+
+class InviteBatchSerializer(serializers.Serializer):
+    invites = InviteSerializer(many=True)
+
+
+class InviteCountsSerializer(serializers.Serializer):
+    issued = serializers.IntegerField()
+    used = serializers.IntegerField()
 
 
 class BallotSerializer(serializers.Serializer):
@@ -164,7 +213,7 @@ def ballot_answer(ballot, choice_ids: list[int], voter, created: bool = False) -
     """
     data = {"poll": ballot.poll_id, "choices": choice_ids}
     if voter.is_anonymous:
-        data["voter_id"] = voter.anon_id
+        data["voter_id"] = voter.voter_id
     data["created_at"] = _DATETIME.to_representation(ballot.created_at)
     body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return (201 if created else 200), body

@@ -17,8 +17,17 @@ from django.utils import timezone
 from nexus.errors import Forbidden, NotAuthenticated, NotFound
 from realtime import broadcast
 
-from .errors import AlreadyVoted, InvalidChoice, PollClosed, PollHasVotes, VoteChangeNotAllowed
-from .models import Ballot, BallotChoice, Choice, Poll, new_join_code
+from .eligibility import voter_admit
+from .errors import (
+    AddressLimit,
+    AlreadyVoted,
+    InvalidChoice,
+    NotInvited,
+    PollClosed,
+    PollHasVotes,
+    VoteChangeNotAllowed,
+)
+from .models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll, new_join_code
 from .voters import Voter
 
 JOIN_CODE_ATTEMPTS = 8
@@ -52,8 +61,9 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
     new_choices = changes.pop("choices", None)
     if new_choices is not None and new_choices == _choice_texts(poll):
         new_choices = None
-    kind_changes = "kind" in changes and changes["kind"] != poll.kind
-    if (new_choices is not None or kind_changes) and Ballot.objects.filter(poll=poll).exists():
+    frozen = {"kind", "eligibility"}  # with choices: what a cast ballot was judged by
+    rule_changes = any(getattr(poll, f) != changes[f] for f in frozen & changes.keys())
+    if (new_choices is not None or rule_changes) and Ballot.objects.filter(poll=poll).exists():
         raise PollHasVotes()
     for field, value in changes.items():
         setattr(poll, field, value)
@@ -96,6 +106,8 @@ def poll_reset(*, poll_id: str, user) -> Poll:
     """Delete every ballot; the tally goes to zero under a new version."""
     poll = _locked_owned_poll(poll_id, user)
     _ballots_delete(poll)
+    AddressCount.objects.filter(poll=poll).delete()
+    Invite.objects.filter(poll=poll).update(used_at=None)
     Choice.objects.filter(poll=poll).update(votes=0)
     poll.total_votes = 0
     _bump(poll, fields=["total_votes"])
@@ -150,62 +162,94 @@ class VoteOutcome:
     created: bool
 
 
-def vote_cast(*, poll_id: str, voter: Voter, choice_ids: list[int]) -> VoteOutcome:
+def vote_cast(
+    *,
+    poll_id: str,
+    voter: Voter,
+    choice_ids: list[int],
+    passcode: str | None = None,
+    address: str = "",
+) -> VoteOutcome:
     """Record the voter's ballot, or change it where the poll allows.
 
-    A first ballot in an open poll takes the fast path; anything else (a
-    change, a closed, draft or vanished poll, a sign-in-only poll) the
-    locked path, which also gives the precise error.
+    `address` is the client's address prefix (polls.voters.address_prefix),
+    counted against the poll's cap for anonymous first ballots. A first
+    ballot in an open poll takes the fast path; anything else (a change, a
+    closed, draft or vanished poll, a poll edited meanwhile) the locked
+    path, which also gives the precise error.
     """
     try:
         with transaction.atomic():
-            return _first_ballot(poll_id, voter, choice_ids)
+            return _first_ballot(poll_id, voter, choice_ids, passcode, address)
     except _TakeLockedPath:
-        return _vote_cast_locked(poll_id=poll_id, voter=voter, choice_ids=choice_ids)
+        return _vote_cast_locked(
+            poll_id=poll_id, voter=voter, choice_ids=choice_ids, passcode=passcode, address=address
+        )
 
 
 class _TakeLockedPath(Exception):
     """Raised inside the fast path's transaction: it rolls back, nothing was written."""
 
 
+_POLL, _CHOICE, _BALLOT, _MARK = (m._meta.db_table for m in (Poll, Choice, Ballot, BallotChoice))
+_INVITE, _ADDRESS = Invite._meta.db_table, AddressCount._meta.db_table
+# What a first ballot relies on, read by its first statement and re-checked by
+# the statement that locks the poll row: an edit that committed in between
+# (kind, choices, eligibility) sends the ballot down the locked path.
+_RULES = ("kind", "max_choices", "anonymous", "eligibility", "passcode", "max_ballots_per_address")
+
 # Hand-written SQL, on purpose: with the ORM a first ballot was 10 statements
 # and the poll row stayed locked for all of them, while the ORM's Python work
 # per statement outweighed the round trip (docs/BENCHMARKS.md, "The vote
-# path"). Here a first ballot is 5 statements plus BEGIN/COMMIT, the poll row
-# is locked only by the last two, and the SQL runs unchanged on Postgres and
-# SQLite (INSERT ... ON CONFLICT ... RETURNING needs SQLite 3.35).
+# path"). Here a first ballot is 5 statements plus BEGIN/COMMIT (one more for
+# an invite, one for the address cap), the poll row is locked only by the
+# last ones, and the SQL runs unchanged on Postgres and SQLite (INSERT ... ON
+# CONFLICT ... RETURNING needs SQLite 3.35).
 _POLL_AND_CHOICES = (
-    "SELECT p.status, p.anonymous, p.kind, p.max_choices, c.id FROM polls_poll p"
-    " LEFT JOIN polls_choice c ON c.poll_id = p.id WHERE p.id = %s"
+    f"SELECT p.status, p.owner_id, {', '.join('p.' + f for f in _RULES)}, c.id"
+    f" FROM {_POLL} p LEFT JOIN {_CHOICE} c ON c.poll_id = p.id WHERE p.id = %s"
 )
 _BALLOT_INSERT = (
-    "INSERT INTO polls_ballot (poll_id, voter_key, user_id, created_at, updated_at)"
+    f"INSERT INTO {_BALLOT} (poll_id, voter_key, user_id, created_at, updated_at)"
     " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id"
 )
-# Locks the poll row (always first, as every writer does), and only if the
-# poll still takes votes now: a close that committed meanwhile is seen here.
+# Locks the poll row, and only if the poll still takes votes now under the
+# rules this ballot was checked against: a close or an edit that committed
+# meanwhile is seen here.
 _POLL_COUNT_VOTE = (
-    "UPDATE polls_poll SET version = version + 1, total_votes = total_votes + 1,"
+    f"UPDATE {_POLL} SET version = version + 1, total_votes = total_votes + 1,"
     " updated_at = %s WHERE id = %s AND status = %s"
     " AND (opens_at IS NULL OR opens_at <= %s) AND (closes_at IS NULL OR closes_at > %s)"
+    + "".join(f" AND {field} = %s" for field in _RULES)
+)
+_INVITE_USE = (
+    f"UPDATE {_INVITE} SET used_at = COALESCE(used_at, %s) WHERE poll_id = %s AND nonce = %s"
+)
+# Atomic: the row lock makes concurrent ballots from one address take turns,
+# and a full count updates nothing (no row returned).
+_ADDRESS_COUNT = (
+    f"INSERT INTO {_ADDRESS} (poll_id, prefix, ballots) VALUES (%s, %s, 1)"
+    f" ON CONFLICT (poll_id, prefix) DO UPDATE SET ballots = {_ADDRESS}.ballots + 1"
+    f" WHERE {_ADDRESS}.ballots < %s RETURNING ballots"
 )
 
 
-def _first_ballot(poll_id: str, voter: Voter, choice_ids: list[int]) -> VoteOutcome:
+def _first_ballot(
+    poll_id: str, voter: Voter, choice_ids: list[int], passcode: str | None, address: str
+) -> VoteOutcome:
     with connection.cursor() as cursor:
         cursor.execute(_POLL_AND_CHOICES, [poll_id])
         rows = cursor.fetchall()
-        if not rows or rows[0][0] != Poll.Status.OPEN or (voter.is_anonymous and not rows[0][1]):
+        if not rows or rows[0][0] != Poll.Status.OPEN:
             raise _TakeLockedPath()
-        status, anonymous, kind, max_choices, _ = rows[0]
-        poll = Poll(
-            id=poll_id, status=status, anonymous=anonymous, kind=kind, max_choices=max_choices
-        )
-        chosen = _checked_choices(poll, {row[4] for row in rows} - {None}, choice_ids)
+        rules = dict(zip(_RULES, rows[0][2:-1], strict=True))
+        poll = Poll(id=poll_id, status=rows[0][0], owner_id=rows[0][1], **rules)
+        voter_admit(poll, voter, passcode)
+        chosen = _checked_choices(poll, {row[-1] for row in rows} - {None}, choice_ids)
 
         now = timezone.now()
         at = connection.ops.adapt_datetimefield_value(now)
-        cursor.execute(_BALLOT_INSERT, [poll_id, voter.key, voter.user_id, at, at])
+        cursor.execute(_BALLOT_INSERT, [poll_id, voter.key, voter.account_id, at, at])
         inserted = cursor.fetchone()
         if inserted is None:  # this voter has a ballot: a change
             raise _TakeLockedPath()
@@ -213,36 +257,72 @@ def _first_ballot(poll_id: str, voter: Voter, choice_ids: list[int]) -> VoteOutc
             id=inserted[0],
             poll_id=poll_id,
             voter_key=voter.key,
-            user_id=voter.user_id,
+            user_id=voter.account_id,
             created_at=now,
             updated_at=now,
         )
         marks = sorted(chosen)
+        _invite_use(cursor, poll_id, voter, at)
         cursor.execute(
-            "INSERT INTO polls_ballotchoice (ballot_id, poll_id, choice_id) VALUES "
+            f"INSERT INTO {_MARK} (ballot_id, poll_id, choice_id) VALUES "
             + ", ".join(["(%s, %s, %s)"] * len(marks)),
             [value for choice_id in marks for value in (ballot.id, poll_id, choice_id)],
         )
-        cursor.execute(_POLL_COUNT_VOTE, [at, poll_id, Poll.Status.OPEN, at, at])
-        if cursor.rowcount != 1:  # closed, or deleted, since the first read
+        cursor.execute(_POLL_COUNT_VOTE, [at, poll_id, Poll.Status.OPEN, at, at, *rules.values()])
+        if cursor.rowcount != 1:  # closed, edited or deleted since the first read
             raise _TakeLockedPath()
-        cursor.execute(
-            "UPDATE polls_choice SET votes = votes + 1 WHERE id IN ("
-            + ", ".join(["%s"] * len(marks))
-            + ")",
-            marks,
-        )
+        _address_count(cursor, poll, voter, address)
+        if _choices_count(cursor, poll_id, marks, +1) != len(marks):  # choices replaced
+            raise _TakeLockedPath()
     _broadcast_after_commit(poll_id)
     return VoteOutcome(ballot, marks, True)
 
 
+def _invite_use(cursor, poll_id: str, voter: Voter, at) -> None:
+    """An invite's first ballot marks it used; a revoked one votes no more."""
+    if voter.kind == "invite":
+        cursor.execute(_INVITE_USE, [at, poll_id, voter.invite_nonce])
+        if cursor.rowcount != 1:
+            raise NotInvited("This invite was revoked.")
+
+
+def _address_count(cursor, poll: Poll, voter: Voter, address: str) -> None:
+    """Count an anonymous first ballot against its address; runs after the
+    poll row is locked (one lock order: poll, then its address rows)."""
+    if not voter.is_anonymous or not poll.max_ballots_per_address or not address:
+        return
+    cursor.execute(_ADDRESS_COUNT, [poll.id, address, poll.max_ballots_per_address])
+    if cursor.fetchone() is None:
+        raise AddressLimit()
+
+
+def _choices_count(cursor, poll_id: str, choice_ids, delta: int) -> int:
+    """Add `delta` to the choices' counters; returns how many choices exist."""
+    if not choice_ids:
+        return 0
+    cursor.execute(
+        f"UPDATE {_CHOICE} SET votes = votes + %s WHERE poll_id = %s AND id IN ("
+        + ", ".join(["%s"] * len(choice_ids))
+        + ")",
+        [delta, poll_id, *choice_ids],
+    )
+    return cursor.rowcount
+
+
 @transaction.atomic
-def _vote_cast_locked(*, poll_id: str, voter: Voter, choice_ids: list[int]) -> VoteOutcome:
+def _vote_cast_locked(
+    *, poll_id: str, voter: Voter, choice_ids: list[int], passcode: str | None, address: str
+) -> VoteOutcome:
     """Lock the poll row first, then claim or change the ballot."""
-    poll = _locked_votable_poll(poll_id, voter)
+    poll = _locked_votable_poll(poll_id, voter, passcode)
     chosen = _validated_choices(poll, choice_ids)
     ballot, created = _ballot_claim(poll, voter)
     if created:
+        with connection.cursor() as cursor:
+            _invite_use(
+                cursor, poll.id, voter, connection.ops.adapt_datetimefield_value(ballot.created_at)
+            )
+            _address_count(cursor, poll, voter, address)
         _marks_add(ballot, chosen)
         _tally_apply(poll, added=chosen, removed=set(), total_delta=1)
         return VoteOutcome(ballot, sorted(chosen), True)
@@ -261,7 +341,8 @@ def _vote_cast_locked(*, poll_id: str, voter: Voter, choice_ids: list[int]) -> V
 
 @transaction.atomic
 def vote_withdraw(*, poll_id: str, voter: Voter) -> None:
-    poll = _locked_votable_poll(poll_id, voter)
+    """Withdraw the voter's own ballot; its identity is proof enough (no passcode)."""
+    poll = _locked_votable_poll(poll_id, voter, passcode=None, admit=False)
     if not poll.allow_vote_change:
         raise VoteChangeNotAllowed()
     ballot = Ballot.objects.filter(poll=poll, voter_key=voter.key).first()
@@ -292,12 +373,17 @@ def _locked_owned_poll(poll_id: str, user) -> Poll:
     return poll
 
 
-def _locked_votable_poll(poll_id: str, voter: Voter) -> Poll:
+def _locked_votable_poll(
+    poll_id: str, voter: Voter, passcode: str | None, *, admit: bool = True
+) -> Poll:
     poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
-    if poll is None or (poll.status == Poll.Status.DRAFT and poll.owner_id != voter.user_id):
+    if poll is None or (
+        poll.status == Poll.Status.DRAFT
+        and (voter.kind != "user" or poll.owner_id != voter.user_id)
+    ):
         raise NotFound("No poll with this id.")
-    if not poll.anonymous and voter.is_anonymous:
-        raise NotAuthenticated("This poll is not anonymous: sign in to vote.")
+    if admit:
+        voter_admit(poll, voter, passcode)
     if not poll.accepts_votes():
         raise PollClosed()
     return poll
@@ -326,7 +412,7 @@ def _ballot_claim(poll: Poll, voter: Voter) -> tuple[Ballot, bool]:
     """Insert the voter's ballot; the unique constraint decides who is first."""
     try:
         with transaction.atomic():
-            ballot = Ballot.objects.create(poll=poll, voter_key=voter.key, user_id=voter.user_id)
+            ballot = Ballot.objects.create(poll=poll, voter_key=voter.key, user_id=voter.account_id)
         return ballot, True
     except IntegrityError:
         return Ballot.objects.get(poll=poll, voter_key=voter.key), False

@@ -19,9 +19,7 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from rest_framework.throttling import SimpleRateThrottle
 
-from nexus.errors import ApplicationError
-
-from .voters import anon_id_from_request
+from .voters import VOTER_COOKIE, VOTER_HEADER
 
 logger = logging.getLogger("nexus.throttle")
 
@@ -74,11 +72,11 @@ class AnonVoterThrottle(FailOpenThrottle):
     def get_cache_key(self, request, view):
         if request.user.is_authenticated:
             return None
-        try:
-            ident = anon_id_from_request(request)
-        except ApplicationError:  # a bad header is answered by the view
-            ident = None
-        ident = f"v:{ident}" if ident else f"ip:{self.get_ident(request)}"
+        # The id as sent: a forged one is refused by the view (and counted by
+        # `failure_hit`); here it only picks a bucket, and minting ids costs
+        # a client the per-address limit below.
+        ident = request.headers.get(VOTER_HEADER) or request.COOKIES.get(VOTER_COOKIE)
+        ident = f"v:{ident[:160]}" if ident else f"ip:{self.get_ident(request)}"
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
@@ -102,4 +100,45 @@ class UserThrottle(FailOpenThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
+class AnonReadThrottle(FailOpenThrottle):
+    """Per address, for anonymous reads of a voter's own ballot (`votes/mine/`)."""
+
+    scope = "anon_read"
+
+    def get_cache_key(self, request, view):
+        if request.user.is_authenticated:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 WRITE_THROTTLES = [AnonVoterThrottle, AnonAddressThrottle, UserThrottle]
+
+
+def failure_blocked(scope: str, address: str) -> float | None:
+    """Seconds to wait if `address` has failed `scope` too often, else None.
+
+    Failures (a forged voter id, a wrong passcode) are counted by
+    `failure_hit`; rates come from settings.NEXUS_FAILURE_RATES.
+    """
+    item = _failure_item(scope)
+    try:
+        if limiter().test(item, scope, address):
+            return None
+        reset_at = limiter().get_window_stats(item, scope, address).reset_time
+    except Exception:
+        logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
+        return None
+    return max(1.0, reset_at - time.time())
+
+
+def failure_hit(scope: str, address: str) -> None:
+    try:
+        limiter().hit(_failure_item(scope), scope, address)
+    except Exception:
+        logger.warning("Rate limit store unavailable; not counting", exc_info=True)
+
+
+def _failure_item(scope: str) -> RateLimitItemPerSecond:
+    rate = settings.NEXUS_FAILURE_RATES[scope]
+    count, seconds = SimpleRateThrottle.parse_rate(None, rate)  # type: ignore[arg-type]
+    return RateLimitItemPerSecond(count, seconds)

@@ -4,9 +4,12 @@ from .api import (
     ExportDownloadView,
     ExportStartView,
     ExportView,
+    InviteDetailView,
+    InviteListView,
     MyVoteView,
     PollViewSet,
     ResultsView,
+    VoterView,
     VoteView,
 )
 
@@ -38,6 +41,13 @@ urlpatterns = [
     path("polls/<code:poll_id>/reset/", PollViewSet.as_view({"post": "reset"}), name="poll-reset"),
     path("polls/<code:poll_id>/votes/", VoteView.as_view(), name="poll-votes"),
     path("polls/<code:poll_id>/votes/mine/", MyVoteView.as_view(), name="poll-vote-mine"),
+    path("polls/<code:poll_id>/invites/", InviteListView.as_view(), name="poll-invites"),
+    path(
+        "polls/<code:poll_id>/invites/<str:token>/",
+        InviteDetailView.as_view(),
+        name="poll-invite-detail",
+    ),
+    path("voters/", VoterView.as_view(), name="voters"),
     path("polls/<code:poll_id>/results/", ResultsView.as_view(), name="poll-results"),
     path("polls/<code:poll_id>/exports/", ExportStartView.as_view(), name="poll-exports"),
     path("exports/<uuid:export_id>/", ExportView.as_view(), name="export-detail"),

@@ -1,64 +1,188 @@
-"""Who is voting: an account, or an anonymous voter id (header or cookie)."""
+"""Who is voting. The one place that knows a voter's key (the ballot's
+`voter_key`) and how a request or socket names its voter.
 
+Anonymous voter ids are issued by the server: 128 random bits, signed with a
+key derived from SECRET_KEY (Django's signing; SECRET_KEY_FALLBACKS rotate
+it). The ballot keeps only the random part, so rotating the key does not
+change who a voter is. Invite tokens are signed the same way with another
+salt and carry their poll's id, so a forged or foreign token is refused
+before any database lookup.
+"""
+
+import ipaddress
 import re
 import secrets
 from dataclasses import dataclass
 
-from nexus.errors import Invalid
+from django.core import signing
+from rest_framework.throttling import BaseThrottle
+
+from nexus.errors import Forbidden, Invalid
+
+from .errors import InvalidVoterId
 
 VOTER_COOKIE = "nexus_voter"
 VOTER_HEADER = "X-Voter-Id"
-VOTER_ID = re.compile(r"^[A-Za-z0-9_-]{8,128}$")
+EXTERNAL_HEADER = "X-External-Voter"
+PASSCODE_HEADER = "X-Poll-Passcode"
 COOKIE_MAX_AGE = 365 * 24 * 3600
+MAX_EXTERNAL_ID = 128
+
+_SIGNED = re.compile(r"^[A-Za-z0-9_.-]{20,160}$")  # cheap shape check before any HMAC
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{22}$")  # token_urlsafe(16): 128 bits
+_VOTER_SALT = "nexus.voter-id"
+_INVITE_SALT = "nexus.invite"
+
+
+def _signer(salt: str) -> signing.Signer:
+    # Built per call: it reads SECRET_KEY and SECRET_KEY_FALLBACKS then.
+    return signing.Signer(salt=salt, sep=".")
 
 
 @dataclass(frozen=True)
 class Voter:
-    key: str  # stored on the ballot: "user:<pk>" or "anon:<voter id>"
-    user_id: int | None = None
-    anon_id: str | None = None
-    generated: bool = False  # the server made the id; the answer must hand it out
+    key: str  # the ballot's voter_key; built only by the constructors below
+    kind: str  # "user", "anon", "invite" or "external"
+    user_id: int | None = None  # the account (for "external": the integration's owner)
+    voter_id: str | None = None  # "anon": the signed id handed to the client
+    invite_poll: str | None = None  # "invite": the poll the token belongs to
+    generated: bool = False  # the server made the id now; the answer must hand it out
+
+    @classmethod
+    def for_user(cls, user_id: int) -> "Voter":
+        return cls(key=f"user:{user_id}", kind="user", user_id=user_id)
+
+    @classmethod
+    def for_anon(cls, voter_id: str, *, generated: bool = False) -> "Voter":
+        """From a signed voter id; raises InvalidVoterId if the server did not issue it."""
+        nonce = _unsign(voter_id, _VOTER_SALT)
+        if not _NONCE.match(nonce):
+            raise InvalidVoterId()
+        return cls(key=f"anon:{nonce}", kind="anon", voter_id=voter_id, generated=generated)
+
+    @classmethod
+    def new_anon(cls) -> "Voter":
+        return cls.for_anon(voter_id_issue(), generated=True)
+
+    @classmethod
+    def for_invite(cls, token: str) -> "Voter":
+        poll_id, _, nonce = _unsign(token, _INVITE_SALT).partition(".")
+        if not _NONCE.match(nonce):
+            raise InvalidVoterId()
+        return cls(key=f"inv:{nonce}", kind="invite", invite_poll=poll_id)
+
+    @classmethod
+    def for_external(cls, external_id: str, *, owner_id: int) -> "Voter":
+        if not 1 <= len(external_id) <= MAX_EXTERNAL_ID or not external_id.isprintable():
+            raise Invalid(
+                f"{EXTERNAL_HEADER} must be 1-{MAX_EXTERNAL_ID} printable characters.",
+                fields={EXTERNAL_HEADER: f"1-{MAX_EXTERNAL_ID} printable characters."},
+            )
+        return cls(key=f"ext:{external_id}", kind="external", user_id=owner_id)
 
     @property
     def is_anonymous(self) -> bool:
-        return self.user_id is None
+        return self.kind == "anon"
+
+    @property
+    def account_id(self) -> int | None:
+        """The ballot's user: the voter's own account, never an integration's owner."""
+        return self.user_id if self.kind == "user" else None
+
+    @property
+    def invite_nonce(self) -> str | None:
+        return self.key.removeprefix("inv:") if self.kind == "invite" else None
 
 
-def anon_id_from_request(request) -> str | None:
-    """The anonymous voter id the client sent, or None. Bad header: 400 invalid."""
-    header = request.headers.get(VOTER_HEADER)
-    if header is not None:
-        if not VOTER_ID.match(header):
-            raise Invalid(
-                "X-Voter-Id must be 8-128 characters of A-Z, a-z, 0-9, '_' or '-'.",
-                fields={VOTER_HEADER: "8-128 characters of [A-Za-z0-9_-]."},
-            )
-        return header
-    cookie = request.COOKIES.get(VOTER_COOKIE)
-    if cookie and VOTER_ID.match(cookie):
-        return cookie
-    return None
+def voter_id_issue(nonce: str | None = None) -> str:
+    """A new anonymous voter id: 128 random bits and the server's signature.
+    (`nonce`: tests that want the same id for the same name.)"""
+    return _signer(_VOTER_SALT).sign(nonce or secrets.token_urlsafe(16))
+
+
+def invite_token(*, poll_id: str, nonce: str) -> str:
+    """The token an invite row stands for (deterministic: it can be printed again)."""
+    return _signer(_INVITE_SALT).sign(f"{poll_id}.{nonce}")
+
+
+def invite_nonce_new() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _unsign(raw: str, salt: str) -> str:
+    if not _SIGNED.match(raw):
+        raise InvalidVoterId()
+    try:
+        return _signer(salt).unsign(raw)
+    except signing.BadSignature:
+        raise InvalidVoterId() from None
 
 
 def voter_from_request(request, *, create: bool) -> Voter | None:
-    """The caller as a voter; with `create`, a new anonymous id if it has none."""
-    user = request.user
+    """The caller of a REST request as a voter (see `voter_resolve`)."""
+    return voter_resolve(
+        user=request.user,
+        voter_id=request.headers.get(VOTER_HEADER),
+        cookie=request.COOKIES.get(VOTER_COOKIE),
+        external=request.headers.get(EXTERNAL_HEADER),
+        create=create,
+    )
+
+
+def voter_resolve(
+    *, user, voter_id: str | None, cookie: str | None, external: str | None, create: bool
+) -> Voter | None:
+    """Who votes, for every interface (REST, GraphQL, sockets).
+
+    An integration (signed in as the poll's owner) names its own user with
+    `external`; an invite token is that invite's holder, signed in or not;
+    then the account; then the anonymous voter id (sent, then the cookie).
+    With `create`, a caller with none of these gets a new anonymous id.
+    A voter id the server did not issue raises InvalidVoterId.
+    """
+    if external is not None:
+        if not user.is_authenticated:
+            raise Forbidden(f"{EXTERNAL_HEADER} is for the poll owner's integrations.")
+        return Voter.for_external(external, owner_id=user.pk)
+    if voter_id is not None and _is_invite(voter_id):
+        return Voter.for_invite(voter_id)
     if user.is_authenticated:
-        return Voter(key=f"user:{user.pk}", user_id=user.pk)
-    anon_id = anon_id_from_request(request)
-    if anon_id:
-        return Voter(key=f"anon:{anon_id}", anon_id=anon_id)
-    if not create:
-        return None
-    anon_id = secrets.token_urlsafe(18)  # 24 chars of [A-Za-z0-9_-]
-    return Voter(key=f"anon:{anon_id}", anon_id=anon_id, generated=True)
+        return Voter.for_user(user.pk)
+    if voter_id is not None:
+        return Voter.for_anon(voter_id)
+    if cookie:
+        return Voter.for_anon(cookie)
+    return Voter.new_anon() if create else None
 
 
-def set_voter_cookie(response, request, anon_id: str) -> None:
+def _is_invite(raw: str) -> bool:
+    return raw.count(".") == 2  # poll.nonce.signature; a voter id is nonce.signature
+
+
+def passcode_from_request(request) -> str | None:
+    return request.headers.get(PASSCODE_HEADER)
+
+
+def address_prefix(request) -> str:
+    """The client's address as the address cap counts it: IPv4 /32, IPv6 /64,
+    after NEXUS_NUM_PROXIES trusted proxies (DRF's rule, as the throttles use)."""
+    ident = BaseThrottle().get_ident(request)
+    try:
+        address = ipaddress.ip_address(ident.strip())
+    except ValueError:
+        return ident[:45]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def set_voter_cookie(response, request, voter_id: str) -> None:
     """Hand a server-made voter id to the browser (contract: HttpOnly, Lax)."""
     response.set_cookie(
         VOTER_COOKIE,
-        anon_id,
+        voter_id,
         max_age=COOKIE_MAX_AGE,
         httponly=True,
         samesite="Lax",

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from rest_framework.authtoken.models import Token
 
-from polls.voters import VOTER_COOKIE, VOTER_HEADER, VOTER_ID, Voter
+from polls.voters import VOTER_COOKIE, VOTER_HEADER, Voter, voter_resolve
 
 
 @database_sync_to_async
@@ -70,12 +70,17 @@ def websocket_stack(app):
 
 
 def voter_from_scope(scope) -> Voter | None:
-    """The subscriber as a voter (account, X-Voter-Id header or cookie)."""
-    user = scope.get("user")
-    if user is not None and user.is_authenticated:
-        return Voter(key=f"user:{user.pk}", user_id=user.pk)
+    """The subscriber as a voter: account, invite token or voter id (the
+    X-Voter-Id header, `?voter=` for browsers, which cannot set headers on a
+    socket, or the cookie). Raises InvalidVoterId for an id not issued here."""
     header = dict(scope.get("headers", [])).get(VOTER_HEADER.lower().encode())
-    anon_id = header.decode("latin1") if header else scope.get("cookies", {}).get(VOTER_COOKIE)
-    if anon_id and VOTER_ID.match(anon_id):
-        return Voter(key=f"anon:{anon_id}", anon_id=anon_id)
-    return None
+    sent = header.decode("latin1") if header else None
+    if sent is None:
+        sent = parse_qs(scope.get("query_string", b"").decode("latin1")).get("voter", [None])[0]
+    return voter_resolve(
+        user=scope.get("user") or AnonymousUser(),
+        voter_id=sent,
+        cookie=scope.get("cookies", {}).get(VOTER_COOKIE),
+        external=None,
+        create=False,
+    )

@@ -24,7 +24,9 @@ from django.conf import settings
 
 from nexus.metrics import WS_CONNECTIONS
 from polls import selectors
+from polls.errors import InvalidVoterId
 from polls.models import Poll
+from polls.visibility import results_denial
 
 from . import broadcast
 from .auth import voter_from_scope
@@ -35,7 +37,13 @@ logger = logging.getLogger("nexus.realtime")
 MAX_MESSAGE_CHARS = 4096
 MAX_SUBSCRIPTIONS = 200
 JOIN_CODE = re.compile(r"^[A-Za-z0-9]{4,16}$")
-CLOSE = {"not_found": 4404, "results_hidden": 4403, "not_authenticated": 4401, "too_slow": 4408}
+CLOSE = {
+    "invalid_voter_id": 4400,
+    "not_authenticated": 4401,
+    "results_hidden": 4403,
+    "not_found": 4404,
+    "too_slow": 4408,
+}
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -46,7 +54,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self):
         user = self.scope.get("user")
         self.user_id = user.pk if user is not None and user.is_authenticated else None
-        self.voter = voter_from_scope(self.scope)
+        try:
+            self.voter = voter_from_scope(self.scope)
+        except InvalidVoterId:
+            self.voter, voter_refused = None, True
+        else:
+            voter_refused = False
         self.voted: dict[str, bool] = {}  # subscribed polls -> has this voter a ballot
         self.sent: dict[str, int] = {}  # poll -> newest version sent or queued
         self.outbox: dict[str, str] = {}  # poll -> newest text not yet sent
@@ -59,6 +72,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.sender = asyncio.ensure_future(self._send_forever())
         if self.scope.get("auth_failed"):
             await self.close(code=CLOSE["not_authenticated"])
+            return
+        if voter_refused:
+            await self.reply({"type": "error", "code": "invalid_voter_id"})
+            await self.close(code=CLOSE["invalid_voter_id"])
             return
         await self.opened()
 
@@ -223,14 +240,13 @@ def gate(event: dict | None, user_id: int | None, voted: bool) -> str | None:
     """None if this subscriber may see the poll's state, else the error code."""
     if event is None or event["type"] == "poll.deleted":
         return "not_found"
-    is_owner = user_id is not None and user_id == event["owner"]
-    if event["draft"] and not is_owner:
-        return "not_found"
-    if is_owner or event["closed"] or event["results"] == Poll.Results.LIVE:
-        return None
-    if event["results"] == Poll.Results.AFTER_VOTE and voted:
-        return None
-    return "results_hidden"
+    return results_denial(
+        is_owner=user_id is not None and user_id == event["owner"],
+        draft=event["draft"],
+        closed=event["closed"],
+        results=event["results"],
+        voted=voted,
+    )
 
 
 def load(poll_id: str, voter) -> tuple[selectors.LiveState | None, bool]:

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run a command against a production-like Nexus: DEBUG off, rate limits
-# lifted, on whatever DATABASE_URL / REDIS_URL say. NEXUS_SERVER picks the
-# server (docs/BENCHMARKS.md); `split` is production's layout: the REST API
-# from granian WSGI workers, WebSockets from a granian ASGI process. Exported
+# lifted (unless NEXUS_THROTTLE_* are set), on whatever DATABASE_URL /
+# REDIS_URL say. NEXUS_SERVER picks the server (docs/BENCHMARKS.md);
+# `split` is production's layout: the REST API from granian WSGI workers,
+# WebSockets from a granian ASGI process. Exported
 # for the command: NEXUS_URL (REST), NEXUS_WS_URL (sockets) and
 # NEXUS_SERVER_PIDS; the servers stop when the command ends.
 #   NEXUS_SERVER=split NEXUS_WORKERS=2 scripts/with-server.sh \
@@ -13,8 +14,9 @@ PORT="${NEXUS_PORT:-8011}"
 WORKERS="${NEXUS_WORKERS:-1}"  # REST worker processes (granian only)
 export NEXUS_URL="http://127.0.0.1:$PORT" NEXUS_WS_URL="http://127.0.0.1:$PORT"
 export SECRET_KEY="${SECRET_KEY:-with-server-only}" DEBUG=0
-export NEXUS_THROTTLE_ANON=1000000/min NEXUS_THROTTLE_ANON_IP=1000000/min \
-       NEXUS_THROTTLE_USER=1000000/min
+export NEXUS_THROTTLE_ANON="${NEXUS_THROTTLE_ANON:-1000000/min}" \
+       NEXUS_THROTTLE_ANON_IP="${NEXUS_THROTTLE_ANON_IP:-1000000/min}" \
+       NEXUS_THROTTLE_USER="${NEXUS_THROTTLE_USER:-1000000/min}"
 ulimit -n "$(ulimit -Hn)"  # thousands of sockets
 .venv/bin/python manage.py migrate -v0
 

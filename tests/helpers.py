@@ -1,8 +1,23 @@
+import base64
+import hashlib
+
 from django.utils.dateparse import parse_datetime
+
+from polls.voters import Voter, voter_id_issue
+
+
+def voter_id(name: str) -> str:
+    """A server-issued voter id, always the same for the same name."""
+    nonce = base64.urlsafe_b64encode(hashlib.sha256(name.encode()).digest()).decode()[:22]
+    return voter_id_issue(nonce)
+
+
+def anon(name: str) -> Voter:
+    return Voter.for_anon(voter_id(name))
 
 
 def vote(client, poll_id, choices, voter="voter-0001", **headers):
-    extra = {"HTTP_X_VOTER_ID": voter} if voter else {}
+    extra = {"HTTP_X_VOTER_ID": voter_id(voter)} if voter else {}
     extra.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
     return client.post(f"/api/polls/{poll_id}/votes/", {"choices": choices}, format="json", **extra)
 

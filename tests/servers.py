@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -36,7 +37,9 @@ def wait_for(predicate, timeout: float, what: str) -> None:
 def server_env(database_url: str, redis_url: str | None, **extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
     env.update(
-        SECRET_KEY="e2e-only",
+        # The test process's key: tests sign voter ids as the server would
+        # (tests.helpers.voter_id).
+        SECRET_KEY=settings.SECRET_KEY,
         DEBUG="0",
         DATABASE_URL=database_url,
         ALLOWED_HOSTS="127.0.0.1,localhost",

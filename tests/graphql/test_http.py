@@ -5,7 +5,7 @@ import pytest
 from polls.models import Ballot
 from tests.conftest import client_for
 from tests.factories import UserFactory, make_poll
-from tests.helpers import choice_ids
+from tests.helpers import choice_ids, voter_id
 
 pytestmark = pytest.mark.django_db
 
@@ -73,16 +73,26 @@ def test_creating_needs_an_account_and_a_bad_token_is_refused(api, db):
 
 def test_vote_follows_the_rest_rules(api, poll):
     red, green, _ = (str(i) for i in choice_ids(poll))
-    first = gql(api, VOTE, poll=poll.id, choices=[red], voter="gql-voter-1")["data"]["vote"]
-    assert (first["poll"], first["choices"], first["voterId"]) == (poll.id, [red], "gql-voter-1")
-    assert codes(gql(api, VOTE, poll=poll.id, choices=[green], voter="gql-voter-1")) == [
+    first = gql(api, VOTE, poll=poll.id, choices=[red], voter=voter_id("gql-voter-1"))["data"][
+        "vote"
+    ]
+    assert (first["poll"], first["choices"], first["voterId"]) == (
+        poll.id,
+        [red],
+        voter_id("gql-voter-1"),
+    )
+    assert codes(gql(api, VOTE, poll=poll.id, choices=[green], voter=voter_id("gql-voter-1"))) == [
         "already_voted"
     ]
-    assert codes(gql(api, VOTE, poll=poll.id, choices=[red, green], voter="v2-voter")) == [
-        "invalid_choice"
+    assert codes(
+        gql(api, VOTE, poll=poll.id, choices=[red, green], voter=voter_id("v2-voter"))
+    ) == ["invalid_choice"]
+    assert codes(gql(api, VOTE, poll="NOPE42", choices=[red], voter=voter_id("v2-voter"))) == [
+        "not_found"
     ]
-    assert codes(gql(api, VOTE, poll="NOPE42", choices=[red], voter="v2-voter")) == ["not_found"]
-    assert codes(gql(api, VOTE, poll=poll.id, choices=["x"], voter="v2-voter")) == ["invalid"]
+    assert codes(gql(api, VOTE, poll=poll.id, choices=["x"], voter=voter_id("v2-voter"))) == [
+        "invalid"
+    ]
     assert Ballot.objects.count() == 1
 
 
@@ -92,10 +102,12 @@ def test_same_idempotency_key_replays_across_rest_and_graphql(api, poll):
         f"/api/polls/{poll.id}/votes/",
         {"choices": [red]},
         format="json",
-        HTTP_X_VOTER_ID="both-apis-1",
+        HTTP_X_VOTER_ID=voter_id("both-apis-1"),
         HTTP_IDEMPOTENCY_KEY="k-1",
     ).json()
-    body = gql(api, VOTE, poll=poll.id, choices=[str(red)], voter="both-apis-1", key="k-1")
+    body = gql(
+        api, VOTE, poll=poll.id, choices=[str(red)], voter=voter_id("both-apis-1"), key="k-1"
+    )
     assert body["data"]["vote"]["createdAt"].startswith(rest["created_at"][:19])
     assert codes(
         gql(
@@ -103,7 +115,7 @@ def test_same_idempotency_key_replays_across_rest_and_graphql(api, poll):
             VOTE,
             poll=poll.id,
             choices=[str(choice_ids(poll)[1])],
-            voter="both-apis-1",
+            voter=voter_id("both-apis-1"),
             key="k-1",
         )
     ) == ["idempotency_mismatch"]
@@ -187,3 +199,98 @@ def test_browser_sessions_work_and_need_csrf_for_writes(user, poll):
     assert mine.json()["data"] == {"polls": [{"id": poll.id}]}
     body = gql(browser, "mutation($id: ID!) { closePoll(id: $id) { status } }", id=poll.id)
     assert codes(body) == ["forbidden"] and "CSRF" in body["errors"][0]["message"]
+
+
+def test_a_vote_without_voter_id_never_replays_another_clients_answer(poll):
+    from rest_framework.test import APIClient
+
+    red, green = (str(i) for i in choice_ids(poll)[:2])
+    first = gql(APIClient(), VOTE, poll=poll.id, choices=[red], key="retry-1")["data"]["vote"]
+    probe = gql(APIClient(), VOTE, poll=poll.id, choices=[green], key="retry-1")
+    same = gql(APIClient(), VOTE, poll=poll.id, choices=[red], key="retry-1")["data"]["vote"]
+    assert codes(probe) == [] and probe["data"]["vote"]["voterId"] != first["voterId"]
+    assert same["voterId"] not in {first["voterId"], probe["data"]["vote"]["voterId"]}
+    assert Ballot.objects.count() == 3
+
+
+def test_a_forged_voter_id_is_refused(api, poll):
+    body = gql(api, VOTE, poll=poll.id, choices=[str(choice_ids(poll)[0])], voter="gql-voter-1")
+    assert codes(body) == ["invalid_voter_id"]
+    assert not Ballot.objects.exists()
+
+
+def test_create_voter_issues_an_id_that_votes(api, poll):
+    issued = gql(api, "mutation { createVoter }")["data"]["createVoter"]
+    body = gql(api, VOTE, poll=poll.id, choices=[str(choice_ids(poll)[0])], voter=issued)
+    assert body["data"]["vote"]["voterId"] == issued
+
+
+def test_a_session_vote_without_csrf_is_refused_not_made_anonymous(user, poll):
+    from rest_framework.test import APIClient
+
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(user)
+    body = gql(browser, VOTE, poll=poll.id, choices=[str(choice_ids(poll)[0])])
+    assert codes(body) == ["forbidden"] and "CSRF" in body["errors"][0]["message"]
+    assert not Ballot.objects.exists()
+
+
+PASSCODE_VOTE = """mutation($poll: ID!, $choices: [ID!]!, $passcode: String) {
+  vote(pollId: $poll, choices: $choices, passcode: $passcode) { poll } }"""
+
+
+def test_passcode_polls_over_graphql(api, owner_api):
+    created = gql(
+        owner_api,
+        """mutation { createPoll(input: {question: "Q", choices: ["a", "b"],
+        eligibility: "passcode", passcode: "blue-owl", maxBallotsPerAddress: 50}) {
+        id eligibility hasPasscode maxBallotsPerAddress choices { id } } }""",
+    )["data"]["createPoll"]
+    assert (created["eligibility"], created["hasPasscode"]) == ("passcode", True)
+    assert created["maxBallotsPerAddress"] == 50
+    ids = [created["choices"][0]["id"]]
+    assert codes(gql(api, PASSCODE_VOTE, poll=created["id"], choices=ids)) == ["passcode_required"]
+    wrong = gql(api, PASSCODE_VOTE, poll=created["id"], choices=ids, passcode="nope")
+    assert codes(wrong) == ["wrong_passcode"]
+    right = gql(api, PASSCODE_VOTE, poll=created["id"], choices=ids, passcode="blue-owl")
+    assert right["data"]["vote"]["poll"] == created["id"]
+
+
+def test_invites_over_graphql(owner_api, other_api, user):
+    poll = make_poll(owner=user, eligibility="invite")
+    minted = gql(
+        owner_api,
+        "mutation($p: ID!) { createInvites(pollId: $p, count: 2) { token url } }",
+        p=poll.id,
+    )["data"]["createInvites"]
+    assert len(minted) == 2 and minted[0]["url"].endswith(f"?invite={minted[0]['token']}")
+    red = str(choice_ids(poll)[0])
+    body = gql(other_api, VOTE, poll=poll.id, choices=[red], voter=minted[0]["token"])
+    assert body["data"]["vote"]["poll"] == poll.id
+    assert codes(gql(other_api, VOTE, poll=poll.id, choices=[red])) == ["not_invited"]
+    revoked = gql(
+        owner_api,
+        "mutation($p: ID!, $t: String!) { revokeInvite(pollId: $p, token: $t) }",
+        p=poll.id,
+        t=minted[1]["token"],
+    )
+    assert revoked["data"] == {"revokeInvite": True}
+    counts = gql(owner_api, "query($p: ID!) { invites(pollId: $p) { issued used } }", p=poll.id)
+    assert counts["data"]["invites"] == {"issued": 1, "used": 1}
+    stranger = gql(other_api, "query($p: ID!) { invites(pollId: $p) { issued } }", p=poll.id)
+    assert codes(stranger) == ["forbidden"]
+
+
+EXTERNAL_VOTE = """mutation($poll: ID!, $choices: [ID!]!, $ext: String) {
+  vote(pollId: $poll, choices: $choices, externalVoter: $ext) { poll voterId } }"""
+
+
+def test_integrations_vote_for_external_ids_over_graphql(owner_api, other_api, poll):
+    red = [str(choice_ids(poll)[0])]
+    body = gql(owner_api, EXTERNAL_VOTE, poll=poll.id, choices=red, ext="discord:42")
+    assert body["data"]["vote"] == {"poll": poll.id, "voterId": None}
+    again = gql(owner_api, EXTERNAL_VOTE, poll=poll.id, choices=red, ext="discord:42")
+    assert codes(again) == ["already_voted"]
+    stranger = gql(other_api, EXTERNAL_VOTE, poll=poll.id, choices=red, ext="discord:43")
+    assert codes(stranger) == ["forbidden"]
+    assert Ballot.objects.count() == 1

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.helpers import voter_id
 from tests.servers import Server, migrate, server_env
 
 SUBSCRIBE = """subscription($id: ID!) { pollResults(pollId: $id) {
@@ -82,7 +83,7 @@ async def test_subscription_yields_the_current_state_then_each_vote(server):
     response = httpx.post(
         f"{server.url}{poll['urls']['vote']}",
         json={"choices": [poll["choices"][1]["id"]]},
-        headers={"X-Voter-Id": "gql-sub-0001"},
+        headers={"X-Voter-Id": voter_id("gql-sub-0001")},
     )
     assert response.status_code == 201
     update = (await next_payload(ws))["data"]["pollResults"]

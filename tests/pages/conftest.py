@@ -7,6 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import sync_playwright
 
+from tests.helpers import voter_id
 from tests.servers import ROOT, Server, migrate, server_env
 
 CHROMIUM = os.environ.get("NEXUS_CHROMIUM", "/usr/bin/chromium")
@@ -62,6 +63,20 @@ def phone(browser):
 
 
 @pytest.fixture
+def fresh_phone(browser):
+    """Another phone (a new browser context: no cookies, no storage) per call."""
+    contexts = []
+
+    def make():
+        contexts.append(browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True))
+        return contexts[-1].new_page()
+
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
 def screen(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     yield context
@@ -95,6 +110,16 @@ class Account:
         assert response.status_code == 201, response.text
         return response.json()
 
+    def invites(self, poll: dict, count: int) -> list[dict]:
+        """Mint invites of an invite poll: [{"token", "url"}]."""
+        response = self.api("POST", f"/api/polls/{poll['id']}/invites/", json={"count": count})
+        assert response.status_code == 201, response.text
+        return response.json()["invites"]
+
+    def revoke(self, poll: dict, token: str) -> None:
+        response = self.api("DELETE", f"/api/polls/{poll['id']}/invites/{token}/")
+        assert response.status_code == 204, response.text
+
     def sign_in(self, context) -> None:
         page = context.new_page()
         page.goto(f"{self.site.url}/accounts/login/")
@@ -114,7 +139,7 @@ def vote_over_api(site: Server, poll: dict, choice: int, voter: str) -> int:
     response = httpx.post(
         f"{site.url}{poll['urls']['vote']}",
         json={"choices": [poll["choices"][choice]["id"]]},
-        headers={"X-Voter-Id": voter},
+        headers={"X-Voter-Id": voter_id(voter)},
     )
     return response.status_code
 

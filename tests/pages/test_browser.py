@@ -1,8 +1,13 @@
 """The pages in a real browser (Debian's Chromium, headless) against a real server."""
 
 import time
+from pathlib import Path
 
+import httpx
+import pytest
 from playwright.sync_api import expect
+
+from tests.helpers import voter_id
 
 from .conftest import shoot, vote_over_api
 
@@ -179,3 +184,155 @@ def test_the_presenter_shows_reconnecting_and_recovers_by_itself(tmp_path, scree
         expect(present.locator("#total")).to_have_text("1", timeout=SECOND)
     finally:
         server.stop()
+
+
+def is_vote(response) -> bool:
+    return response.url.endswith("/votes/") and response.request.method == "POST"
+
+
+def test_a_passcode_poll_says_a_wrong_passcode_is_wrong_and_takes_the_right_one(site, host, phone):
+    poll = host.poll(eligibility="passcode", passcode="tulip-42")
+    page = phone.new_page()
+    page.goto(f"{site.url}{poll['urls']['page']}")
+    passcode = page.get_by_label("Passcode", exact=True)
+    page.get_by_label("Green").check()
+    passcode.fill("tulip-41")
+    with page.expect_response(is_vote) as answer:
+        page.get_by_role("button", name="Vote").click()
+    assert answer.value.status == 403
+    expect(page.locator("#message")).to_have_text(
+        "That passcode is not right. Check it and try again."
+    )
+    expect(passcode).to_be_focused()
+    expect(passcode).to_have_value("tulip-41")
+    passcode.fill("tulip-42")
+    with page.expect_response(is_vote) as answer:
+        passcode.press("Enter")
+    assert answer.value.status == 201
+    expect(page.locator("#message")).to_have_text("Thank you — your vote is in.")
+    page.reload()  # the tab remembers the right passcode
+    expect(page.locator("#message")).to_have_text("You have voted in this poll.")
+    expect(passcode).to_have_value("tulip-42")
+    results = host.api("GET", f"/api/polls/{poll['id']}/results/").json()
+    assert [c["votes"] for c in results["choices"]] == [0, 1, 0]
+
+
+def test_an_invite_link_votes_once_and_a_revoked_one_is_refused(site, host, fresh_phone):
+    poll = host.poll(eligibility="invite", results="after_vote")
+    mine, revoked = host.invites(poll, 2)
+    host.revoke(poll, revoked["token"])
+    page_url = f"{site.url}{poll['urls']['page']}"
+
+    stranger = fresh_phone()
+    stranger.goto(page_url)
+    expect(stranger.locator("#invite-needed")).to_have_text(
+        "This poll is for invited people only. Open it with the personal link"
+        " you got from the organiser."
+    )
+    expect(stranger.get_by_role("button", name="Vote")).to_be_hidden()
+
+    page = fresh_phone()
+    page.goto(mine["url"])
+    expect(page).to_have_url(page_url)  # the token is out of the address bar
+    page.get_by_label("Blue").check()
+    with page.expect_response(is_vote) as answer:
+        page.get_by_role("button", name="Vote").click()
+    assert answer.value.status == 201
+    expect(page.locator("#message")).to_have_text("Thank you — your vote is in.")
+    expect(page.locator("#total")).to_have_text("(1 vote)")  # after_vote: the socket knows
+
+    again = fresh_phone()  # the same link on another phone
+    again.goto(mine["url"])
+    expect(again.locator("#message")).to_have_text("You have voted in this poll.")
+    expect(again.get_by_label("Blue")).to_be_checked()
+    expect(again.get_by_role("button", name="Vote")).to_be_disabled()
+
+    refused = fresh_phone()
+    refused.goto(revoked["url"])
+    refused.get_by_label("Red").check()
+    with refused.expect_response(is_vote) as answer:
+        refused.get_by_role("button", name="Vote").click()
+    assert answer.value.status == 403
+    expect(refused.locator("#message")).to_have_text(
+        "This invitation is not valid for this poll. Ask the organiser for your personal link."
+    )
+    results = host.api("GET", f"/api/polls/{poll['id']}/results/").json()
+    assert [c["votes"] for c in results["choices"]] == [0, 0, 1]
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        pytest.param("phone-0001", id="v1-cookie"),
+        pytest.param(voter_id("mallory")[:-4] + "AAAA", id="forged-signature"),
+    ],
+)
+def test_a_voter_with_a_stale_cookie_still_votes(site, host, phone, cookie):
+    poll = host.poll()
+    phone.add_cookies([{"name": "nexus_voter", "value": cookie, "url": site.url}])
+    page = phone.new_page()
+    page.goto(f"{site.url}{poll['urls']['page']}")
+    page.get_by_label("Red").check()
+    with page.expect_response(is_vote) as answer:
+        page.get_by_role("button", name="Vote").click()
+    assert answer.value.status == 201
+    expect(page.locator("#message")).to_have_text("Thank you — your vote is in.")
+    fresh = next(c["value"] for c in phone.cookies() if c["name"] == "nexus_voter")
+    assert fresh != cookie and answer.value.json()["choices"] == [poll["choices"][0]["id"]]
+    results = host.api("GET", f"/api/polls/{poll['id']}/results/").json()
+    assert [c["votes"] for c in results["choices"]] == [1, 0, 0]
+
+
+def test_the_create_form_makes_a_passcode_poll_with_a_network_cap(site, host, screen):
+    host.sign_in(screen)
+    page = screen.new_page()
+    page.goto(f"{site.url}/")
+    page.get_by_label("Question").fill("Team offsite?")
+    page.get_by_label("Choices, one per line").fill("Mountains\nSeaside")
+    expect(page.get_by_label("Passcode", exact=True)).to_be_hidden()
+    page.get_by_label("anyone with a passcode").check()
+    page.get_by_label("Passcode", exact=True).fill("open-sesame")
+    page.get_by_label("Max votes from one network").fill("0")
+    page.get_by_role("button", name="Create and present").click()
+    page.wait_for_url("**/present/")
+    code = page.locator("#join-code").inner_text()
+    poll = host.api("GET", f"/api/polls/{code}/").json()
+    assert (poll["eligibility"], poll["has_passcode"], poll["max_ballots_per_address"]) == (
+        "passcode",
+        True,
+        0,
+    )
+
+
+def test_the_dashboard_makes_invites_for_the_csv_and_the_printable_sheet(site, host, screen):
+    poll = host.poll(question="Board election?", eligibility="invite")
+    host.sign_in(screen)
+    page = screen.new_page()
+    page.goto(f"{site.url}/dashboard/")
+    card = page.locator(f'article[data-poll="{poll["id"]}"]')
+    counts = card.locator(".invite-counts")
+    expect(counts).to_have_text("0 issued · 0 used")
+    card.get_by_label("How many invites to create for “Board election?”").fill("3")
+    card.get_by_role("button", name="Create invites for “Board election?”").click()
+    expect(counts).to_have_text("3 issued · 0 used")
+
+    with page.expect_download() as download:
+        card.get_by_role("button", name="Download CSV").click()
+    assert download.value.suggested_filename == f"nexus-{poll['id']}-invites.csv"
+    rows = Path(download.value.path()).read_text().splitlines()
+    assert rows[0] == "token,url" and len(rows) == 4
+    token, url = rows[1].split(",")
+    assert url == f"{site.url}{poll['urls']['page']}?invite={token}"
+    voted = httpx.post(
+        f"{site.url}{poll['urls']['vote']}",
+        json={"choices": [poll["choices"][0]["id"]]},
+        headers={"X-Voter-Id": token},
+    )
+    assert voted.status_code == 201
+    expect(counts).to_have_text("3 issued · 1 used", timeout=3 * SECOND)
+
+    card.get_by_role("link", name="Printable sheet of QR codes").click()
+    page.wait_for_url(f"**/p/{poll['id']}/invites/sheet/")
+    expect(page.locator(".invite-card svg")).to_have_count(2)  # the unused ones
+    expect(page.locator(".invite-label")).to_have_text(["Invite 1", "Invite 2"])
+    shoot(page, "invite-sheet")

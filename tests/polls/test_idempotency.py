@@ -1,7 +1,8 @@
 import pytest
+from rest_framework.test import APIClient
 
 from polls.models import Ballot, IdempotencyRecord
-from tests.helpers import choice_ids, vote
+from tests.helpers import choice_ids, vote, voter_id
 
 pytestmark = pytest.mark.django_db
 
@@ -42,18 +43,38 @@ def test_same_key_from_another_voter_is_a_separate_request(api, poll):
     first = vote(api, poll.id, [red], voter="voter-0001", **{"Idempotency-Key": "k-1"})
     second = vote(api, poll.id, [red], voter="voter-0002", **{"Idempotency-Key": "k-1"})
     assert (first.status_code, second.status_code) == (201, 201)
-    assert second.json()["voter_id"] == "voter-0002"
+    assert second.json()["voter_id"] == voter_id("voter-0002")
     assert Ballot.objects.count() == 2
 
 
-def test_retry_of_a_lost_answer_without_voter_id_gets_the_same_voter(api, poll):
+def test_a_key_without_a_voter_id_never_replays_another_clients_answer(poll):
+    """The takeover: a second client without a cookie reuses the first's key."""
+    red, green = choice_ids(poll)[:2]
+    url = f"/api/polls/{poll.id}/votes/"
+    victim, attacker = APIClient(), APIClient()
+    first = victim.post(url, {"choices": [red]}, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
+    probe = attacker.post(url, {"choices": [green]}, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
+    attacker.cookies.clear()
+    same = attacker.post(url, {"choices": [red]}, format="json", HTTP_IDEMPOTENCY_KEY="retry-1")
+    assert (first.status_code, probe.status_code, same.status_code) == (201, 201, 201)
+    ids = {first.json()["voter_id"], probe.json()["voter_id"], same.json()["voter_id"]}
+    assert len(ids) == 3  # three voters; nobody learned or got the first one's id
+    assert same.cookies["nexus_voter"].value != first.json()["voter_id"]
+    assert Ballot.objects.count() == 3
+
+
+def test_a_retry_with_the_issued_voter_id_replays_the_first_answer(api, poll):
     red = choice_ids(poll)[0]
     url = f"/api/polls/{poll.id}/votes/"
     first = api.post(url, {"choices": [red]}, format="json", HTTP_IDEMPOTENCY_KEY="k-lost")
-    api.cookies.clear()  # the answer, and its cookie, never arrived
-    again = api.post(url, {"choices": [red]}, format="json", HTTP_IDEMPOTENCY_KEY="k-lost")
+    again = api.post(
+        url,
+        {"choices": [red]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-lost",
+        HTTP_X_VOTER_ID=first.json()["voter_id"],
+    )
     assert again.content == first.content
-    assert again.cookies["nexus_voter"].value == first.json()["voter_id"]
     assert Ballot.objects.count() == 1
 
 

@@ -3,7 +3,7 @@ import pytest
 from polls.models import Poll
 from tests.conftest import client_for
 from tests.factories import UserFactory, make_poll
-from tests.helpers import choice_ids, is_timestamp, vote
+from tests.helpers import choice_ids, is_timestamp, vote, voter_id
 
 pytestmark = pytest.mark.django_db
 
@@ -67,22 +67,22 @@ def test_unchanged_ballot_keeps_the_version(api, user):
 def test_after_vote_results_are_hidden_until_the_caller_votes(api, user):
     poll = make_poll(owner=user, results="after_vote")
     url = f"/api/polls/{poll.id}/results/"
-    hidden = api.get(url, HTTP_X_VOTER_ID="voter-0001")
+    hidden = api.get(url, HTTP_X_VOTER_ID=voter_id("voter-0001"))
     assert hidden.status_code == 403
     assert hidden.json() == {
         "code": "results_hidden",
         "detail": "Results are shown after you vote.",
     }
     vote(api, poll.id, choice_ids(poll)[:1])
-    assert api.get(url, HTTP_X_VOTER_ID="voter-0001").json()["total_votes"] == 1
-    assert api.get(url, HTTP_X_VOTER_ID="voter-0002").status_code == 403
+    assert api.get(url, HTTP_X_VOTER_ID=voter_id("voter-0001")).json()["total_votes"] == 1
+    assert api.get(url, HTTP_X_VOTER_ID=voter_id("voter-0002")).status_code == 403
 
 
 def test_after_close_results_are_hidden_until_close_except_for_the_owner(api, owner_api, user):
     poll = make_poll(owner=user, results="after_close")
     url = f"/api/polls/{poll.id}/results/"
     vote(api, poll.id, choice_ids(poll)[:1])
-    response = api.get(url, HTTP_X_VOTER_ID="voter-0001")
+    response = api.get(url, HTTP_X_VOTER_ID=voter_id("voter-0001"))
     assert (response.status_code, response.json()) == (
         403,
         {"code": "results_hidden", "detail": "Results are shown when the poll closes."},

@@ -11,9 +11,9 @@ from channels.testing import WebsocketCommunicator
 
 from nexus.asgi import application
 from polls import services
-from polls.voters import Voter
 from tests.conftest import require_service
 from tests.factories import UserFactory, make_poll
+from tests.helpers import anon
 from tests.servers import migrate, server_env
 
 LAYERS = {
@@ -72,9 +72,7 @@ def connect(path: str, headers=None) -> WebsocketCommunicator:
 async def vote(poll, choice_index: int = 0, voter: str = "voter-0001"):
     def cast():
         choice = poll.choices.order_by("position")[choice_index]
-        return services.vote_cast(
-            poll_id=poll.id, voter=Voter(key=f"anon:{voter}", anon_id=voter), choice_ids=[choice.id]
-        )
+        return services.vote_cast(poll_id=poll.id, voter=anon(voter), choice_ids=[choice.id])
 
     return await database_sync_to_async(cast)()
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
+from tests.helpers import voter_id
 from tests.servers import POLL_INTERVAL, RedisServer, Server, migrate, server_env
 
 # --- fixtures -------------------------------------------------------------------
@@ -123,7 +124,7 @@ async def vote_over_http(client: httpx.AsyncClient, poll: dict, n: int) -> int:
     response = await client.post(
         poll["urls"]["vote"],
         json={"choices": [choice]},
-        headers={"X-Voter-Id": f"e2e-voter-{n:06}"},
+        headers={"X-Voter-Id": voter_id(f"e2e-voter-{n:06}")},
     )
     return response.status_code
 
@@ -165,7 +166,7 @@ async def test_a_client_that_stops_reading_is_dropped_and_others_carry_on(memory
 
 async def test_vote_on_one_server_reaches_sockets_on_the_other_within_a_second(pair):
     a, b = pair
-    poll = create_poll(a)
+    poll = create_poll(a, max_ballots_per_address=0)  # 300 voters, one address
     subscribers = [
         *[await Subscriber(f"{a.ws}/ws/polls/{poll['id']}/").start() for _ in range(4)],
         await Subscriber(f"{a.ws}/ws/", subscribe=poll["id"]).start(),
@@ -185,7 +186,7 @@ async def test_vote_on_one_server_reaches_sockets_on_the_other_within_a_second(p
 
 async def test_versions_strictly_increase_under_concurrent_votes_on_both_servers(pair):
     a, b = pair
-    poll = create_poll(a)
+    poll = create_poll(a, max_ballots_per_address=0)  # 300 voters, one address
     subscribers = [
         await Subscriber(f"{s.ws}/ws/polls/{poll['id']}/").start() for s in (a, b, a, b, a, b)
     ]
@@ -200,7 +201,7 @@ async def test_versions_strictly_increase_under_concurrent_votes_on_both_servers
                 r = client.post(
                     poll["urls"]["vote"],
                     json={"choices": [choice]},
-                    headers={"X-Voter-Id": f"prop-voter-{n:06}"},
+                    headers={"X-Voter-Id": voter_id(f"prop-voter-{n:06}")},
                 )
                 with lock:
                     statuses.append(r.status_code)

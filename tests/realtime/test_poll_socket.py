@@ -5,9 +5,11 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from polls import services
+from polls import invites, services
 from polls.models import Poll
+from polls.voters import Voter
 from tests.factories import make_poll
+from tests.helpers import choice_ids, voter_id
 
 from .conftest import connect, receive_until, vote
 
@@ -96,13 +98,51 @@ async def test_a_signed_in_owner_sees_hidden_results_through_the_session_cookie(
 async def test_after_vote_results_open_to_a_voter_who_voted(layer, owner):
     poll = await database_sync_to_async(make_poll)(owner=owner, results="after_vote")
     await vote(poll, 0, voter="voter-0007")
-    comm = connect(f"/ws/polls/{poll.id}/", headers=[(b"x-voter-id", b"voter-0007")])
+    comm = connect(
+        f"/ws/polls/{poll.id}/", headers=[(b"x-voter-id", voter_id("voter-0007").encode())]
+    )
     assert (await comm.connect())[0]
     assert (await comm.receive_json_from(timeout=3))["total_votes"] == 1
     await comm.disconnect()
-    comm = connect(f"/ws/polls/{poll.id}/", headers=[(b"cookie", b"nexus_voter=voter-0008")])
+    other = f"nexus_voter={voter_id('voter-0008')}".encode()
+    comm = connect(f"/ws/polls/{poll.id}/", headers=[(b"cookie", other)])
     assert (await comm.connect())[0]
     assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+async def test_an_invite_holder_sees_after_vote_results_with_the_voter_query(layer, owner):
+    poll = await database_sync_to_async(make_poll)(
+        owner=owner, results="after_vote", eligibility="invite"
+    )
+
+    def mint_two_and_vote_with_one():
+        token, unused = invites.invites_mint(poll_id=poll.id, user=owner, count=2)
+        voter = Voter.for_invite(token)
+        services.vote_cast(poll_id=poll.id, voter=voter, choice_ids=choice_ids(poll)[:1])
+        return token, unused
+
+    token, unused = await database_sync_to_async(mint_two_and_vote_with_one)()
+    comm = connect(f"/ws/polls/{poll.id}/?voter={token}")
+    assert (await comm.connect())[0]
+    assert (await comm.receive_json_from(timeout=3))["total_votes"] == 1
+    await comm.disconnect()
+    comm = connect(f"/ws/polls/{poll.id}/?voter={unused}")
+    assert (await comm.connect())[0]
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+
+
+@pytest.mark.parametrize("sent", ["header", "cookie", "query"])
+async def test_a_forged_voter_id_on_a_socket_is_refused_4400(layer, poll, sent):
+    forged = b"phone-0001-abc"
+    headers = {
+        "header": [(b"x-voter-id", forged)],
+        "cookie": [(b"cookie", b"nexus_voter=" + forged)],
+    }
+    query = "?voter=phone-0001-abc" if sent == "query" else ""
+    comm = connect(f"/ws/polls/{poll.id}/{query}", headers=headers.get(sent, []))
+    assert (await comm.connect())[0]
+    assert await comm.receive_json_from(timeout=3) == {"type": "error", "code": "invalid_voter_id"}
+    assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4400}
 
 
 async def test_results_that_become_hidden_close_the_socket_4403(layer, owner):

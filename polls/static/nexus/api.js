@@ -5,8 +5,8 @@ function csrfToken() {
   return match ? decodeURIComponent(match[1]) : "";
 }
 
-export async function api(method, url, body) {
-  const headers = { Accept: "application/json" };
+export async function api(method, url, body, { headers: extra = {} } = {}) {
+  const headers = { Accept: "application/json", ...extra };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   if (method !== "GET") headers["X-CSRFToken"] = csrfToken();
   const response = await fetch(url, {
@@ -17,17 +17,33 @@ export async function api(method, url, body) {
   return { ok: response.ok, status: response.status, data, retryAfter: response.headers.get("Retry-After") };
 }
 
+// A fresh anonymous voter id; the answer also resets the nexus_voter cookie
+// (for a browser still holding one the server no longer accepts).
+export function voterRenew() {
+  return api("POST", "/api/voters/");
+}
+
 const PLAIN = {
   already_voted: "You have already voted in this poll.",
   poll_closed: "This poll is closed, so votes are no longer taken.",
-  not_authenticated: "Please sign in to vote in this poll.",
+  not_authenticated: "This poll is for signed-in users. Please sign in to vote.",
   not_found: "There is no poll with this code.",
   results_hidden: "Results are not shown yet.",
+  passcode_required: "This poll needs a passcode. Type the passcode the organiser gave you.",
+  wrong_passcode: "That passcode is not right. Check it and try again.",
+  not_invited: "This invitation is not valid for this poll. Ask the organiser for your personal link.",
+  address_limit: "This poll has taken as many votes from your network as it allows.",
+  invalid_voter_id: "This browser's voter id is out of date. Reload the page and try again.",
+  forbidden: "You are not allowed to do this in this poll.",
+  invalid_choice: "That choice is not part of this poll any more. Reload the page and pick again.",
 };
 
 export function plainError({ status, data, retryAfter }) {
-  if (status === 429) return `Too many tries. Please wait ${retryAfter || "a few"} seconds and try again.`;
-  if (data && PLAIN[data.code]) return PLAIN[data.code];
+  const code = data?.code;
+  if (code === "throttled" || (status === 429 && !PLAIN[code])) {
+    return `Too many tries. Please wait ${retryAfter || "a few"} seconds and try again.`;
+  }
+  if (PLAIN[code]) return PLAIN[code];
   if (data && data.detail) return data.detail;
   return "Something went wrong. Please try again.";
 }

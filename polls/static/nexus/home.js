@@ -1,21 +1,44 @@
 import { api } from "./api.js";
 
 const form = document.getElementById("create");
+
+// The passcode field (and the invite note) only for the choice they belong to.
+function showEligibilityExtras() {
+  const eligibility = new FormData(form).get("eligibility");
+  document.getElementById("passcode-row").hidden = eligibility !== "passcode";
+  document.getElementById("passcode").required = eligibility === "passcode";
+  document.getElementById("invite-hint").hidden = eligibility !== "invite";
+}
+
+function pollBody(data) {
+  const body = {
+    question: data.get("question").trim(),
+    choices: data.get("choices").split("\n").map((line) => line.trim()).filter(Boolean),
+    kind: data.get("kind"),
+    results: data.get("results"),
+    allow_vote_change: data.get("allow_vote_change") === "on",
+    eligibility: data.get("eligibility"),
+  };
+  if (body.eligibility === "passcode") body.passcode = data.get("passcode").trim();
+  const cap = data.get("max_ballots_per_address").trim();
+  // Sent as typed when it is not a whole number, for the server to explain.
+  if (cap !== "") body.max_ballots_per_address = /^\d+$/.test(cap) ? Number(cap) : cap;
+  return body;
+}
+
 if (form) {
+  form.addEventListener("change", showEligibilityExtras);
+  showEligibilityExtras();
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     form.querySelectorAll(".error").forEach((p) => { p.textContent = ""; });
-    const data = new FormData(form);
-    const body = {
-      question: data.get("question").trim(),
-      choices: data.get("choices").split("\n").map((line) => line.trim()).filter(Boolean),
-      kind: data.get("kind"),
-      results: data.get("results"),
-      allow_vote_change: data.get("allow_vote_change") === "on",
-      anonymous: data.get("named") !== "on",
-    };
+    const body = pollBody(new FormData(form));
     const answer = await api("POST", "/api/polls/", body);
-    if (answer.ok) { location.href = answer.data.urls.present; return; }
+    if (answer.ok) {
+      // An invite poll needs its invites made first: that is on the dashboard.
+      location.href = body.eligibility === "invite" ? "/dashboard/" : answer.data.urls.present;
+      return;
+    }
     const fields = answer.data?.fields || {};
     for (const [name, text] of Object.entries(fields)) {
       const slot = form.querySelector(`.error[data-for="${name}"]`) || form.querySelector('.error[data-for="form"]');

@@ -1,17 +1,26 @@
-// Nexus live results client (docs/REALTIME.md). No dependencies.
+// Nexus live results client (docs/REALTIME.md).
 // Keeps one socket open, shows only states newer than the last one shown,
 // and reconnects with jittered exponential back-off.
+import { voterRenew } from "./api.js";
+
 const WS_BASE = location.origin.replace(/^http/, "ws");
-const FINAL = { 4401: "unauthorized", 4404: "not_found" };
+const FINAL = { 4400: "invalid_voter_id", 4401: "unauthorized", 4404: "not_found" };
 
 function reconnecting(path, { onMessage, onStatus = () => {}, onOpen = () => {} }) {
-  let delay = 500, socket, stopped = false;
+  let delay = 500, socket, stopped = false, renewed = false;
   function open() {
     socket = new WebSocket(WS_BASE + path);
     socket.onopen = () => { delay = 500; onStatus("live"); onOpen(socket); };
     socket.onmessage = (event) => onMessage(JSON.parse(event.data));
     socket.onclose = (event) => {
       if (stopped) return;
+      // 4400: a voter cookie from an older version. Get a fresh one, once.
+      if (event.code === 4400 && !renewed) {
+        renewed = true;
+        const again = () => stopped || open();
+        voterRenew().then(again, again);
+        return;
+      }
       if (FINAL[event.code]) return onStatus(FINAL[event.code]);
       // 4403: results hidden for now (e.g. until the poll closes): ask again later.
       const wait = event.code === 4403 ? 15000 : delay * (1 + Math.random());
@@ -24,10 +33,12 @@ function reconnecting(path, { onMessage, onStatus = () => {}, onOpen = () => {} 
   return { stop() { stopped = true; socket.close(); }, get socket() { return socket; } };
 }
 
-// One poll: onState(message) gets each newer full state.
-export function watchPoll(pollId, onState, { onStatus } = {}) {
+// One poll: onState(message) gets each newer full state. `voter`: an invite
+// token to watch as (browsers cannot set X-Voter-Id on a socket).
+export function watchPoll(pollId, onState, { onStatus, voter } = {}) {
   let version = 0;
-  return reconnecting(`/ws/polls/${pollId}/`, {
+  const query = voter ? `?voter=${encodeURIComponent(voter)}` : "";
+  return reconnecting(`/ws/polls/${pollId}/${query}`, {
     onStatus,
     onMessage(msg) {
       if (msg.type === "results" && msg.version > version) { version = msg.version; onState(msg); }

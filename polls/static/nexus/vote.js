@@ -1,15 +1,63 @@
-import { api, plainError } from "./api.js";
+import { api, plainError, voterRenew } from "./api.js";
 import { renderBars, choiceTexts } from "./bars.js";
 import { watchPoll } from "./live.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
 const form = document.getElementById("ballot");
+const submit = document.getElementById("submit");
+const passcode = document.getElementById("passcode"); // passcode polls only
+const signIn = document.getElementById("sign-in"); // signed-in polls, visitor not signed in
 const message = document.getElementById("message");
 const results = document.getElementById("results");
 const note = document.getElementById("results-note");
 let watching = null;
+let locked = false;
+
+// What this tab remembers about this poll. A browser may refuse storage
+// (private modes): then it is simply not remembered.
+const memory = {
+  get(name) {
+    try { return sessionStorage.getItem(`nexus:${poll.id}:${name}`); } catch { return null; }
+  },
+  set(name, value) {
+    try { sessionStorage.setItem(`nexus:${poll.id}:${name}`, value); } catch { /* not remembered */ }
+  },
+};
+
+// An invite link (?invite=<token>): keep the token for this tab and take it
+// out of the address bar, so that a copied address or a screenshot does not
+// hand someone else this voter's single vote.
+function takeInvite() {
+  const params = new URLSearchParams(location.search);
+  const token = params.get("invite");
+  if (token === null) return memory.get("invite");
+  params.delete("invite");
+  const query = params.toString();
+  history.replaceState(history.state, "", `${location.pathname}${query ? `?${query}` : ""}${location.hash}`);
+  if (token) memory.set("invite", token);
+  return token || memory.get("invite");
+}
+
+const invite = (() => { const token = takeInvite(); return poll.eligibility === "invite" ? token : null; })();
+const voterHeaders = () => (invite ? { "X-Voter-Id": invite } : {});
+
+// A voter cookie the server no longer accepts (from an older version): get a
+// fresh id, which also resets the cookie, and try once more, silently.
+let renewed = false;
+async function asVoter(call) {
+  const answer = await call();
+  if (answer.data?.code !== "invalid_voter_id" || invite || renewed) return answer;
+  renewed = true;
+  return (await voterRenew()).ok ? call() : answer;
+}
 
 function say(text, kind = "info") { message.textContent = text; message.dataset.kind = kind; }
+
+function explain(answer) {
+  // With an invite, the id the server refused is the invite itself.
+  const code = invite && answer.data?.code === "invalid_voter_id" ? "not_invited" : answer.data?.code;
+  return plainError({ ...answer, data: { ...answer.data, code } });
+}
 
 function showResults() {
   if (watching) return;
@@ -18,8 +66,9 @@ function showResults() {
     const word = state.total_votes === 1 ? "vote" : "votes";
     document.getElementById("total").textContent = `(${state.total_votes} ${word})`;
     renderBars(document.getElementById("bars"), choiceTexts(poll), state);
-    if (state.status === "closed") { form.querySelectorAll("input, button").forEach((el) => { el.disabled = true; }); }
+    if (state.status === "closed") lockForm(true);
   }, {
+    voter: invite,
     onStatus(status) {
       if (status === "hidden") {
         note.hidden = false;
@@ -35,9 +84,26 @@ function mark(choiceIds) {
   }
 }
 
-function lockForm(locked) {
-  form.querySelectorAll("input, button").forEach((el) => { el.disabled = locked; });
-  document.getElementById("submit").textContent = poll.allow_vote_change ? "Change my vote" : "Vote";
+function lockForm(lock) {
+  locked = lock;
+  form.querySelectorAll("input, button").forEach((el) => { el.disabled = lock; });
+  submit.textContent = poll.allow_vote_change ? "Change my vote" : "Vote";
+}
+
+// The passcode as a header: fetch refuses characters outside Latin-1, and
+// no passcode the server could match has them.
+function passcodeHeader() {
+  const value = passcode.value.trim();
+  if (!value) return { error: "passcode_required" };
+  if (/[^\u0020-\u00ff]/.test(value)) return { error: "wrong_passcode" };
+  return { value };
+}
+
+function passcodeRefused(code) {
+  say(plainError({ data: { code } }), "error");
+  passcode.setAttribute("aria-invalid", "true");
+  passcode.focus();
+  passcode.select();
 }
 
 form.addEventListener("change", (event) => {
@@ -48,33 +114,65 @@ form.addEventListener("change", (event) => {
   }
 });
 
+async function cast(choices) {
+  const headers = voterHeaders();
+  if (passcode) {
+    const sent = passcodeHeader();
+    if (sent.error) return passcodeRefused(sent.error);
+    headers["X-Poll-Passcode"] = sent.value;
+  }
+  const answer = await asVoter(() => api("POST", poll.urls.vote, { choices }, { headers }));
+  const code = answer.data?.code;
+  passcode?.removeAttribute("aria-invalid");
+  if (answer.ok) {
+    if (passcode) memory.set("passcode", headers["X-Poll-Passcode"]);
+    say(answer.status === 201 ? "Thank you — your vote is in." : "Your vote has been changed.", "ok");
+    lockForm(!poll.allow_vote_change);
+    showResults();
+  } else if (code === "wrong_passcode" || code === "passcode_required") {
+    passcodeRefused(code);
+  } else {
+    say(explain(answer), "error");
+    if (code === "already_voted" || code === "poll_closed") { lockForm(true); showResults(); }
+  }
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const choices = [...form.querySelectorAll("input[name=choice]:checked")].map((i) => Number(i.value));
   if (!choices.length) return say("Pick a choice first.", "error");
-  const answer = await api("POST", poll.urls.vote, { choices });
-  if (answer.ok) {
-    say(answer.status === 201 ? "Thank you — your vote is in." : "Your vote has been changed.", "ok");
-    lockForm(!poll.allow_vote_change);
-    showResults();
-  } else {
-    say(plainError(answer), "error");
-    if (answer.data?.code === "already_voted") { lockForm(true); showResults(); }
-    if (answer.data?.code === "poll_closed") { lockForm(true); showResults(); }
-  }
+  if (submit.disabled) return;
+  submit.disabled = true;
+  try { await cast(choices); } finally { submit.disabled = locked; }
 });
 
-// Coming back to the page: show the ballot this voter already cast.
-const mine = await api("GET", `${poll.urls.vote}mine/`);
-if (mine.ok) {
-  mark(mine.data.choices);
-  say("You have voted in this poll.", "ok");
-  lockForm(!poll.allow_vote_change);
-  showResults();
-} else if (poll.status === "closed") {
-  say(plainError({ data: { code: "poll_closed" } }), "error");
+// An invite poll opened without its token: nothing to vote with.
+function inviteNeeded() {
+  document.getElementById("invite-needed").hidden = false;
+  submit.hidden = true;
   lockForm(true);
-  showResults();
-} else if (poll.results === "live") {
-  showResults();
+  if (poll.status === "closed") say(plainError({ data: { code: "poll_closed" } }), "error");
+  if (poll.results === "live" || poll.status === "closed") showResults();
 }
+
+// Coming back to the page: show the ballot this voter already cast.
+async function start() {
+  if (poll.eligibility === "invite" && !invite) return inviteNeeded();
+  if (passcode) passcode.value = memory.get("passcode") || "";
+  const mine = await asVoter(() => api("GET", `${poll.urls.vote}mine/`, undefined, { headers: voterHeaders() }));
+  if (mine.ok) {
+    mark(mine.data.choices);
+    say("You have voted in this poll.", "ok");
+    lockForm(!poll.allow_vote_change);
+    showResults();
+  } else if (poll.status === "closed") {
+    say(plainError({ data: { code: "poll_closed" } }), "error");
+    lockForm(true);
+    showResults();
+  } else {
+    if (signIn) lockForm(true);
+    if (poll.results === "live") showResults();
+  }
+}
+
+await start();

@@ -1,0 +1,127 @@
+"""A first ballot racing an edit of its poll, on real Postgres.
+
+A second connection holds the poll row (as an owner's edit does), the ballot
+runs up to the statement that locks the row and waits there, the edit
+commits, and the ballot goes on. It must end as a clear 4xx with nothing
+written, never a 500 and never a ballot that breaks the poll's new rules.
+"""
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from polls.models import Ballot, BallotChoice
+from tests.factories import UserFactory, make_poll
+from tests.helpers import choice_ids, vote
+from tests.servers import POLL_INTERVAL
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres")]
+
+
+def holder() -> psycopg.Connection:
+    s = connection.settings_dict
+    return psycopg.connect(
+        host=s["HOST"], port=s["PORT"] or 5432, user=s["USER"], dbname=s["NAME"], autocommit=False
+    )
+
+
+def wait_until_a_vote_waits_for_the_poll_row(deadline: float = 10.0) -> None:
+    with holder() as watcher:
+        started = time.monotonic()
+        while time.monotonic() - started < deadline:
+            row = watcher.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                " AND query LIKE 'UPDATE polls_poll SET version%%'"
+            ).fetchone()
+            watcher.rollback()
+            if row and row[0]:
+                return
+            time.sleep(POLL_INTERVAL)
+    raise AssertionError("the vote never reached the poll row's lock")
+
+
+def vote_while_an_edit_holds_the_poll(poll, choices: list[int], edit_sql: list[tuple]):
+    answer = {}
+
+    def cast():
+        try:
+            answer["response"] = vote(APIClient(), poll.id, choices)
+        finally:
+            connections.close_all()
+
+    with holder() as edit:
+        edit.execute("SELECT 1 FROM polls_poll WHERE id = %s FOR UPDATE", [poll.id])
+        thread = threading.Thread(target=cast)
+        thread.start()
+        wait_until_a_vote_waits_for_the_poll_row()
+        for sql, params in edit_sql:
+            edit.execute(sql, params)
+        edit.commit()
+    thread.join(timeout=30)
+    return answer["response"]
+
+
+def test_choices_replaced_during_a_first_ballot_refuse_it_cleanly(capsys):
+    poll = make_poll(owner=UserFactory())
+    red = choice_ids(poll)[0]
+    response = vote_while_an_edit_holds_the_poll(
+        poll,
+        [red],
+        [
+            ("DELETE FROM polls_choice WHERE poll_id = %s", [poll.id]),
+            (
+                "INSERT INTO polls_choice (poll_id, text, position, votes)"
+                " VALUES (%s, 'Cyan', 0, 0), (%s, 'Magenta', 1, 0)",
+                [poll.id, poll.id],
+            ),
+        ],
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_choice"
+    assert not Ballot.objects.exists() and not BallotChoice.objects.exists()
+    call_command("recount", poll.id)
+    assert "fixed 0 drifted" in capsys.readouterr().out
+
+
+def test_a_poll_made_single_choice_during_a_three_mark_ballot_refuses_it(capsys):
+    poll = make_poll(owner=UserFactory(), kind="multiple", max_choices=3)
+    response = vote_while_an_edit_holds_the_poll(
+        poll,
+        choice_ids(poll),
+        [("UPDATE polls_poll SET kind = 'single', max_choices = 1 WHERE id = %s", [poll.id])],
+    )
+    assert response.status_code == 400
+    assert response.json() == {"code": "invalid_choice", "detail": "Pick at most 1 choice."}
+    assert not Ballot.objects.exists()
+    call_command("recount", poll.id)
+    assert "fixed 0 drifted" in capsys.readouterr().out
+
+
+def test_a_poll_made_invite_only_during_a_ballot_refuses_the_anonymous_voter():
+    poll = make_poll(owner=UserFactory())
+    response = vote_while_an_edit_holds_the_poll(
+        poll,
+        choice_ids(poll)[:1],
+        [("UPDATE polls_poll SET eligibility = 'invite' WHERE id = %s", [poll.id])],
+    )
+    assert (response.status_code, response.json()["code"]) == (403, "not_invited")
+    assert not Ballot.objects.exists()
+
+
+def test_fifty_new_voters_from_one_address_at_once_fill_the_cap_exactly(capsys):
+    from tests.polls.test_concurrency import run_together
+
+    poll = make_poll(owner=UserFactory(), max_ballots_per_address=10)
+    ids = choice_ids(poll)
+    statuses = run_together(
+        50, lambda i: vote(APIClient(), poll.id, [ids[i % 3]], voter=f"crowd-{i}").status_code
+    )
+    assert sorted(statuses) == [201] * 10 + [429] * 40
+    assert Ballot.objects.filter(poll=poll).count() == 10
+    call_command("recount", poll.id)
+    assert "fixed 0 drifted" in capsys.readouterr().out

@@ -254,6 +254,9 @@ REST_FRAMEWORK: dict = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "nexus.errors.exception_handler",
+    # Responses are chosen by the Accept header only (JSON, or CSV where an
+    # endpoint offers it); no `?format=` query parameter.
+    "URL_FORMAT_OVERRIDE": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_rate("NEXUS_THROTTLE_ANON", "120/min"),

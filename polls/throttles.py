@@ -62,9 +62,13 @@ class FailOpenThrottle(SimpleRateThrottle):
 
 
 class AnonVoterThrottle(FailOpenThrottle):
-    """Per anonymous client: its voter id when it has one, else its address.
+    """Per anonymous voter: its voter id (header or cookie).
 
-    A lecture hall behind one NAT is hundreds of clients, not one.
+    A request without one is a new voter, not a known one: only the address
+    limit below applies to it, so a lecture hall behind one NAT, where every
+    phone's first vote comes without an id, is not held to one voter's rate.
+    What one address can add to one poll is bounded by the poll's
+    `max_ballots_per_address` (polls.services).
     """
 
     scope = "anon"
@@ -73,11 +77,11 @@ class AnonVoterThrottle(FailOpenThrottle):
         if request.user.is_authenticated:
             return None
         # The id as sent: a forged one is refused by the view (and counted by
-        # `failure_hit`); here it only picks a bucket, and minting ids costs
-        # a client the per-address limit below.
+        # `failure_hit`); here it only picks a bucket.
         ident = request.headers.get(VOTER_HEADER) or request.COOKIES.get(VOTER_COOKIE)
-        ident = f"v:{ident[:160]}" if ident else f"ip:{self.get_ident(request)}"
-        return self.cache_format % {"scope": self.scope, "ident": ident}
+        if not ident:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": f"v:{ident[:160]}"}
 
 
 class AnonAddressThrottle(FailOpenThrottle):

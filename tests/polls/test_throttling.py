@@ -29,6 +29,14 @@ def test_anonymous_voter_over_the_rate_gets_429_with_retry_after(api, poll, low_
     assert response["Retry-After"] == "60"
 
 
+def test_new_voters_without_ids_share_only_the_address_limit(poll, low_rates):
+    from rest_framework.test import APIClient
+
+    ids = choice_ids(poll)
+    statuses = [vote(APIClient(), poll.id, ids[:1], voter=None).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]  # the address's 3/min, not a voter's 2/min
+
+
 def test_voters_behind_one_address_share_only_the_address_limit(api, poll, low_rates):
     ids = choice_ids(poll)
     statuses = [vote(api, poll.id, ids[:1], voter=f"voter-{n:04}").status_code for n in range(4)]

@@ -294,3 +294,13 @@ def test_integrations_vote_for_external_ids_over_graphql(owner_api, other_api, p
     stranger = gql(other_api, EXTERNAL_VOTE, poll=poll.id, choices=red, ext="discord:43")
     assert codes(stranger) == ["forbidden"]
     assert Ballot.objects.count() == 1
+
+
+def test_graphql_ballots_count_against_the_address_cap(user):
+    from rest_framework.test import APIClient
+
+    poll = make_poll(owner=user, max_ballots_per_address=2)
+    red = [str(choice_ids(poll)[0])]
+    answers = [gql(APIClient(), VOTE, poll=poll.id, choices=red) for _ in range(3)]
+    assert [codes(a) for a in answers] == [[], [], ["address_limit"]]
+    assert Ballot.objects.count() == 2

@@ -262,9 +262,9 @@ REST_FRAMEWORK: dict = {
         "anon": env_rate("NEXUS_THROTTLE_ANON", "120/min"),
         "anon_ip": env_rate("NEXUS_THROTTLE_ANON_IP", "6000/min"),
         "user": env_rate("NEXUS_THROTTLE_USER", "600/min"),
-        # `GET votes/mine/` without an account, per address: a room loading
-        # the voter page, not a scan of guessed ids.
-        "anon_read": env_rate("NEXUS_THROTTLE_ANON_READ", "1200/min"),
+        # `GET votes/mine/`, per account or (anonymous) per address: a room
+        # loading the voter page, not a scan of ids.
+        "mine": env_rate("NEXUS_THROTTLE_MINE", "1200/min"),
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.

@@ -36,7 +36,7 @@ from .serializers import (
     VoteSerializer,
     ballot_answer,
 )
-from .throttles import WRITE_THROTTLES, AnonReadThrottle
+from .throttles import WRITE_THROTTLES, MyBallotThrottle
 from .voters import (
     EXTERNAL_HEADER,
     PASSCODE_HEADER,
@@ -320,7 +320,7 @@ class MyVoteView(APIView):
     def get_throttles(self):
         if self.request.method == "DELETE":
             return [cls() for cls in WRITE_THROTTLES]
-        return [AnonReadThrottle()]
+        return [MyBallotThrottle()]
 
     @extend_schema(
         summary="My ballot",

@@ -54,11 +54,24 @@ def guarded(scope: str, address: str, run, *, check_first: bool):
     """Run `run()`; a failure of `scope` counts against `address`, and past
     NEXUS_FAILURE_RATES[scope] the answer is 429 `throttled`, right or wrong.
 
-    `check_first`: look the address up before running (a passcode was sent).
+    `check_first` (a passcode was sent): the attempt is counted before it is
+    judged and given back unless it failed, so concurrent guesses cannot get
+    more than the limit judged. Otherwise (voter ids: 128 random bits, not
+    worth guessing) only failures are counted, after the fact.
     """
     failure = {"voter_id": InvalidVoterId, "passcode": WrongPasscode}[scope]
-    if check_first and (wait := throttles.failure_blocked(scope, address)) is not None:
-        raise Throttled(wait=wait)
+    if check_first:
+        if (wait := throttles.failure_try(scope, address)) is not None:
+            raise Throttled(wait=wait)
+        try:
+            result = run()
+        except failure:
+            raise
+        except BaseException:
+            throttles.failure_refund(scope, address)
+            raise
+        throttles.failure_refund(scope, address)
+        return result
     try:
         return run()
     except failure:

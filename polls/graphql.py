@@ -17,7 +17,7 @@ from nexus.errors import ApplicationError, Forbidden, Invalid, error_body, excep
 
 from . import idempotency, invites, models, selectors, services
 from .serializers import InviteMintSerializer, PollWriteSerializer
-from .voters import voter_id_issue
+from .voters import passcode_checked, voter_id_issue
 
 
 def _graphql_error(exc: Exception) -> GraphQLError:
@@ -245,7 +245,7 @@ class Mutation:
             voter=voter,
             choice_ids=choice_ids,
             key=key,
-            passcode=passcode,
+            passcode=passcode_checked(passcode, field="passcode"),
             address=info.context.address,
         )
         if voter.generated:

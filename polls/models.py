@@ -116,7 +116,7 @@ class Ballot(models.Model):
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")
     # "user:<pk>" for accounts, "anon:<voter id>" for anonymous voters.
-    voter_key = models.CharField(max_length=140)
+    voter_key = models.CharField(max_length=200)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -189,7 +189,7 @@ class AddressCount(models.Model):
 class IdempotencyRecord(models.Model):
     """The first 2xx answer to (voter, Idempotency-Key), replayed verbatim."""
 
-    scope = models.CharField(max_length=140)
+    scope = models.CharField(max_length=200)
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField()

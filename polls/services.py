@@ -198,6 +198,11 @@ _INVITE, _ADDRESS = Invite._meta.db_table, AddressCount._meta.db_table
 # (kind, choices, eligibility) sends the ballot down the locked path.
 _RULES = ("kind", "max_choices", "anonymous", "eligibility", "passcode", "max_ballots_per_address")
 
+# Lock order, for every writer: the poll row, then its invite and address
+# rows, then its choice rows. A first ballot inserts its own ballot row before
+# it locks the poll row: that row is this voter's alone, and another request
+# of the same voter waits on the insert before it takes any lock.
+
 # Hand-written SQL, on purpose: with the ORM a first ballot was 10 statements
 # and the poll row stayed locked for all of them, while the ORM's Python work
 # per statement outweighed the round trip (docs/BENCHMARKS.md, "The vote
@@ -262,7 +267,6 @@ def _first_ballot(
             updated_at=now,
         )
         marks = sorted(chosen)
-        _invite_use(cursor, poll_id, voter, at)
         cursor.execute(
             f"INSERT INTO {_MARK} (ballot_id, poll_id, choice_id) VALUES "
             + ", ".join(["(%s, %s, %s)"] * len(marks)),
@@ -271,6 +275,7 @@ def _first_ballot(
         cursor.execute(_POLL_COUNT_VOTE, [at, poll_id, Poll.Status.OPEN, at, at, *rules.values()])
         if cursor.rowcount != 1:  # closed, edited or deleted since the first read
             raise _TakeLockedPath()
+        _invite_use(cursor, poll_id, voter, at)
         _address_count(cursor, poll, voter, address)
         if _choices_count(cursor, poll_id, marks, +1) != len(marks):  # choices replaced
             raise _TakeLockedPath()
@@ -279,7 +284,8 @@ def _first_ballot(
 
 
 def _invite_use(cursor, poll_id: str, voter: Voter, at) -> None:
-    """An invite's first ballot marks it used; a revoked one votes no more."""
+    """An invite's first ballot marks it used; a revoked one votes no more.
+    Runs after the poll row is locked, as a revoke locks poll then invite."""
     if voter.kind == "invite":
         cursor.execute(_INVITE_USE, [at, poll_id, voter.invite_nonce])
         if cursor.rowcount != 1:

@@ -104,15 +104,15 @@ class UserThrottle(FailOpenThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
-class AnonReadThrottle(FailOpenThrottle):
-    """Per address, for anonymous reads of a voter's own ballot (`votes/mine/`)."""
+class MyBallotThrottle(FailOpenThrottle):
+    """Reads of a voter's own ballot (`votes/mine/`): per account when signed
+    in, else per address."""
 
-    scope = "anon_read"
+    scope = "mine"
 
     def get_cache_key(self, request, view):
-        if request.user.is_authenticated:
-            return None
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        ident = request.user.pk if request.user.is_authenticated else self.get_ident(request)
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 WRITE_THROTTLES = [AnonVoterThrottle, AnonAddressThrottle, UserThrottle]
@@ -133,6 +133,29 @@ def failure_blocked(scope: str, address: str) -> float | None:
         logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
         return None
     return max(1.0, reset_at - time.time())
+
+
+def failure_try(scope: str, address: str) -> float | None:
+    """Count an attempt before it is judged: None if it may go on, else the
+    seconds to wait. A burst of concurrent tries cannot outrun the limit;
+    an attempt that did not fail is given back with `failure_refund`."""
+    item = _failure_item(scope)
+    try:
+        if limiter().hit(item, scope, address):
+            return None
+        reset_at = limiter().get_window_stats(item, scope, address).reset_time
+    except Exception:
+        logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
+        return None
+    return max(1.0, reset_at - time.time())
+
+
+def failure_refund(scope: str, address: str) -> None:
+    item = _failure_item(scope)
+    try:
+        limiter().storage.incr(item.key_for(scope, address), item.get_expiry(), amount=-1)
+    except Exception:
+        logger.warning("Rate limit store unavailable; not refunding", exc_info=True)
 
 
 def failure_hit(scope: str, address: str) -> None:

@@ -78,7 +78,9 @@ class Voter:
                 f"{EXTERNAL_HEADER} must be 1-{MAX_EXTERNAL_ID} printable characters.",
                 fields={EXTERNAL_HEADER: f"1-{MAX_EXTERNAL_ID} printable characters."},
             )
-        return cls(key=f"ext:{external_id}", kind="external", user_id=owner_id)
+        # The integration's owner is part of the key: another account naming
+        # the same external id is another voter (and finds no ballot).
+        return cls(key=f"ext:{owner_id}:{external_id}", kind="external", user_id=owner_id)
 
     @property
     def is_anonymous(self) -> bool:
@@ -160,7 +162,17 @@ def _is_invite(raw: str) -> bool:
 
 
 def passcode_from_request(request) -> str | None:
-    return request.headers.get(PASSCODE_HEADER)
+    return passcode_checked(request.headers.get(PASSCODE_HEADER), field=PASSCODE_HEADER)
+
+
+def passcode_checked(passcode: str | None, *, field: str) -> str | None:
+    """A passcode as sent: 1-64 printable characters (REST header, GraphQL argument)."""
+    if passcode is not None and (not 1 <= len(passcode) <= 64 or not passcode.isprintable()):
+        raise Invalid(
+            f"{field} must be 1-64 printable characters.",
+            fields={field: "1-64 printable characters."},
+        )
+    return passcode
 
 
 def address_prefix(request) -> str:

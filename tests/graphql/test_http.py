@@ -1,5 +1,7 @@
 """GraphQL over HTTP: the REST rules, codes and permissions, through the same services."""
 
+import json
+
 import pytest
 
 from polls.models import Ballot
@@ -304,3 +306,15 @@ def test_graphql_ballots_count_against_the_address_cap(user):
     answers = [gql(APIClient(), VOTE, poll=poll.id, choices=red) for _ in range(3)]
     assert [codes(a) for a in answers] == [[], [], ["address_limit"]]
     assert Ballot.objects.count() == 2
+
+
+@pytest.mark.parametrize("passcode", ["\ud800abc", "nul\x00", "x" * 65])
+def test_a_malformed_passcode_argument_is_invalid(api, user, passcode):
+    poll = make_poll(owner=user, eligibility="passcode", passcode="blue-owl")
+    red = [str(choice_ids(poll)[0])]
+    variables = {"poll": poll.id, "choices": red, "passcode": passcode}
+    raw = json.dumps({"query": PASSCODE_VOTE, "variables": variables})  # \ud800 escaped
+    body = api.post("/graphql/", raw, content_type="application/json").json()
+    assert codes(body) == ["invalid"]
+    assert body["errors"][0]["extensions"]["fields"] == {"passcode": "1-64 printable characters."}
+    assert not Ballot.objects.exists()

@@ -104,7 +104,7 @@ def test_wrong_passcodes_are_throttled_per_address_even_the_right_one(api, passc
         vote(api, passcode_poll.id, ids, voter=f"v{n}", **{"X-Poll-Passcode": f"guess{n}"})
         for n in range(4)
     ]
-    assert [t.status_code for t in tries] == [403, 403, 429, 429]
+    assert [t.status_code for t in tries] == [403, 403, 403, 429]
     right = vote(api, passcode_poll.id, ids, **{"X-Poll-Passcode": "blue-owl"})
     assert error(right) == (429, "throttled") and int(right["Retry-After"]) > 0
     assert not Ballot.objects.exists()
@@ -218,8 +218,8 @@ def test_the_owners_integration_votes_for_its_own_users(owner_api, other_api, ap
     )
     assert error(vote(api, poll.id, ids, **{"X-External-Voter": "x"})) == (403, "forbidden")
     assert sorted(Ballot.objects.values_list("voter_key", "user")) == [
-        ("ext:slack:U024BE7LH", None),  # the bot's users, not the owner's account
-        ("ext:slack:U0G9QF9C6", None),
+        (f"ext:{poll.owner_id}:slack:U024BE7LH", None),  # the bot's users, not the owner
+        (f"ext:{poll.owner_id}:slack:U0G9QF9C6", None),
     ]
 
 
@@ -321,3 +321,45 @@ def test_a_new_voter_id_per_request_still_hits_the_cap(user):
     ]
     assert statuses == [201] * 5 + [429] * 3
     assert Ballot.objects.count() == 5
+
+
+def test_another_account_naming_an_external_id_is_another_voter(owner_api, other_api, user):
+    poll = make_poll(owner=user, results="after_vote", allow_vote_change=True)
+    ext = {"X-External-Voter": "slack:U123"}
+    green = choice_ids(poll)[1:2]
+    cast = vote(owner_api, poll.id, green, voter=None, **{**ext, "Idempotency-Key": "k1"})
+    assert cast.status_code == 201
+    mine = f"/api/polls/{poll.id}/votes/mine/"
+    headers = {"HTTP_X_EXTERNAL_VOTER": "slack:U123"}
+    assert error(other_api.get(mine, **headers)) == (404, "not_found")
+    assert error(other_api.delete(mine, **headers)) == (404, "not_found")
+    hidden = other_api.get(f"/api/polls/{poll.id}/results/", **headers)
+    assert error(hidden) == (403, "results_hidden")
+    replay = vote(other_api, poll.id, green, voter=None, **{**ext, "Idempotency-Key": "k1"})
+    assert error(replay) == (403, "forbidden")  # never the owner's stored answer
+    assert owner_api.get(mine, **headers).json()["choices"] == green
+
+
+def test_two_owners_integrations_may_use_the_same_ids_and_keys(owner_api, user):
+    mine = make_poll(owner=user)
+    other_owner = UserFactory()
+    other_client = client_for(other_owner)
+    other_poll = make_poll(owner=other_owner)
+    headers = {"X-External-Voter": "discord:42", "Idempotency-Key": "k1"}
+    first = vote(owner_api, mine.id, choice_ids(mine)[:1], voter=None, **headers)
+    second = vote(other_client, other_poll.id, choice_ids(other_poll)[1:2], voter=None, **headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.json()["poll"] == other_poll.id
+
+
+@pytest.mark.parametrize("passcode", ["a\x00b", "x" * 65, "tab\tbed"])
+def test_a_malformed_passcode_is_invalid_and_not_a_guess(api, passcode_poll, passcode):
+    response = vote(
+        api, passcode_poll.id, choice_ids(passcode_poll)[:1], **{"X-Poll-Passcode": passcode}
+    )
+    assert response.json() == {
+        "code": "invalid",
+        "detail": "X-Poll-Passcode must be 1-64 printable characters.",
+        "fields": {"X-Poll-Passcode": "1-64 printable characters."},
+    }
+    assert not Ballot.objects.exists()

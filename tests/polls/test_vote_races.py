@@ -16,6 +16,7 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from polls.models import Ballot, BallotChoice
+from tests.conftest import client_for
 from tests.factories import UserFactory, make_poll
 from tests.helpers import choice_ids, vote
 from tests.servers import POLL_INTERVAL
@@ -125,3 +126,46 @@ def test_fifty_new_voters_from_one_address_at_once_fill_the_cap_exactly(capsys):
     assert Ballot.objects.filter(poll=poll).count() == 10
     call_command("recount", poll.id)
     assert "fixed 0 drifted" in capsys.readouterr().out
+
+
+def test_a_burst_of_passcode_guesses_gets_only_the_limit_judged(settings):
+    from tests.polls.test_concurrency import run_together
+
+    settings.NEXUS_FAILURE_RATES = settings.NEXUS_FAILURE_RATES | {"passcode": "5/min"}
+    poll = make_poll(owner=UserFactory(), eligibility="passcode", passcode="blue-owl")
+    red = choice_ids(poll)[:1]
+
+    def guess(i):
+        guessed = "blue-owl" if i == 19 else f"guess-{i}"
+        return vote(APIClient(), poll.id, red, voter=f"g{i}", **{"X-Poll-Passcode": guessed})
+
+    statuses = sorted(r.status_code for r in run_together(20, guess))
+    judged = [s for s in statuses if s != 429]
+    assert len(judged) <= 5 and statuses.count(429) >= 15
+    assert Ballot.objects.count() == statuses.count(201)
+
+
+def test_revoking_an_invite_while_it_votes_never_deadlocks():
+    from polls import invites
+    from tests.polls.test_concurrency import run_together
+
+    owner = UserFactory()
+    poll = make_poll(owner=owner, eligibility="invite")
+    tokens = invites.invites_mint(poll_id=poll.id, user=owner, count=10)
+    red = choice_ids(poll)[0]
+    url = f"/api/polls/{poll.id}/votes/"
+    revoker = client_for(owner)
+
+    def act(i):
+        token = tokens[i // 2]
+        if i % 2:
+            return revoker.delete(f"/api/polls/{poll.id}/invites/{token}/").status_code
+        body = {"choices": [red]}
+        return APIClient().post(url, body, format="json", HTTP_X_VOTER_ID=token).status_code
+
+    statuses = run_together(20, act)
+    votes, revokes = statuses[0::2], statuses[1::2]
+    assert set(votes) <= {201, 403} and set(revokes) <= {204, 409}
+    for voted, revoked in zip(votes, revokes, strict=True):
+        assert (voted, revoked) in {(201, 409), (403, 204)}
+    assert Ballot.objects.count() == votes.count(201)

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from polls.models import Ballot
-from polls.throttles import AnonReadThrottle
+from polls.throttles import MyBallotThrottle
 from tests.helpers import choice_ids, vote, voter_id
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +79,7 @@ def test_forged_ids_from_one_address_are_throttled(api, poll, settings):
 
 
 def test_reading_ballots_by_id_is_throttled_per_address(api, poll, monkeypatch):
-    monkeypatch.setattr(AnonReadThrottle, "rate", "3/min", raising=False)
+    monkeypatch.setattr(MyBallotThrottle, "rate", "3/min", raising=False)
     url = f"/api/polls/{poll.id}/votes/mine/"
     statuses = [api.get(url, HTTP_X_VOTER_ID=voter_id(f"v{n}")).status_code for n in range(4)]
     assert statuses == [404, 404, 404, 429]

@@ -68,7 +68,7 @@ async def embedded_beat(interval: float = 1.0) -> None:
 
     from channels.db import database_sync_to_async
 
-    from polls.schedule import polls_sweep
+    from polls.services.timing import polls_sweep
 
     while True:
         await asyncio.sleep(interval)

@@ -20,7 +20,7 @@ from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
 from nexus.metrics import VOTES
 from nexus.openapi import errors
 
-from . import examples, exports, idempotency, invites, selectors, services
+from . import examples, selectors, services
 from .eligibility import guarded
 from .models import Poll
 from .serializers import (
@@ -36,6 +36,7 @@ from .serializers import (
     VoteSerializer,
     ballot_answer,
 )
+from .services import exports, idempotency, invites
 from .throttles import WRITE_THROTTLES, MyBallotThrottle
 from .voters import (
     EXTERNAL_HEADER,

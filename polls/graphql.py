@@ -15,8 +15,9 @@ from strawberry.types import Info
 
 from nexus.errors import ApplicationError, Forbidden, Invalid, error_body, exception_handler
 
-from . import idempotency, invites, models, selectors, services
+from . import models, selectors, services
 from .serializers import InviteMintSerializer, PollWriteSerializer
+from .services import idempotency, invites
 from .voters import passcode_checked, voter_id_issue
 
 

@@ -79,6 +79,12 @@ class Poll(models.Model):
     def __str__(self) -> str:
         return f"{self.id}: {self.question[:60]}"
 
+    # "Takes votes now", the one rule, in the three forms its callers need:
+    # on a loaded poll, as an ORM filter, and as SQL for the vote's hand-
+    # written statement. test_the_takes_votes_rule_agrees_in_every_form holds
+    # them equal. A poll takes votes when its status is open and now is in
+    # [opens_at, closes_at); an open poll past closes_at reads as closed.
+
     def effective_status(self, now=None) -> str:
         """The status clients see: an open poll past `closes_at` is closed."""
         now = now or timezone.now()
@@ -93,6 +99,31 @@ class Poll(models.Model):
             and (self.opens_at is None or self.opens_at <= now)
             and (self.closes_at is None or now < self.closes_at)
         )
+
+    @classmethod
+    def accepting_votes(cls, now) -> models.Q:
+        """Filter: polls that take votes at `now`."""
+        return (
+            models.Q(status=cls.Status.OPEN)
+            & (models.Q(opens_at__isnull=True) | models.Q(opens_at__lte=now))
+            & (models.Q(closes_at__isnull=True) | models.Q(closes_at__gt=now))
+        )
+
+    @classmethod
+    def past_close(cls, now) -> models.Q:
+        """Filter: open polls whose `closes_at` has passed (they read as closed)."""
+        return models.Q(status=cls.Status.OPEN, closes_at__isnull=False, closes_at__lte=now)
+
+
+# The same rule as SQL, on the poll table's own columns; its parameters are
+# ACCEPTS_VOTES_PARAMS(now), in order.
+ACCEPTS_VOTES_SQL = (
+    "status = %s AND (opens_at IS NULL OR opens_at <= %s) AND (closes_at IS NULL OR closes_at > %s)"
+)
+
+
+def ACCEPTS_VOTES_PARAMS(now) -> list:  # noqa: N802 (pairs with the constant above)
+    return [Poll.Status.OPEN, now, now]
 
 
 class Choice(models.Model):

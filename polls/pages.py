@@ -20,9 +20,10 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from nexus.accounts import user_register
 from nexus.errors import NotFound
 
-from . import invites, selectors
+from . import selectors
 from .models import Poll
 from .serializers import PollSerializer
+from .services import invites
 
 SHEET_PAGE_SIZE = 48  # invites per page of the printable sheet
 SHEET_PRINT_GROUP = 12  # per printed page: 3 columns x 4 rows, A4 or Letter

@@ -47,12 +47,11 @@ def poll_list(
 
 def _status_is(status: str) -> Q:
     """Filter on the status clients see (see Poll.effective_status)."""
-    now = timezone.now()
-    past_close = Q(closes_at__isnull=False, closes_at__lte=now)
+    past_close = Poll.past_close(timezone.now())
     if status == Poll.Status.OPEN:
         return Q(status=Poll.Status.OPEN) & ~past_close
     if status == Poll.Status.CLOSED:
-        return Q(status=Poll.Status.CLOSED) | (Q(status=Poll.Status.OPEN) & past_close)
+        return Q(status=Poll.Status.CLOSED) | past_close
     return Q(status=status)
 
 

@@ -5,7 +5,7 @@ import smtplib
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from . import schedule
+from .services import timing
 
 # Transient troubles worth a retry with exponential back-off.
 TRANSIENT = (OperationalError, InterfaceError, smtplib.SMTPException, ConnectionError, TimeoutError)
@@ -24,33 +24,33 @@ RELIABLE = {
 
 @shared_task(**RELIABLE)
 def poll_close_due(poll_id: str) -> bool:
-    return schedule.poll_close_if_due(poll_id=poll_id)
+    return timing.poll_close_if_due(poll_id=poll_id)
 
 
 @shared_task(**RELIABLE)
 def poll_open_due(poll_id: str) -> bool:
-    return schedule.poll_open_if_due(poll_id=poll_id)
+    return timing.poll_open_if_due(poll_id=poll_id)
 
 
 @shared_task(**RELIABLE)
 def polls_sweep() -> int:
-    return schedule.polls_sweep()
+    return timing.polls_sweep()
 
 
 @shared_task(**RELIABLE)
 def poll_results_email(poll_id: str) -> bool:
-    return schedule.poll_results_email(poll_id=poll_id)
+    return timing.poll_results_email(poll_id=poll_id)
 
 
 @shared_task(**RELIABLE)
 def idempotency_purge() -> int:
-    from .idempotency import idempotency_purge as purge
+    from .services.idempotency import idempotency_purge as purge
 
     return purge()
 
 
 @shared_task(**{**RELIABLE, "soft_time_limit": 600, "time_limit": 660})
 def export_run(export_id: str) -> bool:
-    from .exports import export_build
+    from .services.exports import export_build
 
     return export_build(export_id=export_id)

@@ -7,8 +7,8 @@ import tracemalloc
 import pytest
 from django.db import transaction
 
-from polls import exports
 from polls.models import Ballot, BallotChoice, Export
+from polls.services import exports
 from tests.conftest import client_for
 from tests.factories import UserFactory, make_poll
 from tests.helpers import choice_ids, vote

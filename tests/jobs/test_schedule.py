@@ -6,8 +6,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from polls import schedule
 from polls.models import Poll
+from polls.services import timing as schedule
 from tests.factories import UserFactory, make_poll
 from tests.helpers import choice_ids, vote
 

@@ -111,8 +111,8 @@ def test_a_lost_timed_task_is_caught_by_the_beat_sweep(jobs):
 def test_an_export_finishes_once_after_its_worker_is_killed(spawn, tmp_path):
     from django.db import transaction
 
-    from polls import exports
     from polls.models import Ballot, BallotChoice, Export
+    from polls.services import exports
 
     owner = UserFactory()
     poll = make_poll(owner=owner)

@@ -59,7 +59,7 @@ def test_sign_up_creates_an_account_and_signs_in(client, db):
 
 
 def invite_poll(owner, count: int):
-    from polls.invites import invites_mint
+    from polls.services.invites import invites_mint
     from tests.factories import make_poll
 
     poll = make_poll(owner=owner, eligibility="invite")
@@ -86,7 +86,7 @@ def test_the_invite_sheet_is_only_for_the_polls_owner(client, user):
 
 
 def test_the_invite_sheet_has_a_qr_code_for_each_unused_invite_only(client, api, user):
-    from polls.invites import invite_revoke
+    from polls.services.invites import invite_revoke
 
     poll, tokens = invite_poll(user, 5)
     choice = poll.choices.first().id

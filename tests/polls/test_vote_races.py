@@ -146,7 +146,7 @@ def test_a_burst_of_passcode_guesses_gets_only_the_limit_judged(settings):
 
 
 def test_revoking_an_invite_while_it_votes_never_deadlocks():
-    from polls import invites
+    from polls.services import invites
     from tests.polls.test_concurrency import run_together
 
     owner = UserFactory()

@@ -5,8 +5,9 @@ from channels.db import database_sync_to_async
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
-from polls import invites, services
+from polls import services
 from polls.models import Poll
+from polls.services import invites
 from polls.voters import Voter
 from tests.factories import make_poll
 from tests.helpers import choice_ids, voter_id

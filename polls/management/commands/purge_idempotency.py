@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from polls.idempotency import idempotency_purge
+from polls.services.idempotency import idempotency_purge
 
 
 class Command(BaseCommand):

@@ -1,158 +1,40 @@
-"""Writes. Every change to a poll's tally or status bumps `poll.version` in
-the same transaction, so (version, counts) is always a consistent snapshot.
+"""Votes: a ballot cast, changed or withdrawn, and the tally and version
+moved in the same transaction.
 
-Each write locks the poll row before it touches counters: writes to one poll
-are serialised, counters and version move together, and locks are always
-taken in the same order (poll, then its choices), so writers cannot deadlock.
-Most writes lock it first (`select_for_update`); a first ballot, the hot
-path, locks it with its counter update at the end of its transaction.
+A first ballot in an open poll takes the fast path (hand-written SQL, the
+poll row locked last); anything else the locked path (the poll row locked
+first), which also gives the precise error.
 """
 
 from dataclasses import dataclass
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F
+from django.db.models import F
 from django.utils import timezone
 
-from nexus.errors import Forbidden, NotAuthenticated, NotFound
-from realtime import broadcast
+from nexus.errors import NotFound
 
-from .eligibility import voter_admit
-from .errors import (
+from ..eligibility import voter_admit
+from ..errors import (
     AddressLimit,
     AlreadyVoted,
     InvalidChoice,
     NotInvited,
     PollClosed,
-    PollHasVotes,
     VoteChangeNotAllowed,
 )
-from .models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll, new_join_code
-from .voters import Voter
-
-JOIN_CODE_ATTEMPTS = 8
-
-
-# --- Polls ------------------------------------------------------------------
-
-
-@transaction.atomic
-def poll_create(*, owner, question: str, choices: list[str], **options) -> Poll:
-    """Create a poll and its choices. Inputs are already validated."""
-    poll = Poll(owner=owner, question=question, **options)
-    for attempt in range(JOIN_CODE_ATTEMPTS):
-        poll.id = new_join_code()
-        try:
-            with transaction.atomic():
-                poll.save(force_insert=True)
-            break
-        except IntegrityError:  # join code taken: draw another
-            if attempt == JOIN_CODE_ATTEMPTS - 1:
-                raise
-    _choices_create(poll, choices)
-    _schedule_timed(poll)
-    return poll
-
-
-@transaction.atomic
-def poll_update(*, poll_id: str, user, **changes) -> Poll:
-    """Apply validated field changes; choices/kind are frozen once votes exist."""
-    poll = _locked_owned_poll(poll_id, user)
-    new_choices = changes.pop("choices", None)
-    if new_choices is not None and new_choices == _choice_texts(poll):
-        new_choices = None
-    frozen = {"kind", "eligibility"}  # with choices: what a cast ballot was judged by
-    rule_changes = any(getattr(poll, f) != changes[f] for f in frozen & changes.keys())
-    if (new_choices is not None or rule_changes) and Ballot.objects.filter(poll=poll).exists():
-        raise PollHasVotes()
-    for field, value in changes.items():
-        setattr(poll, field, value)
-    if new_choices is not None:
-        Choice.objects.filter(poll=poll).delete()
-        _choices_create(poll, new_choices)
-    _bump(poll, fields=list(changes))
-    if {"opens_at", "closes_at"} & changes.keys():  # a new moment needs its timed task
-        _schedule_timed(poll)
-    return poll
-
-
-@transaction.atomic
-def poll_open(*, poll_id: str, user) -> Poll:
-    """Open now: a past `closes_at` or a future `opens_at` would keep it shut."""
-    poll = _locked_owned_poll(poll_id, user)
-    now = timezone.now()
-    if poll.accepts_votes(now):
-        return poll
-    poll.status = Poll.Status.OPEN
-    if poll.opens_at and poll.opens_at > now:
-        poll.opens_at = None
-    if poll.closes_at and poll.closes_at <= now:
-        poll.closes_at = None
-    _bump(poll, fields=["status", "opens_at", "closes_at"])
-    return poll
-
-
-@transaction.atomic
-def poll_close(*, poll_id: str, user) -> Poll:
-    poll = _locked_owned_poll(poll_id, user)
-    if poll.status != Poll.Status.CLOSED:
-        poll.status = Poll.Status.CLOSED
-        _bump(poll, fields=["status"])
-    return poll
-
-
-@transaction.atomic
-def poll_reset(*, poll_id: str, user) -> Poll:
-    """Delete every ballot; the tally goes to zero under a new version."""
-    poll = _locked_owned_poll(poll_id, user)
-    _ballots_delete(poll)
-    AddressCount.objects.filter(poll=poll).delete()
-    Invite.objects.filter(poll=poll).update(used_at=None)
-    Choice.objects.filter(poll=poll).update(votes=0)
-    poll.total_votes = 0
-    _bump(poll, fields=["total_votes"])
-    return poll
-
-
-@transaction.atomic
-def poll_delete(*, poll_id: str, user) -> None:
-    poll = _locked_owned_poll(poll_id, user)
-    _ballots_delete(poll)
-    poll.delete()
-    _broadcast_after_commit(poll_id)  # subscribers are told it is gone
-
-
-@dataclass(frozen=True)
-class Drift:
-    poll_id: str
-    what: str  # "total_votes" or "choice <id>"
-    cached: int
-    actual: int
-
-
-@transaction.atomic
-def poll_recount(*, poll_id: str) -> list[Drift]:
-    """Recompute the cached counters from the ballot rows; fix and report drift."""
-    poll = Poll.objects.select_for_update().get(pk=poll_id)
-    actual = dict(
-        BallotChoice.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id"))
-    )
-    drifts = []
-    for choice in Choice.objects.filter(poll=poll):
-        count = actual.get(choice.id, 0)
-        if choice.votes != count:
-            drifts.append(Drift(poll.id, f"choice {choice.id}", choice.votes, count))
-            Choice.objects.filter(pk=choice.pk).update(votes=count)
-    total = Ballot.objects.filter(poll=poll).count()
-    if poll.total_votes != total:
-        drifts.append(Drift(poll.id, "total_votes", poll.total_votes, total))
-        poll.total_votes = total
-    if drifts:  # the tally changed: a new version, never an old one reused
-        _bump(poll, fields=["total_votes"])
-    return drifts
-
-
-# --- Votes ------------------------------------------------------------------
+from ..models import (
+    ACCEPTS_VOTES_PARAMS,
+    ACCEPTS_VOTES_SQL,
+    AddressCount,
+    Ballot,
+    BallotChoice,
+    Choice,
+    Invite,
+    Poll,
+)
+from ..voters import Voter
+from .common import broadcast_after_commit
 
 
 @dataclass(frozen=True)
@@ -223,8 +105,7 @@ _BALLOT_INSERT = (
 # meanwhile is seen here.
 _POLL_COUNT_VOTE = (
     f"UPDATE {_POLL} SET version = version + 1, total_votes = total_votes + 1,"
-    " updated_at = %s WHERE id = %s AND status = %s"
-    " AND (opens_at IS NULL OR opens_at <= %s) AND (closes_at IS NULL OR closes_at > %s)"
+    f" updated_at = %s WHERE id = %s AND {ACCEPTS_VOTES_SQL}"
     + "".join(f" AND {field} = %s" for field in _RULES)
 )
 _INVITE_USE = (
@@ -272,14 +153,15 @@ def _first_ballot(
             + ", ".join(["(%s, %s, %s)"] * len(marks)),
             [value for choice_id in marks for value in (ballot.id, poll_id, choice_id)],
         )
-        cursor.execute(_POLL_COUNT_VOTE, [at, poll_id, Poll.Status.OPEN, at, at, *rules.values()])
+        params = [at, poll_id, *ACCEPTS_VOTES_PARAMS(at), *rules.values()]
+        cursor.execute(_POLL_COUNT_VOTE, params)
         if cursor.rowcount != 1:  # closed, edited or deleted since the first read
             raise _TakeLockedPath()
         _invite_use(cursor, poll_id, voter, at)
         _address_count(cursor, poll, voter, address)
         if _choices_count(cursor, poll_id, marks, +1) != len(marks):  # choices replaced
             raise _TakeLockedPath()
-    _broadcast_after_commit(poll_id)
+    broadcast_after_commit(poll_id)
     return VoteOutcome(ballot, marks, True)
 
 
@@ -360,25 +242,6 @@ def vote_withdraw(*, poll_id: str, voter: Voter) -> None:
     _tally_apply(poll, added=set(), removed=removed, total_delta=-1)
 
 
-# --- Helpers ------------------------------------------------------------------
-
-
-def _locked_poll(poll_id: str, user) -> Poll:
-    poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
-    if poll is None or (poll.status == Poll.Status.DRAFT and poll.owner_id != user.pk):
-        raise NotFound("No poll with this id.")
-    return poll
-
-
-def _locked_owned_poll(poll_id: str, user) -> Poll:
-    if not user.is_authenticated:
-        raise NotAuthenticated()
-    poll = _locked_poll(poll_id, user)
-    if poll.owner_id != user.pk:
-        raise Forbidden("Only the poll's owner may do this.")
-    return poll
-
-
 def _locked_votable_poll(
     poll_id: str, voter: Voter, passcode: str | None, *, admit: bool = True
 ) -> Poll:
@@ -440,40 +303,4 @@ def _tally_apply(poll: Poll, *, added: set[int], removed: set[int], total_delta:
         total_votes=F("total_votes") + total_delta,
         updated_at=timezone.now(),
     )
-    _broadcast_after_commit(poll.pk)
-
-
-def _bump(poll: Poll, *, fields: list[str]) -> None:
-    poll.version += 1
-    poll.updated_at = timezone.now()
-    poll.save(update_fields=[*fields, "version", "updated_at"])
-    _broadcast_after_commit(poll.pk)
-
-
-def _schedule_timed(poll: Poll) -> None:
-    from .schedule import schedule_timed  # schedule builds on this module
-
-    schedule_timed(poll)
-
-
-def _broadcast_after_commit(poll_id: str) -> None:
-    # robust: the write is committed whatever happens to its broadcast.
-    transaction.on_commit(lambda: broadcast.poll_changed(poll_id), robust=True)
-
-
-def _ballots_delete(poll: Poll) -> None:
-    """Marks first (see BallotChoice.ballot), then ballots: two statements."""
-    BallotChoice.objects.filter(poll=poll).delete()
-    Ballot.objects.filter(poll=poll).delete()
-
-
-def _choices_create(poll: Poll, texts: list[str]) -> None:
-    Choice.objects.bulk_create(
-        [Choice(poll=poll, text=text, position=i) for i, text in enumerate(texts)]
-    )
-
-
-def _choice_texts(poll: Poll) -> list[str]:
-    return list(
-        Choice.objects.filter(poll=poll).order_by("position").values_list("text", flat=True)
-    )
+    broadcast_after_commit(poll.pk)

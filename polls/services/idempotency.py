@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from nexus.errors import ApplicationError, Invalid
 
-from .eligibility import guarded
-from .errors import IdempotencyMismatch
-from .models import IdempotencyRecord
+from ..eligibility import guarded
+from ..errors import IdempotencyMismatch
+from ..models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -108,8 +108,8 @@ def vote_answer(
     client's: it replays nothing and learns nothing. Its answer is still
     stored, under the new id, for a retry that sends that id back.
     """
-    from .serializers import ballot_answer
-    from .services import vote_cast
+    from ..serializers import ballot_answer
+    from .votes import vote_cast
 
     def cast() -> Answer:
         outcome = vote_cast(

@@ -13,10 +13,10 @@ from django.db import transaction
 
 from nexus.errors import Invalid, NotFound
 
-from .errors import InvalidVoterId, InviteUsed
-from .models import Invite, Poll
-from .services import _locked_owned_poll
-from .voters import Voter, invite_nonce_new, invite_token
+from ..errors import InvalidVoterId, InviteUsed
+from ..models import Invite, Poll
+from ..voters import Voter, invite_nonce_new, invite_token
+from .common import locked_owned_poll
 
 MAX_PER_REQUEST = 10_000
 MAX_PER_POLL = 100_000
@@ -31,7 +31,7 @@ class IssuedInvite:
 @transaction.atomic
 def invites_mint(*, poll_id: str, user, count: int) -> list[str]:
     """Mint `count` new tokens for the owner's poll; returns them."""
-    poll = _locked_owned_poll(poll_id, user)
+    poll = locked_owned_poll(poll_id, user)
     if Invite.objects.filter(poll=poll).count() + count > MAX_PER_POLL:
         raise Invalid(fields={"count": f"A poll holds at most {MAX_PER_POLL} invites."})
     rows = [Invite(poll=poll, nonce=invite_nonce_new()) for _ in range(count)]
@@ -42,7 +42,7 @@ def invites_mint(*, poll_id: str, user, count: int) -> list[str]:
 @transaction.atomic
 def invite_revoke(*, poll_id: str, user, token: str) -> None:
     """Delete an unused invite; a used one answers 409 `invite_used`."""
-    poll = _locked_owned_poll(poll_id, user)
+    poll = locked_owned_poll(poll_id, user)
     try:
         voter: Voter | None = Voter.for_invite(token)
     except InvalidVoterId:

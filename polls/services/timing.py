@@ -10,21 +10,22 @@ import functools
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from . import selectors
-from .models import Poll
-from .services import _bump
+from .. import selectors
+from ..models import Poll
+from .common import bump
 
 
 def polls_due(now=None) -> tuple[list[str], list[str]]:
     """(ids of open polls past closes_at, ids of polls whose opens_at just passed)."""
     now = now or timezone.now()
-    open_polls = Poll.objects.filter(status=Poll.Status.OPEN)
-    closing = open_polls.filter(closes_at__lte=now).values_list("id", flat=True)
-    opening = open_polls.filter(Q(opens_at__lte=now) & Q(updated_at__lt=F("opens_at")))
+    closing = Poll.objects.filter(Poll.past_close(now)).values_list("id", flat=True)
+    opening = Poll.objects.filter(
+        Poll.accepting_votes(now), opens_at__isnull=False, updated_at__lt=F("opens_at")
+    )
     return list(closing), list(opening.values_list("id", flat=True))
 
 
@@ -32,15 +33,12 @@ def polls_due(now=None) -> tuple[list[str], list[str]]:
 def poll_close_if_due(*, poll_id: str) -> bool:
     poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
     now = timezone.now()
-    if (
-        poll is None
-        or poll.status != Poll.Status.OPEN
-        or not poll.closes_at
-        or poll.closes_at > now
-    ):
+    if poll is None or poll.status != Poll.Status.OPEN:  # gone, or closed by its owner
+        return False
+    if poll.effective_status(now) != Poll.Status.CLOSED:  # not past closes_at
         return False
     poll.status = Poll.Status.CLOSED
-    _bump(poll, fields=["status"])
+    bump(poll, fields=["status"])
     transaction.on_commit(lambda: _results_email_later(poll_id), robust=True)
     return True
 
@@ -50,11 +48,11 @@ def poll_open_if_due(*, poll_id: str) -> bool:
     """At `opens_at` the poll starts taking votes: a new state for subscribers."""
     poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
     now = timezone.now()
-    if poll is None or poll.status != Poll.Status.OPEN or not poll.opens_at:
+    if poll is None or not poll.opens_at or not poll.accepts_votes(now):
         return False
-    if poll.opens_at > now or poll.updated_at >= poll.opens_at:
+    if poll.updated_at >= poll.opens_at:  # announced already
         return False
-    _bump(poll, fields=[])
+    bump(poll, fields=[])
     return True
 
 
@@ -94,7 +92,7 @@ def _percentages(results: dict) -> list[tuple[str, int, int]]:
 
 def schedule_timed(poll: Poll) -> None:
     """After commit: a task at the exact moment; the sweep catches a lost one."""
-    from . import tasks
+    from .. import tasks
 
     for moment, task in (
         (poll.opens_at, tasks.poll_open_due),
@@ -106,6 +104,6 @@ def schedule_timed(poll: Poll) -> None:
 
 
 def _results_email_later(poll_id: str) -> None:
-    from . import tasks
+    from .. import tasks
 
     tasks.poll_results_email.delay(poll_id)

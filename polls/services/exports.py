@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-from . import selectors
-from .models import BallotChoice, Export, Poll
+from .. import selectors
+from ..models import BallotChoice, Export, Poll
 
 CHUNK = 5000
 PROGRESS_EVERY = 10000
@@ -96,6 +96,6 @@ def _pseudonym(poll_id: str, voter_key: str) -> str:
 
 
 def _run_later(export_id) -> None:
-    from . import tasks
+    from .. import tasks
 
     tasks.export_run.delay(str(export_id))

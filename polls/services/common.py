@@ -1,0 +1,44 @@
+"""What every write shares: the poll row's lock, the owner check, and a new
+version with its broadcast after commit.
+
+Lock order, for every writer: the poll row, then its invite and address
+rows, then its choice rows. Every change to a poll's tally or status bumps
+`poll.version` in the same transaction, so (version, counts) is always a
+consistent snapshot.
+"""
+
+from django.db import transaction
+from django.utils import timezone
+
+from nexus.errors import Forbidden, NotAuthenticated, NotFound
+from realtime import broadcast
+
+from ..models import Poll
+
+
+def locked_poll(poll_id: str, user) -> Poll:
+    poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
+    if poll is None or (poll.status == Poll.Status.DRAFT and poll.owner_id != user.pk):
+        raise NotFound("No poll with this id.")
+    return poll
+
+
+def locked_owned_poll(poll_id: str, user) -> Poll:
+    if not user.is_authenticated:
+        raise NotAuthenticated()
+    poll = locked_poll(poll_id, user)
+    if poll.owner_id != user.pk:
+        raise Forbidden("Only the poll's owner may do this.")
+    return poll
+
+
+def bump(poll: Poll, *, fields: list[str]) -> None:
+    poll.version += 1
+    poll.updated_at = timezone.now()
+    poll.save(update_fields=[*fields, "version", "updated_at"])
+    broadcast_after_commit(poll.pk)
+
+
+def broadcast_after_commit(poll_id: str) -> None:
+    # robust: the write is committed whatever happens to its broadcast.
+    transaction.on_commit(lambda: broadcast.poll_changed(poll_id), robust=True)

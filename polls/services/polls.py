@@ -1,0 +1,153 @@
+"""Polls: create, edit, open, close, reset, delete and recount."""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from ..errors import PollHasVotes
+from ..models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll, new_join_code
+from .common import broadcast_after_commit, bump, locked_owned_poll
+
+JOIN_CODE_ATTEMPTS = 8
+
+
+@transaction.atomic
+def poll_create(*, owner, question: str, choices: list[str], **options) -> Poll:
+    """Create a poll and its choices. Inputs are already validated."""
+    poll = Poll(owner=owner, question=question, **options)
+    for attempt in range(JOIN_CODE_ATTEMPTS):
+        poll.id = new_join_code()
+        try:
+            with transaction.atomic():
+                poll.save(force_insert=True)
+            break
+        except IntegrityError:  # join code taken: draw another
+            if attempt == JOIN_CODE_ATTEMPTS - 1:
+                raise
+    _choices_create(poll, choices)
+    _schedule_timed(poll)
+    return poll
+
+
+@transaction.atomic
+def poll_update(*, poll_id: str, user, **changes) -> Poll:
+    """Apply validated field changes; choices/kind are frozen once votes exist."""
+    poll = locked_owned_poll(poll_id, user)
+    new_choices = changes.pop("choices", None)
+    if new_choices is not None and new_choices == _choice_texts(poll):
+        new_choices = None
+    frozen = {"kind", "eligibility"}  # with choices: what a cast ballot was judged by
+    rule_changes = any(getattr(poll, f) != changes[f] for f in frozen & changes.keys())
+    if (new_choices is not None or rule_changes) and Ballot.objects.filter(poll=poll).exists():
+        raise PollHasVotes()
+    for field, value in changes.items():
+        setattr(poll, field, value)
+    if new_choices is not None:
+        Choice.objects.filter(poll=poll).delete()
+        _choices_create(poll, new_choices)
+    bump(poll, fields=list(changes))
+    if {"opens_at", "closes_at"} & changes.keys():  # a new moment needs its timed task
+        _schedule_timed(poll)
+    return poll
+
+
+@transaction.atomic
+def poll_open(*, poll_id: str, user) -> Poll:
+    """Open now: a past `closes_at` or a future `opens_at` would keep it shut."""
+    poll = locked_owned_poll(poll_id, user)
+    now = timezone.now()
+    if poll.accepts_votes(now):
+        return poll
+    poll.status = Poll.Status.OPEN
+    if poll.opens_at and poll.opens_at > now:
+        poll.opens_at = None
+    if poll.closes_at and poll.closes_at <= now:
+        poll.closes_at = None
+    bump(poll, fields=["status", "opens_at", "closes_at"])
+    return poll
+
+
+@transaction.atomic
+def poll_close(*, poll_id: str, user) -> Poll:
+    poll = locked_owned_poll(poll_id, user)
+    if poll.status != Poll.Status.CLOSED:
+        poll.status = Poll.Status.CLOSED
+        bump(poll, fields=["status"])
+    return poll
+
+
+@transaction.atomic
+def poll_reset(*, poll_id: str, user) -> Poll:
+    """Delete every ballot; the tally goes to zero under a new version."""
+    poll = locked_owned_poll(poll_id, user)
+    _ballots_delete(poll)
+    AddressCount.objects.filter(poll=poll).delete()
+    Invite.objects.filter(poll=poll).update(used_at=None)
+    Choice.objects.filter(poll=poll).update(votes=0)
+    poll.total_votes = 0
+    bump(poll, fields=["total_votes"])
+    return poll
+
+
+@transaction.atomic
+def poll_delete(*, poll_id: str, user) -> None:
+    poll = locked_owned_poll(poll_id, user)
+    _ballots_delete(poll)
+    poll.delete()
+    broadcast_after_commit(poll_id)  # subscribers are told it is gone
+
+
+@dataclass(frozen=True)
+class Drift:
+    poll_id: str
+    what: str  # "total_votes" or "choice <id>"
+    cached: int
+    actual: int
+
+
+@transaction.atomic
+def poll_recount(*, poll_id: str) -> list[Drift]:
+    """Recompute the cached counters from the ballot rows; fix and report drift."""
+    poll = Poll.objects.select_for_update().get(pk=poll_id)
+    actual = dict(
+        BallotChoice.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id"))
+    )
+    drifts = []
+    for choice in Choice.objects.filter(poll=poll):
+        count = actual.get(choice.id, 0)
+        if choice.votes != count:
+            drifts.append(Drift(poll.id, f"choice {choice.id}", choice.votes, count))
+            Choice.objects.filter(pk=choice.pk).update(votes=count)
+    total = Ballot.objects.filter(poll=poll).count()
+    if poll.total_votes != total:
+        drifts.append(Drift(poll.id, "total_votes", poll.total_votes, total))
+        poll.total_votes = total
+    if drifts:  # the tally changed: a new version, never an old one reused
+        bump(poll, fields=["total_votes"])
+    return drifts
+
+
+def _schedule_timed(poll: Poll) -> None:
+    from .timing import schedule_timed  # timing builds on this module
+
+    schedule_timed(poll)
+
+
+def _ballots_delete(poll: Poll) -> None:
+    """Marks first (see BallotChoice.ballot), then ballots: two statements."""
+    BallotChoice.objects.filter(poll=poll).delete()
+    Ballot.objects.filter(poll=poll).delete()
+
+
+def _choices_create(poll: Poll, texts: list[str]) -> None:
+    Choice.objects.bulk_create(
+        [Choice(poll=poll, text=text, position=i) for i, text in enumerate(texts)]
+    )
+
+
+def _choice_texts(poll: Poll) -> list[str]:
+    return list(
+        Choice.objects.filter(poll=poll).order_by("position").values_list("text", flat=True)
+    )

@@ -313,6 +313,9 @@ NEXUS_GRAPHQL_INTROSPECTION = env_bool("NEXUS_GRAPHQL_INTROSPECTION", True)
 NEXUS_GRAPHQL_MAX_DEPTH = env_int("NEXUS_GRAPHQL_MAX_DEPTH", 8, minimum=2)
 NEXUS_GRAPHQL_MAX_TOKENS = env_int("NEXUS_GRAPHQL_MAX_TOKENS", 2000, minimum=100)
 
+# The vote pipeline commits ballot writes in batches on a committer thread
+# (polls/services/pipeline.py); off, each write commits alone in its request.
+NEXUS_VOTE_BATCHING = env_bool("NEXUS_VOTE_BATCHING", True)
 # Idempotency records are kept at least this long (contract: 24 h).
 NEXUS_IDEMPOTENCY_TTL_HOURS = env_int("NEXUS_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
 

@@ -286,7 +286,7 @@ class VoteView(APIView):
         voter = request_voter(request, create=True)
         key = idempotency.key_from_request(request)
 
-        status, body = idempotency.vote_answer(
+        outcome = idempotency.vote_answer(
             poll_id=poll_id,
             voter=voter,
             choice_ids=choice_ids,
@@ -294,7 +294,9 @@ class VoteView(APIView):
             passcode=passcode_from_request(request),
             address=address_prefix(request),
         )
-        response = HttpResponse(body, status=status, content_type="application/json")
+        response = HttpResponse(
+            outcome.body, status=outcome.status, content_type="application/json"
+        )
         VOTES.labels("accepted").inc()
         if voter.generated:
             set_voter_cookie(response, request, voter.voter_id)
@@ -334,7 +336,10 @@ class MyVoteView(APIView):
         mine = voter and selectors.ballot_mine(poll_id=poll_id, voter=voter)
         if not mine:
             raise NotFound("You have no ballot in this poll.")
-        _, body = ballot_answer(*mine, voter)
+        ballot, choice_ids = mine
+        _, body = ballot_answer(
+            poll_id=poll_id, created_at=ballot.created_at, choice_ids=choice_ids, voter=voter
+        )
         return HttpResponse(body, content_type="application/json")
 
     @extend_schema(

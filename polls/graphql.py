@@ -3,7 +3,6 @@ selectors and services (no second copy of the rules). Errors carry the
 contract's codes in `extensions.code`."""
 
 import functools
-import json
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
@@ -241,7 +240,7 @@ class Mutation:
             raise Invalid(fields={"choices": "Choice ids are integers."}) from None
         voter = info.context.voter(voter_id, external=external_voter, create=True)
         key = idempotency.key_checked(idempotency_key, field="idempotencyKey")
-        _, body = idempotency.vote_answer(
+        outcome = idempotency.vote_answer(
             poll_id=poll_id,
             voter=voter,
             choice_ids=choice_ids,
@@ -251,12 +250,11 @@ class Mutation:
         )
         if voter.generated:
             info.context.set_voter_cookie(voter.voter_id)
-        ballot = json.loads(body)
         return Ballot(
-            poll=ballot["poll"],
-            choices=ballot["choices"],
-            voter_id=ballot.get("voter_id"),
-            created_at=datetime.fromisoformat(ballot["created_at"].replace("Z", "+00:00")),
+            poll=outcome.poll_id,
+            choices=list(outcome.choice_ids),
+            voter_id=outcome.voter_id,
+            created_at=outcome.created_at,
         )
 
     @strawberry.mutation

@@ -1,5 +1,6 @@
 """Idempotency-Key: the first 2xx answer is stored with the write it made,
-in the same transaction, and replayed byte for byte.
+in the same transaction (the vote pipeline does it, under the poll's lock),
+and replayed byte for byte.
 
 Only answers that changed something are stored: an error changed nothing,
 so a retry is simply evaluated again.
@@ -7,23 +8,19 @@ so a retry is simply evaluated again.
 
 import hashlib
 import json
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from nexus.errors import ApplicationError, Invalid
+from nexus.errors import Invalid
 
 from ..eligibility import guarded
-from ..errors import IdempotencyMismatch
 from ..models import IdempotencyRecord
+from .votes import VoteOutcome, vote_cast
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
-
-Answer = tuple[int, str]  # (status code, JSON text)
 
 
 def key_from_request(request) -> str | None:
@@ -46,32 +43,6 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def idempotent(*, scope: str, key: str, fingerprint: str, run: Callable[[], Answer]) -> Answer:
-    """Run `run` once per (scope, key); later calls get the stored answer.
-
-    `run` must do all of its writes in the database, so that they commit or
-    roll back together with the stored answer.
-    """
-    record = _find(scope, key)
-    if record is not None:
-        return _replay(record, fingerprint)
-    try:
-        with transaction.atomic():
-            status, body = run()
-            if 200 <= status < 300:
-                IdempotencyRecord.objects.create(
-                    scope=scope, key=key, fingerprint=fingerprint, status_code=status, body=body
-                )
-            return status, body
-    except (IntegrityError, ApplicationError):
-        # A concurrent request with the same key may have committed first:
-        # its answer is the one to give.
-        record = _find(scope, key)
-        if record is not None:
-            return _replay(record, fingerprint)
-        raise
-
-
 def idempotency_purge(*, older_than: timedelta | None = None) -> int:
     """Delete records past their retention; returns how many."""
     if older_than is None:
@@ -82,16 +53,6 @@ def idempotency_purge(*, older_than: timedelta | None = None) -> int:
     return deleted
 
 
-def _find(scope: str, key: str) -> IdempotencyRecord | None:
-    return IdempotencyRecord.objects.filter(scope=scope, key=key).first()
-
-
-def _replay(record: IdempotencyRecord, fingerprint: str) -> Answer:
-    if record.fingerprint != fingerprint:
-        raise IdempotencyMismatch()
-    return record.status_code, record.body
-
-
 def vote_answer(
     *,
     poll_id: str,
@@ -100,7 +61,7 @@ def vote_answer(
     key: str | None,
     passcode: str | None = None,
     address: str = "",
-) -> Answer:
+) -> VoteOutcome:
     """Cast a vote, or replay the first answer to `key`: the same for REST and GraphQL.
 
     Keys are scoped to the voter that sent them. A request without a voter id
@@ -108,27 +69,16 @@ def vote_answer(
     client's: it replays nothing and learns nothing. Its answer is still
     stored, under the new id, for a retry that sends that id back.
     """
-    from ..serializers import ballot_answer
-    from .votes import vote_cast
 
-    def cast() -> Answer:
-        outcome = vote_cast(
+    def cast() -> VoteOutcome:
+        return vote_cast(
             poll_id=poll_id,
             voter=voter,
             choice_ids=choice_ids,
             passcode=passcode,
             address=address,
+            key=key,
+            fingerprint=fingerprint(poll_id, {"choices": choice_ids}) if key else "",
         )
-        return ballot_answer(outcome.ballot, outcome.choice_ids, voter, outcome.created)
 
-    def guarded_cast() -> Answer:
-        return guarded("passcode", address, cast, check_first=passcode is not None)
-
-    if key is None:
-        return guarded_cast()
-    return idempotent(
-        scope=voter.key,
-        key=key,
-        fingerprint=fingerprint(poll_id, {"choices": choice_ids}),
-        run=guarded_cast,
-    )
+    return guarded("passcode", address, cast, check_first=passcode is not None)

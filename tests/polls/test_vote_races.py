@@ -1,7 +1,7 @@
 """A first ballot racing an edit of its poll, on real Postgres.
 
 A second connection holds the poll row (as an owner's edit does), the ballot
-runs up to the statement that locks the row and waits there, the edit
+waits on the vote pipeline's first statement, which locks the row, the edit
 commits, and the ballot goes on. It must end as a clear 4xx with nothing
 written, never a 500 and never a ballot that breaks the poll's new rules.
 """
@@ -37,7 +37,7 @@ def wait_until_a_vote_waits_for_the_poll_row(deadline: float = 10.0) -> None:
         while time.monotonic() - started < deadline:
             row = watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE 'UPDATE polls_poll SET version%%'"
+                " AND query LIKE 'SELECT id, status%%FOR UPDATE'"
             ).fetchone()
             watcher.rollback()
             if row and row[0]:

@@ -1,0 +1,217 @@
+"""A batch of ballot writes decided in Python, in arrival order, against
+the state read under the polls' locks (batch_sql.load). Nothing here talks
+to the database: the decisions are written by batch_sql.apply.
+
+Each ballot's state is kept as what is committed (`original`) and what the
+batch leaves (`final`); the rows, marks and counters to write are the
+difference. A voter who appears twice in a batch sees the first write.
+"""
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone
+
+from nexus.errors import ApplicationError, NotFound
+
+from ..eligibility import voter_admit
+from ..errors import (
+    AddressLimit,
+    AlreadyVoted,
+    IdempotencyMismatch,
+    InvalidChoice,
+    NotInvited,
+    PollClosed,
+    VoteChangeNotAllowed,
+)
+from ..models import Poll
+from ..serializers import ballot_answer
+from ..voters import Voter
+
+
+@dataclass(frozen=True)
+class BallotWrite:
+    poll_id: str
+    voter: Voter
+    choice_ids: tuple[int, ...] | None  # None: withdraw the voter's ballot
+    passcode: str | None = None
+    address: str = ""  # the client's address prefix, for the address cap
+    key: str | None = None  # Idempotency-Key
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class VoteOutcome:
+    """What a write did: the REST answer (`body`, replayed byte for byte for
+    an Idempotency-Key) and the same ballot, typed, for GraphQL."""
+
+    status: int  # 201 first ballot, 200 change, 204 withdrawn
+    body: str
+    poll_id: str = ""
+    choice_ids: tuple[int, ...] = ()
+    voter_id: str | None = None
+    created_at: datetime | None = None
+
+    @classmethod
+    def replayed(cls, status: int, body: str) -> "VoteOutcome":
+        data = json.loads(body)
+        created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
+        choices = tuple(data["choices"])
+        return cls(status, body, data["poll"], choices, data.get("voter_id"), created)
+
+
+@dataclass
+class PollState:
+    poll: Poll  # the fields a write is judged by (not saved)
+    choices: set[int]
+    open_now: bool
+
+
+@dataclass
+class BallotState:
+    poll_id: str
+    voter: Voter
+    original_id: int | None = None  # the committed ballot, if any
+    original_marks: frozenset[int] = frozenset()
+    final_marks: frozenset[int] | None = None  # None: no ballot after the batch
+    created_at: datetime | None = None  # of the final ballot
+    new_row: bool = False  # the final ballot is a new row (a first ballot)
+    id: int | None = None  # the final row's id, once written
+
+
+@dataclass
+class State:
+    """What batch_sql.load read under the polls' locks."""
+
+    polls: dict[str, PollState]
+    ballots: dict[tuple[str, str], BallotState]
+    invites: set[tuple[str, str]]  # (poll, nonce) of unrevoked invites
+    address_counts: dict[tuple[str, str], int]
+    records: dict[tuple[str, str], tuple[str, int, str]]  # (scope, key) -> fp, status, body
+
+
+@dataclass
+class Batch:
+    writes: list[BallotWrite]
+    state: State
+    now: datetime = field(default_factory=timezone.now)
+    invites_used: set[tuple[str, str]] = field(default_factory=set)
+    address_added: Counter = field(default_factory=Counter)
+    new_records: list[tuple[str, str, str, int, str]] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)  # polls whose tally or version moves
+
+    def decide(self) -> list[VoteOutcome | Exception]:
+        results: list[VoteOutcome | Exception] = []
+        for write in self.writes:
+            try:
+                results.append(self._one(write))
+            except ApplicationError as exc:  # this write's refusal; it wrote nothing
+                results.append(exc)
+        return results
+
+    def _one(self, write: BallotWrite) -> VoteOutcome:
+        scope_key = (write.voter.key, write.key) if write.key else None
+        if scope_key and scope_key in self.state.records:
+            fingerprint, status, body = self.state.records[scope_key]
+            if fingerprint != write.fingerprint:
+                raise IdempotencyMismatch()
+            return VoteOutcome.replayed(status, body)
+        poll = self._poll(write)
+        if write.choice_ids is None:
+            return self._withdraw(write, poll)
+        outcome = self._cast(write, poll)
+        if scope_key:
+            record = (write.fingerprint, outcome.status, outcome.body)
+            self.state.records[scope_key] = record
+            self.new_records.append((*scope_key, *record))
+        return outcome
+
+    def _poll(self, write: BallotWrite) -> PollState:
+        state = self.state.polls.get(write.poll_id)
+        voter = write.voter
+        if state is None or (
+            state.poll.status == Poll.Status.DRAFT
+            and (voter.kind != "user" or state.poll.owner_id != voter.user_id)
+        ):
+            raise NotFound("No poll with this id.")
+        return state
+
+    def _cast(self, write: BallotWrite, state: PollState) -> VoteOutcome:
+        poll, voter = state.poll, write.voter
+        voter_admit(poll, voter, write.passcode)
+        if not state.open_now:
+            raise PollClosed()
+        chosen = frozenset(_checked_choices(poll, state.choices, list(write.choice_ids or ())))
+        ballot = self._ballot(write)
+        if ballot.final_marks is not None:
+            if not poll.allow_vote_change:
+                raise AlreadyVoted()
+            if chosen != ballot.final_marks:
+                ballot.final_marks = chosen
+                self.touched.add(poll.id)
+            return self._answer(write, ballot, created=False)
+        self._admit_first(write, state)
+        ballot.final_marks, ballot.created_at, ballot.new_row = chosen, self.now, True
+        self.touched.add(poll.id)
+        return self._answer(write, ballot, created=True)
+
+    def _admit_first(self, write: BallotWrite, state: PollState) -> None:
+        """A first ballot: its invite must still exist; its address has room."""
+        voter, poll = write.voter, state.poll
+        if voter.kind == "invite":
+            invite = (poll.id, voter.invite_nonce or "")
+            if invite not in self.state.invites:
+                raise NotInvited("This invite was revoked.")
+            self.invites_used.add(invite)
+        cap = poll.max_ballots_per_address
+        if voter.is_anonymous and cap and write.address:
+            where = (poll.id, write.address)
+            if self.state.address_counts.get(where, 0) + self.address_added[where] >= cap:
+                raise AddressLimit()
+            self.address_added[where] += 1
+
+    def _withdraw(self, write: BallotWrite, state: PollState) -> VoteOutcome:
+        if not state.open_now:
+            raise PollClosed()
+        if not state.poll.allow_vote_change:
+            raise VoteChangeNotAllowed()
+        ballot = self._ballot(write)
+        if ballot.final_marks is None:
+            raise NotFound("You have no ballot in this poll.")
+        ballot.final_marks, ballot.new_row = None, False
+        self.touched.add(state.poll.id)
+        return VoteOutcome(204, "", write.poll_id)
+
+    def _ballot(self, write: BallotWrite) -> BallotState:
+        where = (write.poll_id, write.voter.key)
+        if where not in self.state.ballots:
+            self.state.ballots[where] = BallotState(write.poll_id, write.voter)
+        return self.state.ballots[where]
+
+    def _answer(self, write: BallotWrite, ballot: BallotState, *, created: bool) -> VoteOutcome:
+        marks = tuple(sorted(ballot.final_marks or ()))
+        status, body = ballot_answer(
+            poll_id=write.poll_id,
+            created_at=ballot.created_at,
+            choice_ids=list(marks),
+            voter=write.voter,
+            created=created,
+        )
+        voter_id = write.voter.voter_id if write.voter.is_anonymous else None
+        return VoteOutcome(status, body, write.poll_id, marks, voter_id, ballot.created_at)
+
+
+def _checked_choices(poll: Poll, valid: set[int], choice_ids: list[int]) -> set[int]:
+    chosen = set(choice_ids)
+    if not chosen:
+        raise InvalidChoice("Pick at least one choice.")
+    if len(chosen) != len(choice_ids):
+        raise InvalidChoice("A choice may be named only once.")
+    if not chosen <= valid:
+        raise InvalidChoice(f"Unknown choice for this poll: {sorted(chosen - valid)}.")
+    limit = 1 if poll.kind == Poll.Kind.SINGLE else poll.max_choices
+    if len(chosen) > limit:
+        raise InvalidChoice(f"Pick at most {limit} choice{'s' if limit > 1 else ''}.")
+    return chosen

@@ -1,0 +1,281 @@
+"""The vote pipeline's SQL: read a batch's state under its polls' locks, then
+write what the batch decided with multi-row statements.
+
+Hand-written, on purpose: a lone vote is about ten statements either way,
+and the ORM's Python work per statement outweighed the round trip (docs/
+BENCHMARKS.md, "The vote path"). The SQL runs unchanged on Postgres and
+SQLite (3.35+: RETURNING, upserts); on SQLite the transaction itself holds
+the database's write lock, so there is no FOR UPDATE.
+"""
+
+import functools
+from collections import Counter
+
+from django.db import connection, transaction
+
+from realtime import broadcast
+
+from ..models import (
+    ACCEPTS_VOTES_PARAMS,
+    ACCEPTS_VOTES_SQL,
+    AddressCount,
+    Ballot,
+    BallotChoice,
+    Choice,
+    IdempotencyRecord,
+    Invite,
+    Poll,
+)
+from .batch_decide import BallotState, BallotWrite, Batch, PollState, State
+
+_POLL, _CHOICE, _BALLOT, _MARK = (m._meta.db_table for m in (Poll, Choice, Ballot, BallotChoice))
+_INVITE, _ADDRESS = Invite._meta.db_table, AddressCount._meta.db_table
+_RECORD = IdempotencyRecord._meta.db_table
+_POLL_FIELDS = (
+    "status",
+    "owner_id",
+    "kind",
+    "max_choices",
+    "anonymous",
+    "allow_vote_change",
+    "eligibility",
+    "passcode",
+    "max_ballots_per_address",
+)
+
+
+def _in(values) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def load(writes: list[BallotWrite], now) -> State:
+    """Lock the writes' polls (by id: one order for every writer), then read
+    their choices, the writers' ballots, invites, address counts and stored
+    idempotent answers."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        polls = _polls(cursor, sorted({w.poll_id for w in writes}), at)
+        ballots = _ballots(cursor, writes, polls)
+        return State(
+            polls=polls,
+            ballots=ballots,
+            invites=_invites(cursor, writes),
+            address_counts=_address_counts(cursor, writes, polls),
+            records=_records(cursor, writes),
+        )
+
+
+def _polls(cursor, poll_ids: list[str], at) -> dict[str, PollState]:
+    """Lock the polls, then read their choices in a statement of its own: a
+    row lock waited for gives the newest poll row, but rows joined to it
+    would come from before the wait (an edit may have replaced the choices)."""
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    columns = ", ".join(_POLL_FIELDS)
+    cursor.execute(
+        f"SELECT id, {columns}, ({ACCEPTS_VOTES_SQL}) FROM {_POLL}"
+        f" WHERE id IN ({_in(poll_ids)}) ORDER BY id{lock}",
+        [*ACCEPTS_VOTES_PARAMS(at), *poll_ids],
+    )
+    polls: dict[str, PollState] = {}
+    for row in cursor.fetchall():
+        fields = dict(zip(_POLL_FIELDS, row[1:-1], strict=True))
+        polls[row[0]] = PollState(Poll(id=row[0], **fields), set(), bool(row[-1]))
+    if polls:
+        cursor.execute(
+            f"SELECT id, poll_id FROM {_CHOICE} WHERE poll_id IN ({_in(polls)})", list(polls)
+        )
+        for choice_id, poll_id in cursor.fetchall():
+            polls[poll_id].choices.add(choice_id)
+    return polls
+
+
+def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
+    pairs = {(w.poll_id, w.voter.key): w.voter for w in writes if w.poll_id in polls}
+    if not pairs:
+        return {}
+    poll_ids, keys = sorted({p for p, _ in pairs}), sorted({k for _, k in pairs})
+    found = (
+        Ballot.objects.filter(poll_id__in=poll_ids, voter_key__in=keys)
+        .values_list("id", "poll_id", "voter_key", "created_at")
+        .order_by()
+    )
+    ballots: dict[tuple[str, str], BallotState] = {}
+    for ballot_id, poll_id, key, created_at in found:
+        if (poll_id, key) in pairs:
+            ballots[(poll_id, key)] = BallotState(
+                poll_id, pairs[(poll_id, key)], ballot_id, created_at=created_at
+            )
+    if ballots:
+        ids = {b.original_id: b for b in ballots.values() if b.original_id is not None}
+        marks: dict[int, set[int]] = {i: set() for i in ids}
+        cursor.execute(
+            f"SELECT ballot_id, choice_id FROM {_MARK} WHERE ballot_id IN ({_in(ids)})", list(ids)
+        )
+        for ballot_id, choice_id in cursor.fetchall():
+            marks[ballot_id].add(choice_id)
+        for ballot_id, ballot in ids.items():
+            ballot.original_marks = ballot.final_marks = frozenset(marks[ballot_id])
+    return ballots
+
+
+def _invites(cursor, writes) -> set[tuple[str, str]]:
+    wanted = {(w.poll_id, w.voter.invite_nonce) for w in writes if w.voter.kind == "invite"}
+    if not wanted:
+        return set()
+    polls, nonces = sorted({p for p, _ in wanted}), sorted({n for _, n in wanted})
+    cursor.execute(
+        f"SELECT poll_id, nonce FROM {_INVITE} WHERE poll_id IN ({_in(polls)})"
+        f" AND nonce IN ({_in(nonces)})",
+        [*polls, *nonces],
+    )
+    return {row for row in map(tuple, cursor.fetchall()) if row in wanted}
+
+
+def _address_counts(cursor, writes, polls) -> dict[tuple[str, str], int]:
+    wanted = {
+        (w.poll_id, w.address)
+        for w in writes
+        if w.voter.is_anonymous
+        and w.address
+        and w.poll_id in polls
+        and polls[w.poll_id].poll.max_ballots_per_address
+    }
+    if not wanted:
+        return {}
+    polls_, prefixes = sorted({p for p, _ in wanted}), sorted({a for _, a in wanted})
+    cursor.execute(
+        f"SELECT poll_id, prefix, ballots FROM {_ADDRESS} WHERE poll_id IN ({_in(polls_)})"
+        f" AND prefix IN ({_in(prefixes)})",
+        [*polls_, *prefixes],
+    )
+    return {(p, a): n for p, a, n in cursor.fetchall()}
+
+
+def _records(cursor, writes) -> dict[tuple[str, str], tuple[str, int, str]]:
+    wanted = {(w.voter.key, w.key) for w in writes if w.key}
+    if not wanted:
+        return {}
+    scopes, keys = sorted({s for s, _ in wanted}), sorted({k for _, k in wanted})
+    cursor.execute(
+        f"SELECT scope, key, fingerprint, status_code, body FROM {_RECORD}"
+        f" WHERE scope IN ({_in(scopes)}) AND key IN ({_in(keys)})",
+        [*scopes, *keys],
+    )
+    return {(s, k): (f, st, b) for s, k, f, st, b in cursor.fetchall() if (s, k) in wanted}
+
+
+# --- writing the batch ---------------------------------------------------------------
+
+
+def apply(batch: Batch) -> None:
+    """Write what `batch` decided. Runs inside its transaction."""
+    at = connection.ops.adapt_datetimefield_value(batch.now)
+    changed = [b for b in batch.state.ballots.values() if _differs(b)]
+    with connection.cursor() as cursor:
+        _ballot_rows(cursor, changed, at)
+        _tallies(cursor, changed, batch.touched, at)
+        _invites_used(cursor, batch.invites_used, at)
+        _addresses(cursor, batch.address_added, batch.state.address_counts)
+        _store_records(cursor, batch.new_records, at)
+    for poll_id in sorted(batch.touched):
+        transaction.on_commit(functools.partial(broadcast.poll_changed, poll_id), robust=True)
+
+
+def _differs(ballot: BallotState) -> bool:
+    return ballot.new_row or ballot.final_marks != ballot.original_marks
+
+
+def _ballot_rows(cursor, changed: list[BallotState], at) -> None:
+    """Replaced and withdrawn rows go (marks first), new rows come, changed
+    ones get their marks again: marks are rewritten whole per ballot."""
+    gone = [
+        b.original_id for b in changed if b.original_id and (b.new_row or b.final_marks is None)
+    ]
+    rewritten = [
+        b.original_id for b in changed if b.original_id and not b.new_row and b.final_marks
+    ]
+    if gone or rewritten:
+        ids = gone + rewritten
+        cursor.execute(f"DELETE FROM {_MARK} WHERE ballot_id IN ({_in(ids)})", ids)
+    if gone:
+        cursor.execute(f"DELETE FROM {_BALLOT} WHERE id IN ({_in(gone)})", gone)
+    if rewritten:
+        cursor.execute(
+            f"UPDATE {_BALLOT} SET updated_at = %s WHERE id IN ({_in(rewritten)})", [at, *rewritten]
+        )
+    for b in changed:
+        b.id = b.original_id if not b.new_row else None
+    new = [b for b in changed if b.new_row]
+    if new:
+        rows = [(b.poll_id, b.voter.key, b.voter.account_id, at, at) for b in new]
+        cursor.execute(
+            f"INSERT INTO {_BALLOT} (poll_id, voter_key, user_id, created_at, updated_at)"
+            f" VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(rows))}"
+            " RETURNING id, poll_id, voter_key",
+            [value for row in rows for value in row],
+        )
+        inserted = {(p, k): i for i, p, k in cursor.fetchall()}
+        for b in new:
+            b.id = inserted[(b.poll_id, b.voter.key)]
+    marks = [(b.id, b.poll_id, c) for b in changed if b.final_marks for c in sorted(b.final_marks)]
+    if marks:
+        cursor.execute(
+            f"INSERT INTO {_MARK} (ballot_id, poll_id, choice_id) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(marks)),
+            [value for mark in marks for value in mark],
+        )
+
+
+def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
+    """One counter update per choice and one version step per poll."""
+    votes: Counter = Counter()
+    totals: Counter = Counter()
+    for b in changed:
+        votes.update(b.final_marks or ())
+        votes.subtract(b.original_marks)
+        totals[b.poll_id] += (b.final_marks is not None) - (b.original_id is not None)
+    votes = Counter({c: d for c, d in votes.items() if d})
+    if votes:
+        cases = " ".join(["WHEN %s THEN %s"] * len(votes))
+        cursor.execute(
+            f"UPDATE {_CHOICE} SET votes = votes + CASE id {cases} END WHERE id IN ({_in(votes)})",
+            [*(v for item in votes.items() for v in item), *votes],
+        )
+    if touched:
+        polls = sorted(touched)
+        cases = " ".join(["WHEN %s THEN %s"] * len(polls))
+        cursor.execute(
+            f"UPDATE {_POLL} SET version = version + 1, updated_at = %s,"
+            f" total_votes = total_votes + CASE id {cases} END WHERE id IN ({_in(polls)})",
+            [at, *(v for p in polls for v in (p, totals[p])), *polls],
+        )
+
+
+def _invites_used(cursor, used: set[tuple[str, str]], at) -> None:
+    for poll_id in sorted({p for p, _ in used}):
+        nonces = sorted(n for p, n in used if p == poll_id)
+        cursor.execute(
+            f"UPDATE {_INVITE} SET used_at = %s WHERE poll_id = %s AND used_at IS NULL"
+            f" AND nonce IN ({_in(nonces)})",
+            [at, poll_id, *nonces],
+        )
+
+
+def _addresses(cursor, added: Counter, counts: dict[tuple[str, str], int]) -> None:
+    rows = [(p, a, counts.get((p, a), 0) + n) for (p, a), n in sorted(added.items()) if n]
+    if rows:
+        cursor.execute(
+            f"INSERT INTO {_ADDRESS} (poll_id, prefix, ballots) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(rows))
+            + " ON CONFLICT (poll_id, prefix) DO UPDATE SET ballots = excluded.ballots",
+            [value for row in rows for value in row],
+        )
+
+
+def _store_records(cursor, records: list[tuple[str, str, str, int, str]], at) -> None:
+    if records:
+        cursor.execute(
+            f"INSERT INTO {_RECORD} (scope, key, fingerprint, status_code, body, created_at)"
+            " VALUES " + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(records)),
+            [value for record in records for value in (*record, at)],
+        )

@@ -1,0 +1,121 @@
+"""The vote pipeline: every ballot write (a first ballot, a change, a
+withdrawal; from REST and GraphQL) is committed here, in batches.
+
+A request hands its write to this process's committer thread and waits for
+its own outcome. The committer takes whatever writes have arrived (a lone
+vote is not delayed: no timer, at most MAX_BATCH) and commits them in one
+transaction: it locks their polls, reads what it needs in a few statements,
+decides each write in Python in arrival order, then writes the batch with
+multi-row statements (batch_sql.py), one counter update per choice and one
+version step per poll. Only then are the waiting requests answered: a 2xx
+means committed. If the batch fails as a whole, each write is retried alone,
+so one bad write cannot fail the others.
+
+Lock order, for every writer: the poll rows (by id), then their ballot,
+invite and address rows, then their choices. Everything a write is judged
+by is read after its poll is locked, so an owner's edit (which also locks
+the poll first) is either wholly before or wholly after it.
+
+Inside an open transaction (tests, or a caller's atomic block) the batch of
+one runs in the caller's thread, on the caller's connection: the same code.
+"""
+
+import logging
+import queue
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from . import batch_sql
+from .batch_decide import BallotWrite, Batch, VoteOutcome
+
+logger = logging.getLogger("nexus.votes")
+
+MAX_BATCH = 256
+
+__all__ = ["BallotWrite", "VoteOutcome", "commit"]
+
+
+def commit(write: BallotWrite) -> VoteOutcome:
+    """Commit one write through the pipeline; raises its error."""
+    if connection.in_atomic_block or not settings.NEXUS_VOTE_BATCHING:
+        result = commit_batch([write])[0]
+    else:
+        result = _committer().submit(write)
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def commit_batch(writes: list[BallotWrite]) -> list[VoteOutcome | Exception]:
+    """One transaction for the writes; an outcome or an error for each."""
+    try:
+        with transaction.atomic():
+            now = timezone.now()
+            batch = Batch(writes, batch_sql.load(writes, now), now)
+            results = batch.decide()
+            batch_sql.apply(batch)
+        return results
+    except Exception as exc:
+        if len(writes) == 1:
+            return [exc]
+        logger.warning("A batch of %d failed; committing each alone", len(writes), exc_info=True)
+        return [commit_batch([write])[0] for write in writes]
+
+
+@dataclass
+class _Pending:
+    write: BallotWrite
+    future: Future
+
+
+class Committer:
+    """This process's committer: one thread, one connection."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="nexus-votes", daemon=True)
+        self.thread.start()
+
+    def submit(self, write: BallotWrite) -> VoteOutcome | Exception:
+        pending = _Pending(write, Future())
+        self.queue.put(pending)
+        return pending.future.result()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self.queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
+            self._commit(batch)
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        close_old_connections()  # a broken or expired connection is replaced
+        results: list[VoteOutcome | Exception]
+        try:
+            results = commit_batch([p.write for p in batch])
+        except Exception as exc:  # never leave a request waiting
+            results = [exc] * len(batch)
+        for pending, result in zip(batch, results, strict=True):
+            pending.future.set_result(result)
+        if self.queue.empty():  # idle: hand the connection back
+            connection.close()
+
+
+_lock = threading.Lock()
+_instance: Committer | None = None
+
+
+def _committer() -> Committer:
+    global _instance
+    with _lock:
+        if _instance is None or not _instance.thread.is_alive():
+            _instance = Committer()
+        return _instance

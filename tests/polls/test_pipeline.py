@@ -1,0 +1,149 @@
+"""The vote pipeline: one batch decides each write in order, batches form
+while a poll is busy, the lock order holds, a failing batch fails nobody, and
+random mixed writes at once leave the tally equal to the ballots."""
+
+import random
+import threading
+import time
+
+import pytest
+from django.core.management import call_command
+from django.db import connections
+from rest_framework.test import APIClient
+
+from polls.models import Ballot, Poll
+from polls.services import pipeline
+from polls.services.batch_decide import BallotWrite
+from tests.factories import UserFactory, make_poll
+from tests.helpers import anon, choice_ids, vote, voter_id
+from tests.polls.test_concurrency import run_together
+from tests.polls.test_vote_races import holder, wait_until_a_vote_waits_for_the_poll_row
+from tests.servers import POLL_INTERVAL
+
+
+def no_drift(capsys, poll_id: str) -> bool:
+    capsys.readouterr()
+    call_command("recount", poll_id)
+    return "fixed 0 drifted" in capsys.readouterr().out
+
+
+def code(result) -> int | str:
+    return result.code if isinstance(result, Exception) else result.status
+
+
+@pytest.mark.django_db
+def test_one_batch_decides_each_write_in_arrival_order(user, capsys):
+    poll = make_poll(owner=user, allow_vote_change=True, max_ballots_per_address=2)
+    red, green, blue = choice_ids(poll)
+    a, b, here = anon("a"), anon("b"), "203.0.113.1"
+    results = pipeline.commit_batch(
+        [
+            BallotWrite(poll.id, a, (red,), address=here),
+            BallotWrite(poll.id, a, (green,), address=here),  # a change
+            BallotWrite(poll.id, b, (blue,), address=here),
+            BallotWrite(poll.id, anon("c"), (blue,), address=here),  # the cap is 2
+            BallotWrite(poll.id, b, None),  # withdrawn
+            BallotWrite(poll.id, b, (red, green)),  # single choice
+            BallotWrite(poll.id, a, (red,), key="k", fingerprint="f"),
+            BallotWrite(poll.id, a, (red,), key="k", fingerprint="f"),  # a retry
+            BallotWrite(poll.id, a, (blue,), key="k", fingerprint="g"),
+            BallotWrite("NOPE42", a, (red,)),
+        ]
+    )
+    assert [code(r) for r in results] == [
+        *(201, 200, 201, "address_limit", 204, "invalid_choice"),
+        *(200, 200, "idempotency_mismatch", "not_found"),
+    ]
+    assert results[7].body == results[6].body
+    poll.refresh_from_db()
+    assert (poll.version, poll.total_votes) == (2, 1)  # one step for the whole batch
+    assert [c.votes for c in poll.choices.order_by("position")] == [1, 0, 0]
+    assert no_drift(capsys, poll.id)
+
+
+@pytest.mark.django_db
+def test_a_batch_that_fails_as_a_whole_is_committed_one_write_at_a_time(poll, monkeypatch):
+    real_apply, sizes = pipeline.batch_sql.apply, []
+
+    def fails_for_batches(batch):
+        sizes.append(len(batch.writes))
+        if len(batch.writes) > 1:
+            raise RuntimeError("a statement of the batch failed")
+        real_apply(batch)
+
+    monkeypatch.setattr(pipeline.batch_sql, "apply", fails_for_batches)
+    red = choice_ids(poll)[0]
+    writes = [BallotWrite(poll.id, anon(f"v{n}"), (red,)) for n in range(3)]
+    assert [code(r) for r in pipeline.commit_batch(writes)] == [201, 201, 201]
+    assert sizes == [3, 1, 1, 1]
+    assert Ballot.objects.count() == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_votes_that_arrive_while_the_poll_is_busy_commit_in_one_batch(postgres, capsys):
+    poll = make_poll(owner=UserFactory(), max_ballots_per_address=0)
+    red = choice_ids(poll)[0]
+    statuses: list[int] = []
+
+    def cast(n: int) -> None:
+        try:
+            statuses.append(vote(APIClient(), poll.id, [red], voter=f"q{n}").status_code)
+        finally:
+            connections.close_all()
+
+    with holder() as edit:
+        edit.execute("SELECT 1 FROM polls_poll WHERE id = %s FOR UPDATE", [poll.id])
+        threads = [threading.Thread(target=cast, args=(n,)) for n in range(40)]
+        for thread in threads:
+            thread.start()
+        wait_until_a_vote_waits_for_the_poll_row()
+        deadline = time.monotonic() + 10
+        while pipeline._committer().queue.qsize() < 39:
+            assert time.monotonic() < deadline, "the other votes never queued"
+            time.sleep(POLL_INTERVAL)
+        # The one lock order: waiting for the poll, the batch has written nothing.
+        written = edit.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+            " WHERE c.relname IN ('polls_ballot', 'polls_ballotchoice', 'polls_choice')"
+            " AND l.mode = 'RowExclusiveLock' AND l.pid <> pg_backend_pid()"
+        ).fetchone()
+        assert written == (0,)
+        edit.rollback()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == [201] * 40
+    poll.refresh_from_db()
+    assert (poll.total_votes, poll.version) == (40, 3)  # a batch of 1, then one of 39
+    assert no_drift(capsys, poll.id)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_mixed_writes_at_once_leave_the_tally_equal_to_the_ballots(postgres, seed, capsys):
+    rng = random.Random(seed)
+    poll = make_poll(owner=UserFactory(), kind="multiple", max_choices=2, allow_vote_change=True)
+    ids = choice_ids(poll)
+    voters = [f"mixed-{seed}-{n}" for n in range(12)]
+    ops = [
+        (
+            rng.choice(voters),
+            rng.choice(["vote", "vote", "withdraw"]),
+            rng.sample(ids, 2)[: rng.randint(1, 2)],
+        )
+        for _ in range(60)
+    ]
+
+    def act(i: int) -> int:
+        name, kind, choices = ops[i]
+        if kind == "withdraw":
+            mine = f"/api/polls/{poll.id}/votes/mine/"
+            return APIClient().delete(mine, HTTP_X_VOTER_ID=voter_id(name)).status_code
+        return vote(APIClient(), poll.id, choices, voter=name).status_code
+
+    statuses = run_together(60, act)
+    assert set(statuses) <= {200, 201, 204, 404}
+    ballots = Ballot.objects.filter(poll=poll).count()
+    assert ballots == statuses.count(201) - statuses.count(204)
+    poll = Poll.objects.get(pk=poll.pk)
+    assert poll.total_votes == ballots
+    assert no_drift(capsys, poll.id)

@@ -1,5 +1,7 @@
 import os
+from urllib.parse import urlparse, urlunparse
 
+import psycopg
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -8,6 +10,7 @@ from rest_framework.test import APIClient
 
 from polls import throttles
 from tests.factories import UserFactory, make_poll
+from tests.servers import migrate, server_env
 
 
 def require_service(available: bool, what: str) -> None:
@@ -72,3 +75,23 @@ def _plain_static_storage(settings):
     settings.STORAGES = settings.STORAGES | {
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
     }
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    """A database of its own for real server processes (migrated, empty)."""
+    base = os.environ.get("DATABASE_URL", "")
+    require_service(base.startswith("postgres"), "Postgres (DATABASE_URL)")
+    url = urlunparse(urlparse(base)._replace(path="/nexus_e2e"))
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS nexus_e2e WITH (FORCE)")
+        conn.execute("CREATE DATABASE nexus_e2e")
+    migrate(server_env(url, None))
+    return url
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    url = os.environ.get("REDIS_URL", "")
+    require_service(bool(url), "Redis (REDIS_URL)")
+    return url

@@ -1,9 +1,7 @@
 import asyncio
 import os
 import time
-from urllib.parse import urlparse, urlunparse
 
-import psycopg
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import channel_layers
@@ -14,7 +12,6 @@ from polls import services
 from tests.conftest import require_service
 from tests.factories import UserFactory, make_poll
 from tests.helpers import anon
-from tests.servers import migrate, server_env
 
 LAYERS = {
     "memory": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
@@ -100,22 +97,3 @@ async def wait_until(predicate, timeout: float = 3.0, step: float = 0.02) -> Non
 
 
 # --- live servers (end-to-end tests) -------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    base = os.environ.get("DATABASE_URL", "")
-    require_service(base.startswith("postgres"), "Postgres (DATABASE_URL)")
-    url = urlunparse(urlparse(base)._replace(path="/nexus_e2e"))
-    with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS nexus_e2e WITH (FORCE)")
-        conn.execute("CREATE DATABASE nexus_e2e")
-    migrate(server_env(url, None))
-    return url
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    url = os.environ.get("REDIS_URL", "")
-    require_service(bool(url), "Redis (REDIS_URL)")
-    return url

@@ -20,7 +20,7 @@ from strawberry.extensions import (
 
 from polls.eligibility import guarded
 from polls.graphql import Mutation, Query, Subscription, _graphql_error
-from polls.throttles import WRITE_THROTTLES
+from polls.throttles import WRITE_THROTTLES, throttles_check
 from polls.voters import VOTER_COOKIE, VOTER_HEADER, address_prefix, set_voter_cookie, voter_resolve
 
 
@@ -76,10 +76,10 @@ class NexusContext(StrawberryDjangoContext):
             set_voter_cookie(self.response, self.request, voter_id)
 
     def throttle(self) -> None:
-        for throttle_class in WRITE_THROTTLES:
-            throttle = throttle_class()
-            if not throttle.allow_request(self.api_request, None):
-                raise drf.Throttled(wait=throttle.wait())
+        throttles = [throttle_class() for throttle_class in WRITE_THROTTLES]
+        wait = throttles_check(throttles, self.api_request, None)
+        if wait is not None:
+            raise drf.Throttled(wait=wait)
 
 
 class NexusGraphQLView(GraphQLView):

@@ -37,7 +37,7 @@ from .serializers import (
     ballot_answer,
 )
 from .services import exports, idempotency, invites
-from .throttles import WRITE_THROTTLES, MyBallotThrottle
+from .throttles import WRITE_THROTTLES, MyBallotThrottle, OneTripThrottling
 from .voters import (
     EXTERNAL_HEADER,
     PASSCODE_HEADER,
@@ -172,7 +172,7 @@ class PollPagination(LimitOffsetPagination):
     close=owner_action("Close a poll"),
     reset=owner_action("Delete every ballot; the tally goes to zero"),
 )
-class PollViewSet(ViewSet):
+class PollViewSet(OneTripThrottling, ViewSet):
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = PollPagination
     lookup_field = "poll_id"
@@ -239,7 +239,7 @@ class PollViewSet(ViewSet):
         return Response(PollSerializer(poll).data, status=status)
 
 
-class VoteView(APIView):
+class VoteView(OneTripThrottling, APIView):
     throttle_classes = WRITE_THROTTLES
 
     def handle_exception(self, exc):
@@ -303,7 +303,7 @@ class VoteView(APIView):
         return response
 
 
-class VoterView(APIView):
+class VoterView(OneTripThrottling, APIView):
     throttle_classes = WRITE_THROTTLES
 
     @extend_schema(
@@ -319,7 +319,7 @@ class VoterView(APIView):
         return response
 
 
-class MyVoteView(APIView):
+class MyVoteView(OneTripThrottling, APIView):
     def get_throttles(self):
         if self.request.method == "DELETE":
             return [cls() for cls in WRITE_THROTTLES]

@@ -15,8 +15,9 @@ import time
 
 from django.conf import settings
 from limits import RateLimitItemPerSecond
-from limits.storage import storage_from_string
+from limits.storage import RedisStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
+from redis.exceptions import NoScriptError
 from rest_framework.throttling import SimpleRateThrottle
 
 from .voters import VOTER_COOKIE, VOTER_HEADER
@@ -39,19 +40,19 @@ class FailOpenThrottle(SimpleRateThrottle):
     """A fixed-window throttle. If Redis is unreachable, the request goes
     through: a vote must not fail because its rate counter cannot be read."""
 
-    def allow_request(self, request, view):
+    def prepare(self, request, view) -> bool:
+        """Find this request's key and limit; False if the throttle does not apply."""
         if self.rate is None:
-            return True
+            return False
         self.key = self.get_cache_key(request, view)
         if self.key is None:
-            return True
+            return False
         self.num_requests, self.duration = self.parse_rate(self.rate)
         self.item = RateLimitItemPerSecond(self.num_requests, self.duration)
-        try:
-            return limiter().hit(self.item, self.key)
-        except Exception:
-            logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
-            return True
+        return True
+
+    def allow_request(self, request, view):
+        return throttles_check([self], request, view) is None
 
     def wait(self):
         try:
@@ -116,6 +117,47 @@ class MyBallotThrottle(FailOpenThrottle):
 
 
 WRITE_THROTTLES = [AnonVoterThrottle, AnonAddressThrottle, UserThrottle]
+
+
+def throttles_check(throttles, request, view) -> float | None:
+    """Count the request against every throttle that applies, in one Redis
+    round trip for all of them; None if all allow it, else the longest wait."""
+    due = [t for t in throttles if t.prepare(request, view)]
+    if not due:
+        return None
+    try:
+        counts = _incr_all([(t.item, t.key) for t in due])
+    except Exception:
+        logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
+        return None
+    waits = [t.wait() or 0.0 for t, n in zip(due, counts, strict=True) if n > t.item.amount]
+    return max(waits) if waits else None
+
+
+def _incr_all(pairs: list[tuple[RateLimitItemPerSecond, str]]) -> list[int]:
+    """The fixed-window counters' new values. On Redis, every counter in one
+    pipelined round trip with the `limits` library's own increment script
+    (the library has no multi-key hit; its `hit` is one round trip each)."""
+    storage = limiter().storage
+    keys = [(item.key_for(key), item.get_expiry()) for item, key in pairs]
+    if isinstance(storage, RedisStorage) and len(keys) > 1:
+        pipe = storage.get_connection().pipeline(transaction=False)
+        for key, expiry in keys:
+            pipe.evalsha(storage.lua_incr_expire.sha, 1, storage.prefixed_key(key), expiry, 1)
+        try:
+            return [int(n) for n in pipe.execute()]
+        except NoScriptError:  # Redis restarted: the one-by-one path loads the script
+            pass
+    return [storage.incr(key, expiry) for key, expiry in keys]
+
+
+class OneTripThrottling:
+    """For DRF views: all of a view's rate limits in one round trip."""
+
+    def check_throttles(self, request):
+        wait = throttles_check(self.get_throttles(), request, self)
+        if wait is not None:
+            self.throttled(request, wait)
 
 
 def failure_blocked(scope: str, address: str) -> float | None:

@@ -52,3 +52,30 @@ def test_signed_in_user_is_limited_on_poll_creation(owner_api, low_rates):
 def test_reads_are_not_throttled(api, poll, low_rates):
     statuses = {api.get(f"/api/polls/{poll.id}/results/").status_code for _ in range(5)}
     assert statuses == {200}
+
+
+def test_all_of_a_votes_limits_take_one_round_trip_to_redis(api, poll, monkeypatch):
+    from collections import Counter
+
+    import redis
+    from limits.storage import RedisStorage
+
+    from polls import throttles
+    from tests.conftest import require_service
+
+    require_service(isinstance(throttles.limiter().storage, RedisStorage), "Redis (REDIS_URL)")
+    calls: Counter = Counter()
+
+    def counted(name, real):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return real(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(
+        redis.client.Pipeline, "execute", counted("pipeline", redis.client.Pipeline.execute)
+    )
+    monkeypatch.setattr(RedisStorage, "incr", counted("incr", RedisStorage.incr))
+    assert vote(api, poll.id, choice_ids(poll)[:1]).status_code == 201  # a voter id and an address
+    assert calls == {"pipeline": 1}

@@ -169,6 +169,10 @@ class BallotChoice(models.Model):
     ballot = models.ForeignKey(Ballot, on_delete=models.DO_NOTHING, related_name="marks")
     poll = models.ForeignKey(Poll, on_delete=models.DO_NOTHING, related_name="+")
     choice = models.ForeignKey(Choice, on_delete=models.CASCADE, related_name="+")
+    # What the mark says about its choice, for kinds that say more than
+    # "chosen": a rating's score, a ranking's position. Null for single and
+    # multiple choice.
+    value = models.SmallIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

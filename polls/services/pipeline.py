@@ -20,6 +20,7 @@ Inside an open transaction (tests, or a caller's atomic block) the batch of
 one runs in the caller's thread, on the caller's connection: the same code.
 """
 
+import contextlib
 import logging
 import queue
 import threading
@@ -78,6 +79,7 @@ class Committer:
 
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
+        self.in_flight = 0  # writes in the batch being committed
         self.thread = threading.Thread(target=self._run, name="nexus-votes", daemon=True)
         self.thread.start()
 
@@ -97,16 +99,20 @@ class Committer:
             self._commit(batch)
 
     def _commit(self, batch: list[_Pending]) -> None:
-        close_old_connections()  # a broken or expired connection is replaced
         results: list[VoteOutcome | Exception]
+        self.in_flight = len(batch)
         try:
+            close_old_connections()  # a broken or expired connection is replaced
             results = commit_batch([p.write for p in batch])
         except Exception as exc:  # never leave a request waiting
+            logger.exception("The vote committer failed a batch of %d", len(batch))
             results = [exc] * len(batch)
+        self.in_flight = 0
         for pending, result in zip(batch, results, strict=True):
             pending.future.set_result(result)
         if self.queue.empty():  # idle: hand the connection back
-            connection.close()
+            with contextlib.suppress(Exception):
+                connection.close()
 
 
 _lock = threading.Lock()

@@ -166,24 +166,21 @@ def failure_blocked(scope: str, address: str) -> float | None:
     Failures (a forged voter id, a wrong passcode) are counted by
     `failure_hit`; rates come from settings.NEXUS_FAILURE_RATES.
     """
-    item = _failure_item(scope)
-    try:
-        if limiter().test(item, scope, address):
-            return None
-        reset_at = limiter().get_window_stats(item, scope, address).reset_time
-    except Exception:
-        logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
-        return None
-    return max(1.0, reset_at - time.time())
+    return _failure_wait(scope, address, limiter().test)
 
 
 def failure_try(scope: str, address: str) -> float | None:
     """Count an attempt before it is judged: None if it may go on, else the
     seconds to wait. A burst of concurrent tries cannot outrun the limit;
     an attempt that did not fail is given back with `failure_refund`."""
+    return _failure_wait(scope, address, limiter().hit)
+
+
+def _failure_wait(scope: str, address: str, allows) -> float | None:
+    """None if `allows` (the limiter's test or hit) lets the address through."""
     item = _failure_item(scope)
     try:
-        if limiter().hit(item, scope, address):
+        if allows(item, scope, address):
             return None
         reset_at = limiter().get_window_stats(item, scope, address).reset_time
     except Exception:

@@ -120,15 +120,8 @@ def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
 
 def _invites(cursor, writes) -> set[tuple[str, str]]:
     wanted = {(w.poll_id, w.voter.invite_nonce) for w in writes if w.voter.kind == "invite"}
-    if not wanted:
-        return set()
-    polls, nonces = sorted({p for p, _ in wanted}), sorted({n for _, n in wanted})
-    cursor.execute(
-        f"SELECT poll_id, nonce FROM {_INVITE} WHERE poll_id IN ({_in(polls)})"
-        f" AND nonce IN ({_in(nonces)})",
-        [*polls, *nonces],
-    )
-    return {row for row in map(tuple, cursor.fetchall()) if row in wanted}
+    rows = _select_pairs(cursor, _INVITE, ("poll_id", "nonce"), (), wanted)
+    return {tuple(row) for row in rows}
 
 
 def _address_counts(cursor, writes, polls) -> dict[tuple[str, str], int]:
@@ -140,28 +133,28 @@ def _address_counts(cursor, writes, polls) -> dict[tuple[str, str], int]:
         and w.poll_id in polls
         and polls[w.poll_id].poll.max_ballots_per_address
     }
-    if not wanted:
-        return {}
-    polls_, prefixes = sorted({p for p, _ in wanted}), sorted({a for _, a in wanted})
-    cursor.execute(
-        f"SELECT poll_id, prefix, ballots FROM {_ADDRESS} WHERE poll_id IN ({_in(polls_)})"
-        f" AND prefix IN ({_in(prefixes)})",
-        [*polls_, *prefixes],
-    )
-    return {(p, a): n for p, a, n in cursor.fetchall()}
+    rows = _select_pairs(cursor, _ADDRESS, ("poll_id", "prefix"), ("ballots",), wanted)
+    return {(p, a): n for p, a, n in rows}
 
 
 def _records(cursor, writes) -> dict[tuple[str, str], tuple[str, int, str]]:
     wanted = {(w.voter.key, w.key) for w in writes if w.key}
+    extra = ("fingerprint", "status_code", "body")
+    rows = _select_pairs(cursor, _RECORD, ("scope", "key"), extra, wanted)
+    return {(s, k): (f, st, b) for s, k, f, st, b in rows}
+
+
+def _select_pairs(cursor, table: str, pair: tuple[str, str], extra: tuple, wanted: set) -> list:
+    """Rows of `table` whose (pair) is in `wanted`: one statement, none if empty."""
     if not wanted:
-        return {}
-    scopes, keys = sorted({s for s, _ in wanted}), sorted({k for _, k in wanted})
+        return []
+    firsts, seconds = sorted({a for a, _ in wanted}), sorted({b for _, b in wanted})
     cursor.execute(
-        f"SELECT scope, key, fingerprint, status_code, body FROM {_RECORD}"
-        f" WHERE scope IN ({_in(scopes)}) AND key IN ({_in(keys)})",
-        [*scopes, *keys],
+        f"SELECT {', '.join((*pair, *extra))} FROM {table}"
+        f" WHERE {pair[0]} IN ({_in(firsts)}) AND {pair[1]} IN ({_in(seconds)})",
+        [*firsts, *seconds],
     )
-    return {(s, k): (f, st, b) for s, k, f, st, b in cursor.fetchall() if (s, k) in wanted}
+    return [row for row in cursor.fetchall() if (row[0], row[1]) in wanted]
 
 
 # --- writing the batch ---------------------------------------------------------------

@@ -75,7 +75,7 @@ EXTERNAL_PARAM = OpenApiParameter(
     " (1-128 printable characters); one ballot per external id.",
 )
 VOTER_ERRORS = {
-    "invalid_voter_id": (400, "This voter id was not issued by this server."),
+    "invalid_voter_id": (400, "This voter id was not issued here: get one from POST /api/voters/."),
 }
 
 

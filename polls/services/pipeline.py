@@ -46,6 +46,10 @@ def commit(write: BallotWrite) -> VoteOutcome:
     if connection.in_atomic_block or not settings.NEXUS_VOTE_BATCHING:
         result = commit_batch([write])[0]
     else:
+        # The committer's connection comes from the same pool as this
+        # thread's: hand ours back before waiting, or a pool full of
+        # waiting requests (signed-in ones hold a connection) starves it.
+        connection.close()
         result = _committer().submit(write)
     if isinstance(result, BaseException):
         raise result

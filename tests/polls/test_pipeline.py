@@ -172,3 +172,21 @@ def test_the_committer_survives_a_failure_outside_any_batch(postgres, monkeypatc
     assert (first.status_code, second.status_code) == (500, 201)
     assert first.json()["code"] == "server_error"
     assert Ballot.objects.filter(poll=poll).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_request_hands_its_connection_back_before_it_waits(postgres, monkeypatch):
+    from django.db import connection
+
+    poll = make_poll(owner=UserFactory())
+    committer, held = pipeline._committer(), []
+    real_submit = committer.submit
+
+    def submit(write):
+        held.append(connection.connection is not None)
+        return real_submit(write)
+
+    monkeypatch.setattr(committer, "submit", submit)
+    assert Poll.objects.filter(pk=poll.pk).exists()  # this thread now holds a connection
+    outcome = pipeline.commit(BallotWrite(poll.id, anon("pool"), (choice_ids(poll)[0],)))
+    assert (outcome.status, held) == (201, [False])

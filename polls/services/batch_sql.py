@@ -55,6 +55,7 @@ def load(writes: list[BallotWrite], now) -> State:
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
         polls = _polls(cursor, sorted({w.poll_id for w in writes}), at)
+        _lock_keys(cursor, writes)
         ballots = _ballots(cursor, writes, polls)
         return State(
             polls=polls,
@@ -87,6 +88,17 @@ def _polls(cursor, poll_ids: list[str], at) -> dict[str, PollState]:
         for choice_id, poll_id in cursor.fetchall():
             polls[poll_id].choices.add(choice_id)
     return polls
+
+
+def _lock_keys(cursor, writes) -> None:
+    """Idempotency-Keys belong to a voter, not a poll: the same key on two
+    polls (two processes' batches) is not kept apart by the poll locks. So
+    each key is locked too, after the polls, in one order (Postgres advisory
+    locks until commit; SQLite's write lock already serialises batches)."""
+    if connection.vendor != "postgresql":
+        return
+    for scope, key in sorted({(w.voter.key, w.key) for w in writes if w.key}):
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"{scope}\n{key}"])
 
 
 def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:

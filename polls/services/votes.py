@@ -2,11 +2,17 @@
 pipeline (pipeline.py), which commits it, with the tally and a new version,
 in a batch with whatever else arrived at the same time."""
 
+import re
+
+from nexus.errors import NotFound
+
 from ..voters import Voter
 from .batch_decide import VoteOutcome
 from .pipeline import BallotWrite, commit
 
 __all__ = ["VoteOutcome", "vote_cast", "vote_withdraw"]
+
+JOIN_CODE = re.compile(r"[A-Z0-9]{4,16}")  # as polls.urls accepts them, upper-cased
 
 
 def vote_cast(
@@ -26,6 +32,8 @@ def vote_cast(
     (an Idempotency-Key, scoped to the voter), the first answer is stored
     with the ballot and replayed to a retry with the same `fingerprint`.
     """
+    if not JOIN_CODE.fullmatch(poll_id):  # what no poll can be called (NUL bytes, ...)
+        raise NotFound("No poll with this id.")
     write = BallotWrite(
         poll_id=poll_id,
         voter=voter,
@@ -40,4 +48,6 @@ def vote_cast(
 
 def vote_withdraw(*, poll_id: str, voter: Voter) -> None:
     """Withdraw the voter's own ballot; its identity is proof enough (no passcode)."""
+    if not JOIN_CODE.fullmatch(poll_id):
+        raise NotFound("No poll with this id.")
     commit(BallotWrite(poll_id=poll_id, voter=voter, choice_ids=None))

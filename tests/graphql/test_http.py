@@ -318,3 +318,9 @@ def test_a_malformed_passcode_argument_is_invalid(api, user, passcode):
     assert codes(body) == ["invalid"]
     assert body["errors"][0]["extensions"]["fields"] == {"passcode": "1-64 printable characters."}
     assert not Ballot.objects.exists()
+
+
+def test_a_poll_id_no_poll_can_have_is_not_found(api, poll):
+    body = gql(api, VOTE, poll="AB\x00CD", choices=[str(choice_ids(poll)[0])])
+    assert codes(body) == ["not_found"]
+    assert not Ballot.objects.exists()

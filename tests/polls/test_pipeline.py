@@ -190,3 +190,27 @@ def test_a_request_hands_its_connection_back_before_it_waits(postgres, monkeypat
     assert Poll.objects.filter(pk=poll.pk).exists()  # this thread now holds a connection
     outcome = pipeline.commit(BallotWrite(poll.id, anon("pool"), (choice_ids(poll)[0],)))
     assert (outcome.status, held) == (201, [False])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_key_on_two_polls_at_once_is_one_ballot_and_one_mismatch(postgres):
+    owner = UserFactory()
+    for round_ in range(8):
+        polls = [make_poll(owner=owner), make_poll(owner=owner)]
+        choices = [choice_ids(p)[0] for p in polls]
+
+        def write(i: int, round_=round_, polls=polls, choices=choices):
+            return pipeline.commit_batch(
+                [
+                    BallotWrite(
+                        polls[i].id,
+                        anon(f"k{round_}"),
+                        (choices[i],),
+                        key="K",
+                        fingerprint=f"poll-{i}",
+                    )
+                ]
+            )[0]
+
+        results = run_together(2, write)
+        assert sorted(str(code(r)) for r in results) == ["201", "idempotency_mismatch"]

@@ -8,6 +8,9 @@ from django.utils import timezone
 # No 0/O, 1/I/L: a join code is read off a projector and typed on a phone.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
+# What a join code may look like anywhere it is read (URLs in any case,
+# sockets, the vote pipeline): anything else names no poll.
+JOIN_CODE_PATTERN = "[A-Za-z0-9]{4,16}"
 
 
 def new_join_code() -> str:

@@ -12,12 +12,13 @@ from .api import (
     VoterView,
     VoteView,
 )
+from .models import JOIN_CODE_PATTERN
 
 
 class JoinCodeConverter:
     """Join codes are typed by people: accept lower case, look up upper case."""
 
-    regex = "[A-Za-z0-9]{4,16}"
+    regex = JOIN_CODE_PATTERN
 
     def to_python(self, value: str) -> str:
         return value.upper()

@@ -25,7 +25,7 @@ from django.conf import settings
 from nexus.metrics import WS_CONNECTIONS
 from polls import selectors
 from polls.errors import InvalidVoterId
-from polls.models import Poll
+from polls.models import JOIN_CODE_PATTERN, Poll
 from polls.visibility import results_denial
 
 from . import broadcast
@@ -36,7 +36,7 @@ logger = logging.getLogger("nexus.realtime")
 
 MAX_MESSAGE_CHARS = 4096
 MAX_SUBSCRIPTIONS = 200
-JOIN_CODE = re.compile(r"^[A-Za-z0-9]{4,16}$")
+JOIN_CODE = re.compile(rf"^{JOIN_CODE_PATTERN}$")
 CLOSE = {
     "invalid_voter_id": 4400,
     "not_authenticated": 4401,

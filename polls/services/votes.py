@@ -6,13 +6,14 @@ import re
 
 from nexus.errors import NotFound
 
+from ..models import JOIN_CODE_PATTERN
 from ..voters import Voter
 from .batch_decide import VoteOutcome
 from .pipeline import BallotWrite, commit
 
 __all__ = ["VoteOutcome", "vote_cast", "vote_withdraw"]
 
-JOIN_CODE = re.compile(r"[A-Z0-9]{4,16}")  # as polls.urls accepts them, upper-cased
+JOIN_CODE = re.compile(JOIN_CODE_PATTERN)
 
 
 def vote_cast(

@@ -7,7 +7,6 @@ written, never a 500 and never a ballot that breaks the poll's new rules.
 """
 
 import threading
-import time
 
 import psycopg
 import pytest
@@ -19,7 +18,7 @@ from polls.models import Ballot, BallotChoice
 from tests.conftest import client_for
 from tests.factories import UserFactory, make_poll
 from tests.helpers import choice_ids, vote
-from tests.servers import POLL_INTERVAL
+from tests.servers import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres")]
 
@@ -33,17 +32,16 @@ def holder() -> psycopg.Connection:
 
 def wait_until_a_vote_waits_for_the_poll_row(deadline: float = 10.0) -> None:
     with holder() as watcher:
-        started = time.monotonic()
-        while time.monotonic() - started < deadline:
+
+        def a_vote_waits() -> bool:
             row = watcher.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
                 " AND query LIKE 'SELECT id, status%%FOR UPDATE'"
             ).fetchone()
             watcher.rollback()
-            if row and row[0]:
-                return
-            time.sleep(POLL_INTERVAL)
-    raise AssertionError("the vote never reached the poll row's lock")
+            return bool(row and row[0])
+
+        wait_for(a_vote_waits, deadline, "a vote to reach the poll row's lock")
 
 
 def vote_while_an_edit_holds_the_poll(poll, choices: list[int], edit_sql: list[tuple]):

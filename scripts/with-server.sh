@@ -5,7 +5,8 @@
 # `split` is production's layout: the REST API from granian WSGI workers,
 # WebSockets from a granian ASGI process. Exported
 # for the command: NEXUS_URL (REST), NEXUS_WS_URL (sockets) and
-# NEXUS_SERVER_PIDS; the servers stop when the command ends.
+# NEXUS_SERVER_PIDS; the servers stop when the command ends. NEXUS_WSGI_ARGS
+# adds granian options to split's REST workers (e.g. --blocking-threads 16).
 #   NEXUS_SERVER=split NEXUS_WORKERS=2 scripts/with-server.sh \
 #     .venv/bin/python manage.py loadtest --url '$NEXUS_URL' ...
 set -euo pipefail
@@ -31,7 +32,7 @@ case "${NEXUS_SERVER:-daphne}" in
                       --no-access-log") ;;
   granian) commands=("$(granian asgi "$PORT" nexus.asgi:application "$WORKERS")") ;;
   granian-wsgi) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS")") ;;
-  split) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS")"
+  split) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS") ${NEXUS_WSGI_ARGS:-}"
                    "$(granian asgi $((PORT + 1)) nexus.asgi:application 1)")
          NEXUS_WS_URL="http://127.0.0.1:$((PORT + 1))" ;;
   *) echo "NEXUS_SERVER must be daphne, uvicorn, granian, granian-wsgi or split" >&2; exit 2 ;;

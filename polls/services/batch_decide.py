@@ -90,6 +90,7 @@ class State:
     invites: set[tuple[str, str]]  # (poll, nonce) of unrevoked invites
     address_counts: dict[tuple[str, str], int]
     records: dict[tuple[str, str], tuple[str, int, str]]  # (scope, key) -> fp, status, body
+    busy: set[str] = field(default_factory=set)  # polls locked elsewhere (skipped)
 
 
 @dataclass

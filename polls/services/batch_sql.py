@@ -10,6 +10,7 @@ the database's write lock, so there is no FOR UPDATE.
 
 import functools
 from collections import Counter
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
@@ -48,13 +49,17 @@ def _in(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def load(writes: list[BallotWrite], now) -> State:
+def load(writes: list[BallotWrite], now, *, skip_locked: bool = False) -> State:
     """Lock the writes' polls (by id: one order for every writer), then read
     their choices, the writers' ballots, invites, address counts and stored
-    idempotent answers."""
+    idempotent answers.
+
+    `skip_locked` (the committer): a poll another transaction holds is not
+    waited for; it is named in `State.busy` and its writes are left out."""
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
-        polls = _polls(cursor, sorted({w.poll_id for w in writes}), at)
+        polls, busy = _polls(cursor, sorted({w.poll_id for w in writes}), at, skip_locked)
+        writes = [w for w in writes if w.poll_id not in busy]
         _lock_keys(cursor, writes)
         ballots = _ballots(cursor, writes, polls)
         return State(
@@ -63,14 +68,19 @@ def load(writes: list[BallotWrite], now) -> State:
             invites=_invites(cursor, writes),
             address_counts=_address_counts(cursor, writes, polls),
             records=_records(cursor, writes),
+            busy=busy,
         )
 
 
-def _polls(cursor, poll_ids: list[str], at) -> dict[str, PollState]:
+def _polls(cursor, poll_ids: list[str], at, skip_locked: bool) -> tuple[dict, set[str]]:
     """Lock the polls, then read their choices in a statement of its own: a
     row lock waited for gives the newest poll row, but rows joined to it
-    would come from before the wait (an edit may have replaced the choices)."""
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    would come from before the wait (an edit may have replaced the choices).
+    With `skip_locked`, also the ids of polls that exist but are locked."""
+    features = connection.features  # SQLite: no row locks, the transaction locks
+    skip_locked = skip_locked and features.has_select_for_update_skip_locked
+    lock = " FOR UPDATE" if features.has_select_for_update else ""
+    lock += " SKIP LOCKED" if skip_locked else ""
     columns = ", ".join(_POLL_FIELDS)
     cursor.execute(
         f"SELECT id, {columns}, ({ACCEPTS_VOTES_SQL}) FROM {_POLL}"
@@ -81,13 +91,18 @@ def _polls(cursor, poll_ids: list[str], at) -> dict[str, PollState]:
     for row in cursor.fetchall():
         fields = dict(zip(_POLL_FIELDS, row[1:-1], strict=True))
         polls[row[0]] = PollState(Poll(id=row[0], **fields), set(), bool(row[-1]))
+    busy: set[str] = set()
+    missing = [p for p in poll_ids if p not in polls]
+    if skip_locked and missing:
+        cursor.execute(f"SELECT id FROM {_POLL} WHERE id IN ({_in(missing)})", missing)
+        busy = {row[0] for row in cursor.fetchall()}  # the rest do not exist
     if polls:
         cursor.execute(
             f"SELECT id, poll_id FROM {_CHOICE} WHERE poll_id IN ({_in(polls)})", list(polls)
         )
         for choice_id, poll_id in cursor.fetchall():
             polls[poll_id].choices.add(choice_id)
-    return polls
+    return polls, busy
 
 
 def _lock_keys(cursor, writes) -> None:
@@ -106,16 +121,16 @@ def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
     if not pairs:
         return {}
     poll_ids, keys = sorted({p for p, _ in pairs}), sorted({k for _, k in pairs})
-    found = (
-        Ballot.objects.filter(poll_id__in=poll_ids, voter_key__in=keys)
-        .values_list("id", "poll_id", "voter_key", "created_at")
-        .order_by()
+    cursor.execute(
+        f"SELECT id, poll_id, voter_key, created_at FROM {_BALLOT}"
+        f" WHERE poll_id IN ({_in(poll_ids)}) AND voter_key IN ({_in(keys)})",
+        [*poll_ids, *keys],
     )
     ballots: dict[tuple[str, str], BallotState] = {}
-    for ballot_id, poll_id, key, created_at in found:
+    for ballot_id, poll_id, key, created_at in cursor.fetchall():
         if (poll_id, key) in pairs:
             ballots[(poll_id, key)] = BallotState(
-                poll_id, pairs[(poll_id, key)], ballot_id, created_at=created_at
+                poll_id, pairs[(poll_id, key)], ballot_id, created_at=_aware(created_at)
             )
     if ballots:
         ids = {b.original_id: b for b in ballots.values() if b.original_id is not None}
@@ -128,6 +143,13 @@ def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
         for ballot_id, ballot in ids.items():
             ballot.original_marks = ballot.final_marks = frozenset(marks[ballot_id])
     return ballots
+
+
+def _aware(value) -> datetime:
+    """A timestamp column as the ORM reads it (SQLite returns naive UTC text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _invites(cursor, writes) -> set[tuple[str, str]]:

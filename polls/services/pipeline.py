@@ -14,7 +14,9 @@ so one bad write cannot fail the others.
 Lock order, for every writer: the poll rows (by id), then their ballot,
 invite and address rows, then their choices. Everything a write is judged
 by is read after its poll is locked, so an owner's edit (which also locks
-the poll first) is either wholly before or wholly after it.
+the poll first) is either wholly before or wholly after it. The committer
+never waits for a poll row another transaction holds (SKIP LOCKED): that
+poll's writes are parked and tried again, and every other poll goes on.
 
 Inside an open transaction (tests, or a caller's atomic block) the batch of
 one runs in the caller's thread, on the caller's connection: the same code.
@@ -24,6 +26,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -37,6 +40,7 @@ from .batch_decide import BallotWrite, Batch, VoteOutcome
 logger = logging.getLogger("nexus.votes")
 
 MAX_BATCH = 256
+BUSY_RETRY = 0.005  # seconds between tries of writes whose poll is locked elsewhere
 
 __all__ = ["BallotWrite", "VoteOutcome", "commit"]
 
@@ -56,20 +60,30 @@ def commit(write: BallotWrite) -> VoteOutcome:
     return result
 
 
-def commit_batch(writes: list[BallotWrite]) -> list[VoteOutcome | Exception]:
-    """One transaction for the writes; an outcome or an error for each."""
+class PollBusy(Exception):
+    """The write's poll is locked by another transaction (skip_busy only)."""
+
+
+def commit_batch(
+    writes: list[BallotWrite], *, skip_busy: bool = False
+) -> list[VoteOutcome | Exception]:
+    """One transaction for the writes; an outcome or an error for each.
+
+    `skip_busy`: writes on a poll another transaction holds are not waited
+    for; they come back as PollBusy, uncommitted, to be tried again."""
     try:
         with transaction.atomic():
             now = timezone.now()
-            batch = Batch(writes, batch_sql.load(writes, now), now)
-            results = batch.decide()
+            state = batch_sql.load(writes, now, skip_locked=skip_busy)
+            batch = Batch([w for w in writes if w.poll_id not in state.busy], state, now)
+            decided = iter(batch.decide())
             batch_sql.apply(batch)
-        return results
+        return [PollBusy() if w.poll_id in state.busy else next(decided) for w in writes]
     except Exception as exc:
         if len(writes) == 1:
             return [exc]
         logger.warning("A batch of %d failed; committing each alone", len(writes), exc_info=True)
-        return [commit_batch([write])[0] for write in writes]
+        return [commit_batch([write], skip_busy=skip_busy)[0] for write in writes]
 
 
 @dataclass
@@ -79,11 +93,18 @@ class _Pending:
 
 
 class Committer:
-    """This process's committer: one thread, one connection."""
+    """This process's committer: one thread, one connection.
+
+    It never waits for a poll's row lock: a poll another transaction holds
+    (an owner's edit, a reset) would stall every poll's votes behind it.
+    Writes on such a poll are parked and tried again with the next batch,
+    every BUSY_RETRY seconds while nothing else arrives; the others go on.
+    """
 
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self.in_flight = 0  # writes in the batch being committed
+        self.parked: list[_Pending] = []  # writes whose poll was busy, in arrival order
         self.thread = threading.Thread(target=self._run, name="nexus-votes", daemon=True)
         self.thread.start()
 
@@ -94,7 +115,11 @@ class Committer:
 
     def _run(self) -> None:
         while True:
-            batch = [self.queue.get()]
+            if self.parked and self.queue.empty():
+                time.sleep(BUSY_RETRY)  # only parked writes: try them again shortly
+            batch, self.parked = self.parked, []
+            if not batch:
+                batch.append(self.queue.get())  # idle: wait for a write
             while len(batch) < MAX_BATCH:
                 try:
                     batch.append(self.queue.get_nowait())
@@ -107,14 +132,17 @@ class Committer:
         self.in_flight = len(batch)
         try:
             close_old_connections()  # a broken or expired connection is replaced
-            results = commit_batch([p.write for p in batch])
+            results = commit_batch([p.write for p in batch], skip_busy=True)
         except Exception as exc:  # never leave a request waiting
             logger.exception("The vote committer failed a batch of %d", len(batch))
             results = [exc] * len(batch)
         self.in_flight = 0
         for pending, result in zip(batch, results, strict=True):
-            pending.future.set_result(result)
-        if self.queue.empty():  # idle: hand the connection back
+            if isinstance(result, PollBusy):
+                self.parked.append(pending)
+            else:
+                pending.future.set_result(result)
+        if self.queue.empty() and not self.parked:  # idle: hand the connection back
             with contextlib.suppress(Exception):
                 connection.close()
 

@@ -87,3 +87,60 @@ def test_results_email_goes_through_a_real_smtp_server(settings, user):
     content = envelope.content.decode()
     assert "Subject: Final results: Venue?" in content
     assert "text/plain" in content and "text/html" in content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_results_email_is_sent_once_without_holding_the_poll_row(settings, postgres):
+    import asyncio
+    import threading
+
+    from aiosmtpd.controller import Controller
+    from django.db import connections
+
+    from tests.polls.test_vote_races import holder
+    from tests.servers import free_port
+
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowInbox:  # an SMTP server that takes its time, as real ones can
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
+            entered.set()
+            await asyncio.get_running_loop().run_in_executor(None, release.wait, 30)
+            self.messages.append(envelope)
+            return "250 OK"
+
+    inbox = SlowInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
+    poll = make_poll(owner=UserFactory(email="host@example.com"), status="open")
+    Poll.objects.filter(pk=poll.pk).update(status="closed")
+    sent: list[bool] = []
+
+    def send() -> None:
+        try:
+            sent.append(schedule.poll_results_email(poll_id=poll.id))
+        finally:
+            connections.close_all()
+
+    senders = [threading.Thread(target=send) for _ in range(2)]  # a task and its redelivery
+    try:
+        for sender in senders:
+            sender.start()
+        assert entered.wait(30)
+        with holder() as other:  # votes and edits lock the row: it must be free
+            other.execute("SELECT 1 FROM polls_poll WHERE id = %s FOR UPDATE NOWAIT", [poll.id])
+            other.rollback()
+        release.set()
+        for sender in senders:
+            sender.join(30)
+    finally:
+        release.set()
+        controller.stop()
+    assert sorted(sent) == [False, True]
+    assert len(inbox.messages) == 1
+    assert Poll.objects.get(pk=poll.pk).results_emailed_at is not None

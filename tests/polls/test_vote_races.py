@@ -1,8 +1,8 @@
 """A first ballot racing an edit of its poll, on real Postgres.
 
-A second connection holds the poll row (as an owner's edit does), the ballot
-waits on the vote pipeline's first statement, which locks the row, the edit
-commits, and the ballot goes on. It must end as a clear 4xx with nothing
+A second connection holds the poll row (as an owner's edit does), the vote
+pipeline parks the ballot (it never waits for a held row), the edit commits,
+and the ballot goes on. It must end as a clear 4xx with nothing
 written, never a 500 and never a ballot that breaks the poll's new rules.
 """
 
@@ -15,6 +15,7 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from polls.models import Ballot, BallotChoice
+from polls.services import pipeline
 from tests.conftest import client_for
 from tests.factories import UserFactory, make_poll
 from tests.helpers import choice_ids, vote
@@ -30,18 +31,11 @@ def holder() -> psycopg.Connection:
     )
 
 
-def wait_until_a_vote_waits_for_the_poll_row(deadline: float = 10.0) -> None:
-    with holder() as watcher:
-
-        def a_vote_waits() -> bool:
-            row = watcher.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-                " AND query LIKE 'SELECT id, status%%FOR UPDATE'"
-            ).fetchone()
-            watcher.rollback()
-            return bool(row and row[0])
-
-        wait_for(a_vote_waits, deadline, "a vote to reach the poll row's lock")
+def wait_until_votes_wait_for_the_poll(count: int = 1, deadline: float = 10.0) -> None:
+    """The pipeline's committer does not wait for a held poll row: it parks
+    the poll's writes and tries them again (polls.services.pipeline)."""
+    committer = pipeline._committer()
+    wait_for(lambda: len(committer.parked) >= count, deadline, "votes to wait for the poll")
 
 
 def vote_while_an_edit_holds_the_poll(poll, choices: list[int], edit_sql: list[tuple]):
@@ -57,7 +51,7 @@ def vote_while_an_edit_holds_the_poll(poll, choices: list[int], edit_sql: list[t
         edit.execute("SELECT 1 FROM polls_poll WHERE id = %s FOR UPDATE", [poll.id])
         thread = threading.Thread(target=cast)
         thread.start()
-        wait_until_a_vote_waits_for_the_poll_row()
+        wait_until_votes_wait_for_the_poll()
         for sql, params in edit_sql:
             edit.execute(sql, params)
         edit.commit()

@@ -1,4 +1,7 @@
-"""Middleware that keeps an ASGI request on the event loop until its view.
+"""Middleware of our own: static files that keep an ASGI request on the event
+loop until its view, and the anonymous vote's short path under WSGI.
+
+Static files:
 
 Django runs a middleware chain async under ASGI only if every middleware in
 it can run async; one sync-only middleware (WhiteNoise 6 is one) makes it
@@ -7,7 +10,14 @@ middleware below, then to a thread again for the view: three thread hops per
 request instead of one (docs/BENCHMARKS.md, "The vote path over HTTP").
 """
 
+import re
+
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.core.handlers.exception import response_for_exception
+from django.urls import ResolverMatch, resolve
+from django.utils.cache import patch_vary_headers
 from whitenoise.middleware import WhiteNoiseMiddleware
 
 
@@ -35,3 +45,71 @@ class StaticFilesMiddleware(WhiteNoiseMiddleware):
         if static_file is not None:
             return await sync_to_async(self.serve)(static_file, request)
         return await self.get_response(request)
+
+
+class AnonymousVoteMiddleware:
+    """An anonymous vote goes straight from here to its view (WSGI).
+
+    A vote from a phone (POST /api/polls/{id}/votes/ with no session cookie
+    and no Authorization header) needs little of what the middleware below
+    does: the security checks and headers, the host check, Content-Length
+    and `Vary: Cookie`, which are run here with Django's own middleware
+    methods. Sessions, CSRF (the view is exempt; DRF checks it for session
+    logins), accounts, messages, static files and URL routing are skipped:
+    they were a measured part of the vote's CPU (docs/BENCHMARKS.md).
+    Anything else takes the full chain, and so does every request under
+    ASGI. tests/nexus/test_vote_fast_path.py holds both paths to the same
+    answers, hostile requests included.
+    """
+
+    sync_capable = async_capable = True
+
+    def __init__(self, get_response):
+        from django.contrib.auth.models import AnonymousUser
+        from django.middleware.clickjacking import XFrameOptionsMiddleware
+        from django.middleware.common import CommonMiddleware
+        from django.middleware.security import SecurityMiddleware
+
+        from polls.api import VoteView
+        from polls.urls import JoinCodeConverter
+
+        self.get_response = get_response
+        self.security = SecurityMiddleware(get_response)
+        self.frame = XFrameOptionsMiddleware(get_response)
+        self.common = CommonMiddleware(get_response)
+        self.view = VoteView.as_view()
+        self.code = JoinCodeConverter()
+        self.path = re.compile(rf"/api/polls/({self.code.regex})/votes/")
+        self.anonymous = AnonymousUser()
+        self.route = resolve("/api/polls/AAAA/votes/").route
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
+
+    def __call__(self, request):
+        match = self.path.fullmatch(request.path_info)
+        if (
+            iscoroutinefunction(self)  # ASGI: the view runs in a thread either way
+            or match is None
+            or request.method != "POST"
+            or "HTTP_AUTHORIZATION" in request.META
+            or settings.SESSION_COOKIE_NAME in request.COOKIES
+        ):
+            return self.get_response(request)
+        response = self.security.process_request(request)  # the HTTPS redirect, if on
+        if response is None:
+            try:
+                request.get_host()  # as CommonMiddleware checks it, after the redirect
+            except DisallowedHost as exc:
+                response = response_for_exception(request, exc)
+        if response is None:
+            kwargs = {"poll_id": self.code.to_python(match[1])}
+            request.user = self.anonymous
+            request.resolver_match = ResolverMatch(self.view, (), kwargs, route=self.route)
+            response = self.view(request, **kwargs)
+            if hasattr(response, "render"):  # DRF's error answers render late, as Django does
+                response = response.render()
+            # What the chain below adds on the way out, innermost first.
+            response = self.frame.process_response(request, response)
+            response = self.common.process_response(request, response)  # Content-Length
+            patch_vary_headers(response, ["Cookie"])  # as the session's middleware does
+        return self.security.process_response(request, response)

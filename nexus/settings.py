@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "nexus.ops.RequestMetricsMiddleware",
+    "nexus.middleware.AnonymousVoteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "nexus.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

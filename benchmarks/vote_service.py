@@ -32,11 +32,11 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from polls import services  # noqa: E402
 from polls.voters import Voter, voter_id_issue  # noqa: E402
-from realtime import broadcast  # noqa: E402
+from realtime import publish  # noqa: E402
 
 
 def main(votes: int, through: str) -> dict:
-    broadcast.poll_changed = lambda poll_id: None  # the broadcast is not the vote's cost
+    publish.poll_changed = lambda poll_id: None  # the broadcast is not the vote's cost
     owner, _ = get_user_model().objects.get_or_create(username="bench-owner")
     # One client address casts every ballot here: no address cap.
     poll = services.poll_create(

@@ -303,7 +303,7 @@ SPECTACULAR_SETTINGS = {
 # sends stay blocked NEXUS_WS_SEND_TIMEOUT seconds is closed (4408).
 NEXUS_BROADCAST_INTERVAL = env_int("NEXUS_BROADCAST_INTERVAL_MS", 100, minimum=10) / 1000
 NEXUS_RESYNC_SECONDS = env_int("NEXUS_RESYNC_MS", 1000, minimum=100) / 1000
-# Fan-out pacing (realtime/runtime.py): a poll watched by N sockets in one
+# Fan-out pacing (realtime/hub.py): a poll watched by N sockets in one
 # process gets at most one state every N / this many seconds.
 NEXUS_WS_SENDS_PER_SECOND = env_int("NEXUS_WS_SENDS_PER_SECOND", 20000, minimum=100)
 NEXUS_WS_SEND_TIMEOUT = env_int("NEXUS_WS_SEND_TIMEOUT_MS", 10000, minimum=100) / 1000

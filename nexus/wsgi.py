@@ -12,6 +12,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nexus.settings")
 
 application = get_wsgi_application()
 
-from realtime.broadcast import start_background_loop  # noqa: E402  (needs Django set up)
+from realtime.publish import start_background_loop  # noqa: E402  (needs Django set up)
 
 start_background_loop()

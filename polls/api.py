@@ -266,6 +266,11 @@ class VoteView(OneTripThrottling, APIView):
         VOTES.labels(response.data.get("code", "error") if response.data else "error").inc()
         return response
 
+    def perform_content_negotiation(self, request, force=False):
+        # A vote answers JSON whatever the Accept header says (its only
+        # renderer): skip DRF's negotiation, a measurable part of the vote.
+        return JSON, JSON.media_type
+
     @extend_schema(
         summary="Cast or change a ballot",
         request=VoteSerializer,
@@ -298,11 +303,6 @@ class VoteView(OneTripThrottling, APIView):
             ),
         },
     )
-    def perform_content_negotiation(self, request, force=False):
-        # A vote answers JSON whatever the Accept header says (its only
-        # renderer): skip DRF's negotiation, a measurable part of the vote.
-        return JSON, JSON.media_type
-
     def post(self, request, poll_id):
         choice_ids = vote_choices(request.data)
         voter = request_voter(request, create=True)

@@ -1,7 +1,7 @@
 """Live-results consumers: `/ws/polls/{id}/` and the multiplexed `/ws/`.
 
 The channels shape, with a process-local group: connect -> accept -> join the
-poll in this process's hub (runtime.py) -> send the snapshot; disconnect ->
+poll in this process's hub (hub.py) -> send the snapshot; disconnect ->
 leave. The hub hands each event to `deliver`, which only decides whether this
 socket may see it and whether it is newer than what the socket has; the text
 was encoded once by the publisher.
@@ -28,9 +28,9 @@ from polls.errors import InvalidVoterId
 from polls.models import JOIN_CODE_PATTERN, Poll
 from polls.visibility import results_denial
 
-from . import broadcast
 from .auth import voter_from_scope
-from .runtime import DELETED, runtime_for
+from .hub import hub_for
+from .states import DELETED, encode, event_for
 
 logger = logging.getLogger("nexus.realtime")
 
@@ -66,7 +66,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.close_code: int | None = None
         self.sending_since: float | None = None  # loop time a send began, while it runs
         self.wake = asyncio.Event()
-        self.runtime = runtime_for()
+        self.hub = hub_for()
         await self.accept()
         WS_CONNECTIONS.inc()
         self.sender = asyncio.ensure_future(self._send_forever())
@@ -106,27 +106,27 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.reply({"type": "error", "code": "invalid"})
 
     async def reply(self, message: dict):
-        await self.send(text_data=broadcast.encode(message))
+        await self.send(text_data=encode(message))
 
     # --- subscriptions ---------------------------------------------------------
 
     async def subscribe(self, poll_id: str) -> str | None:
         """Join the poll, then queue its current state. Returns an error code."""
-        await self.runtime.join(poll_id, self)
+        await self.hub.join(poll_id, self)
         state, voted = await database_sync_to_async(load)(poll_id, self.voter)
-        code = gate(state and broadcast.event_for(poll_id, state), self.user_id, voted)
+        code = gate(state and event_for(poll_id, state), self.user_id, voted)
         if code:
             self.forget(poll_id)
             return code
         self.voted[poll_id] = voted
         self.sent.pop(poll_id, None)  # a (re)subscription is answered with the state
-        self._offer(poll_id, state.version, broadcast.encode(state.message))
+        self._offer(poll_id, state.version, encode(state.message))
         return None
 
     def forget(self, poll_id: str):
         self.voted.pop(poll_id, None)
         self.sent.pop(poll_id, None)
-        self.runtime.leave(poll_id, self)
+        self.hub.leave(poll_id, self)
 
     def revoke(self, poll_id: str, code: str):
         """The socket may no longer see this poll."""
@@ -232,7 +232,7 @@ class StreamConsumer(LiveConsumer):
         self.forget(poll_id)
         if code != "not_found":  # a deleted poll has said so already
             error = {"type": "error", "code": code, "poll": poll_id}
-            self.outbox[poll_id] = broadcast.encode(error)  # replaces a pending state
+            self.outbox[poll_id] = encode(error)  # replaces a pending state
             self.wake.set()
 
 

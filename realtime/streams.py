@@ -12,9 +12,9 @@ from channels.db import database_sync_to_async
 
 from nexus.errors import ApplicationError, NotFound
 
-from . import broadcast
 from .consumers import gate, load
-from .runtime import runtime_for
+from .hub import hub_for
+from .states import event_for
 
 
 class Hidden(ApplicationError):
@@ -47,13 +47,11 @@ class StateStream:
 
     async def states(self) -> AsyncIterator[dict]:
         """The current state, then each newer one; raises when access ends."""
-        runtime = runtime_for()
-        await runtime.join(self.poll_id, self)
+        hub = hub_for()
+        await hub.join(self.poll_id, self)
         try:
             state, self.voted = await database_sync_to_async(load)(self.poll_id, self.voter)
-            self._raise(
-                gate(state and broadcast.event_for(self.poll_id, state), self.user_id, self.voted)
-            )
+            self._raise(gate(state and event_for(self.poll_id, state), self.user_id, self.voted))
             self.sent = state.version
             yield state.message
             while True:
@@ -65,7 +63,7 @@ class StateStream:
                     self.sent = event["version"]
                     yield json.loads(event["text"])
         finally:
-            runtime.leave(self.poll_id, self)
+            hub.leave(self.poll_id, self)
 
     @staticmethod
     def _raise(code: str | None) -> None:

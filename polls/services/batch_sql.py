@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from django.db import connection, transaction
 
-from realtime import broadcast
+from realtime import publish
 
 from ..models import (
     ACCEPTS_VOTES_PARAMS,
@@ -205,7 +205,7 @@ def apply(batch: Batch) -> None:
         _addresses(cursor, batch.address_added, batch.state.address_counts)
         _store_records(cursor, batch.new_records, at)
     for poll_id in sorted(batch.touched):
-        transaction.on_commit(functools.partial(broadcast.poll_changed, poll_id), robust=True)
+        transaction.on_commit(functools.partial(publish.poll_changed, poll_id), robust=True)
 
 
 def _differs(ballot: BallotState) -> bool:

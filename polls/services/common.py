@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from nexus.errors import Forbidden, NotAuthenticated, NotFound
-from realtime import broadcast
+from realtime import publish
 
 from ..models import Poll
 
@@ -41,4 +41,4 @@ def bump(poll: Poll, *, fields: list[str]) -> None:
 
 def broadcast_after_commit(poll_id: str) -> None:
     # robust: the write is committed whatever happens to its broadcast.
-    transaction.on_commit(lambda: broadcast.poll_changed(poll_id), robust=True)
+    transaction.on_commit(lambda: publish.poll_changed(poll_id), robust=True)

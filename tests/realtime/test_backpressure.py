@@ -5,7 +5,7 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
-from realtime import broadcast
+from realtime import states
 
 from .conftest import LAYERS, connect, use_layer, vote, wait_until
 
@@ -102,7 +102,7 @@ async def test_group_expiry_never_drops_a_live_subscriber(poll, settings):
     await comm.connect()
     await comm.receive_json_from(timeout=3)
     layer = get_channel_layer()
-    group = broadcast.group_name(poll.id)
+    group = states.group_name(poll.id)
     ((channel, joined),) = layer.groups[group].items()
     await wait_until(lambda: layer.groups[group].get(channel, 0) > joined + 1, timeout=5)
     await vote(poll, 0)  # past the original expiry: still delivered

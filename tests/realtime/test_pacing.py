@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from realtime.runtime import Runtime
+from realtime.hub import Hub
 from tests.servers import POLL_INTERVAL
 
 
@@ -33,11 +33,11 @@ async def settled(watchers, count: int, timeout: float = 5.0):
 
 async def test_many_sockets_get_the_newest_state_once_per_spacing(settings):
     settings.NEXUS_WS_SENDS_PER_SECOND = 10  # 4 sockets: one fan-out per 0.4 s
-    runtime, watchers = Runtime(), [Watcher() for _ in range(4)]
-    runtime.watchers["P"] = set(watchers)
+    hub, watchers = Hub(), [Watcher() for _ in range(4)]
+    hub.watchers["P"] = set(watchers)
     started = time.monotonic()
     for version in (2, 3, 4):
-        runtime.deliver(results(version))
+        hub.deliver(results(version))
     await settled(watchers, 2)
     for watcher in watchers:
         (first_at, first), (second_at, second) = watcher.events
@@ -48,20 +48,20 @@ async def test_many_sockets_get_the_newest_state_once_per_spacing(settings):
 
 async def test_a_deletion_is_never_superseded(settings):
     settings.NEXUS_WS_SENDS_PER_SECOND = 10
-    runtime, watcher = Runtime(), Watcher()
-    runtime.watchers["P"] = {watcher}
-    runtime.deliver(results(2))
-    runtime.deliver({"type": "poll.deleted", "poll": "P"})
-    runtime.deliver(results(9))  # a stale state arriving late
+    hub, watcher = Hub(), Watcher()
+    hub.watchers["P"] = {watcher}
+    hub.deliver(results(2))
+    hub.deliver({"type": "poll.deleted", "poll": "P"})
+    hub.deliver(results(9))  # a stale state arriving late
     await settled([watcher], 2)
     assert [e["type"] for _, e in watcher.events] == ["poll.results", "poll.deleted"]
 
 
 async def test_few_sockets_are_not_held_back(settings):
     settings.NEXUS_WS_SENDS_PER_SECOND = 20000
-    runtime, watcher = Runtime(), Watcher()
-    runtime.watchers["P"] = {watcher}
+    hub, watcher = Hub(), Watcher()
+    hub.watchers["P"] = {watcher}
     for count, version in enumerate((2, 3, 4), start=1):  # each after the last arrived
-        runtime.deliver(results(version))
+        hub.deliver(results(version))
         await settled([watcher], count)
     assert [e["version"] for _, e in watcher.events] == [2, 3, 4]

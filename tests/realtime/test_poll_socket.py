@@ -235,13 +235,13 @@ async def test_subscribers_of_one_poll_do_not_hear_another(layer, owner, poll):
 
 
 async def test_lost_broadcasts_are_healed_by_the_reconciler(layer, poll, settings, monkeypatch):
-    from realtime import broadcast
+    from realtime import publish
 
     settings.NEXUS_RESYNC_SECONDS = 0.5
     comm = connect(f"/ws/polls/{poll.id}/")
     await comm.connect()
     await comm.receive_json_from(timeout=3)
-    monkeypatch.setattr(broadcast, "poll_changed", lambda poll_id: None)  # the message is lost
+    monkeypatch.setattr(publish, "poll_changed", lambda poll_id: None)  # the message is lost
     await vote(poll, 2)
     healed = await comm.receive_json_from(timeout=settings.NEXUS_RESYNC_SECONDS + 2)
     assert (healed["version"], healed["total_votes"]) == (2, 1)
@@ -253,7 +253,7 @@ async def test_votes_made_outside_the_server_are_published_too(redis_layer, poll
     (Only through Redis: an in-memory layer never leaves its process.)"""
     import threading
 
-    from realtime import broadcast
+    from realtime import publish
 
     comm = connect(f"/ws/polls/{poll.id}/")
     await comm.connect()
@@ -261,9 +261,9 @@ async def test_votes_made_outside_the_server_are_published_too(redis_layer, poll
     done = threading.Event()
 
     def elsewhere():
-        broadcast.bind_loop(None)  # as in `manage.py` or a Celery worker
+        publish.bind_loop(None)  # as in `manage.py` or a Celery worker
         Poll.objects.filter(pk=poll.pk).update(version=5, total_votes=0)
-        broadcast.poll_changed(poll.id)
+        publish.poll_changed(poll.id)
         done.set()
 
     await database_sync_to_async(elsewhere)()

@@ -1,13 +1,11 @@
-"""Per-process live-results machinery, one per event loop.
+"""Per-process receiving side of live results, one hub per event loop.
 
-- The **coalescer** turns "this poll changed" into at most one publish per
-  poll per interval (see coalescer.py).
-- The **hub** fans out locally: this process joins each watched poll's
+- The hub **fans out locally**: this process joins each watched poll's
   channel-layer group once, with one channel of its own, and hands every
   event to its local sockets by a plain method call. A broadcast costs one
   channel-layer message per process, not one per socket.
-- The hub **paces** each poll's fan-out to its sockets here: at most one
-  every `watchers / NEXUS_WS_SENDS_PER_SECOND` seconds, with the newest event
+- It **paces** each poll's fan-out to its sockets: at most one every
+  `watchers / NEXUS_WS_SENDS_PER_SECOND` seconds, with the newest event
   (each send costs CPU; a poll watched by 10,000 sockets in one process gets
   two states a second instead of ten, and a newer one replaces a waiting one).
 - The **watchdog** closes sockets whose send has been blocked for longer
@@ -19,6 +17,9 @@
   resubscription race): sockets stay open and converge. It also keeps the
   hub in exactly the groups it needs, re-adding it before a layer's
   `group_expiry` could drop it.
+
+Imports run one way: consumers -> hub -> states. The publishing side
+(publish.py) is not imported here; the two meet in the channel layer.
 """
 
 import asyncio
@@ -32,12 +33,9 @@ from django.conf import settings
 
 from polls import selectors
 
-from . import broadcast
-from .coalescer import Coalescer
+from .states import event_for, group_name, version_of
 
 logger = logging.getLogger("nexus.realtime")
-
-DELETED = 2**63  # a version newer than any
 
 
 class Watcher(Protocol):
@@ -48,9 +46,8 @@ class Watcher(Protocol):
     def too_slow(self) -> None: ...
 
 
-class Runtime:
+class Hub:
     def __init__(self):
-        self.coalescer = Coalescer(broadcast.publish, interval=settings.NEXUS_BROADCAST_INTERVAL)
         self.watchers: dict[str, set[Watcher]] = {}
         self.layer = get_channel_layer()
         self.channel: str | None = None
@@ -60,7 +57,6 @@ class Runtime:
         self._groups_refreshed = asyncio.get_running_loop().time()
         self._next_fan_out: dict[str, float] = {}  # poll -> loop time of its next fan-out
         self._waiting: dict[str, dict] = {}  # poll -> newest event not yet fanned out
-        self.resyncs = 0
 
     async def join(self, poll_id: str, watcher: Watcher) -> None:
         """Watch a poll; returns once this process receives its broadcasts."""
@@ -88,7 +84,7 @@ class Runtime:
             return
         waiting = self._waiting.get(poll_id)
         if waiting is not None:  # a fan-out is due: it will carry the newest event
-            if _version(event) > _version(waiting):
+            if version_of(event) > version_of(waiting):
                 self._waiting[poll_id] = event
             return
         loop = asyncio.get_running_loop()
@@ -129,7 +125,7 @@ class Runtime:
         if self.channel is None:  # joined when the hub gets its channel
             return
         try:
-            await self.layer.group_add(broadcast.group_name(poll_id), self.channel)
+            await self.layer.group_add(group_name(poll_id), self.channel)
         except Exception:  # Redis away: the reconciler keeps sockets current
             logger.warning("Could not join the group of poll %s", poll_id, exc_info=True)
 
@@ -184,8 +180,7 @@ class Runtime:
 
     async def resync(self, poll_id: str) -> None:
         state = await database_sync_to_async(selectors.live_state)(poll_id=poll_id)
-        self.resyncs += 1
-        self.deliver(broadcast.event_for(poll_id, state))
+        self.deliver(event_for(poll_id, state))
 
     async def _tidy_groups(self) -> None:
         for poll_id in [p for p in self.groups if p not in self.watchers]:
@@ -193,7 +188,7 @@ class Runtime:
             if self.channel is None:
                 continue
             try:
-                await self.layer.group_discard(broadcast.group_name(poll_id), self.channel)
+                await self.layer.group_discard(group_name(poll_id), self.channel)
             except Exception:
                 logger.warning("Could not leave the group of poll %s", poll_id, exc_info=True)
         expiry = getattr(self.layer, "group_expiry", None)  # the pub/sub layer has none
@@ -204,18 +199,12 @@ class Runtime:
                 await self._group_add(poll_id)
 
 
-def _version(event: dict) -> int:
-    return event.get("version", DELETED)  # a deletion is newer than any state
+_hubs: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub]" = weakref.WeakKeyDictionary()
 
 
-_runtimes: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Runtime]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def runtime_for(loop: asyncio.AbstractEventLoop | None = None) -> Runtime:
+def hub_for(loop: asyncio.AbstractEventLoop | None = None) -> Hub:
     loop = loop or asyncio.get_running_loop()
-    runtime = _runtimes.get(loop)
-    if runtime is None:
-        runtime = _runtimes[loop] = Runtime()
-    return runtime
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub

@@ -28,14 +28,16 @@ granian() {  # interface port app workers
 case "${NEXUS_SERVER:-daphne}" in
   daphne) commands=(".venv/bin/daphne -b 127.0.0.1 -p $PORT nexus.asgi:application") ;;
   uvicorn) commands=(".venv/bin/uvicorn nexus.asgi:application --host 127.0.0.1 --port $PORT
-                      --loop uvloop --http httptools --ws websockets --lifespan off
-                      --no-access-log") ;;
+                      --loop uvloop --http httptools --ws ${NEXUS_UVICORN_WS:-websockets}
+                      --lifespan off --no-access-log") ;;
+  hypercorn) commands=(".venv/bin/hypercorn --bind 127.0.0.1:$PORT --workers 1 nexus.asgi:application") ;;
   granian) commands=("$(granian asgi "$PORT" nexus.asgi:application "$WORKERS")") ;;
   granian-wsgi) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS")") ;;
   split) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS") ${NEXUS_WSGI_ARGS:-}"
                    "$(granian asgi $((PORT + 1)) nexus.asgi:application 1)")
          NEXUS_WS_URL="http://127.0.0.1:$((PORT + 1))" ;;
-  *) echo "NEXUS_SERVER must be daphne, uvicorn, granian, granian-wsgi or split" >&2; exit 2 ;;
+  *) echo "NEXUS_SERVER must be daphne, uvicorn, hypercorn, granian, granian-wsgi or split" >&2
+     exit 2 ;;
 esac
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; wait "${pids[@]}" 2>/dev/null || true' EXIT

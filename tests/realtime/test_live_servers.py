@@ -255,3 +255,75 @@ async def test_sockets_survive_a_redis_restart_and_converge(postgres_url):
         a.stop()
         b.stop()
         redis.stop()
+
+
+def open_sockets(metrics: str) -> float:
+    """The socket process's own count of its open live-results sockets."""
+    for line in metrics.splitlines():
+        if line.startswith("nexus_websocket_connections "):
+            return float(line.split()[1])
+    raise AssertionError("no nexus_websocket_connections in /metrics")
+
+
+VOTERS = 16
+
+
+async def test_under_granian_a_socket_that_stops_reading_is_closed_and_let_go(
+    postgres_url, redis_url
+):
+    """Granian's send waits once the kernel's send buffer is full (a few MB
+    of states), so the hub's watchdog sees it blocked and closes the socket;
+    the consumer is gone (disconnect ran) while the healthy screen goes on."""
+    env = server_env(
+        postgres_url,
+        redis_url,
+        NEXUS_RESYNC_MS="60000",
+        NEXUS_WS_SEND_TIMEOUT_MS="1000",
+        NEXUS_BROADCAST_INTERVAL_MS="10",  # many states a second: the buffer fills soon
+    )
+    rest, sockets = Server(env, "--workers", "2", kind="granian-wsgi"), Server(env, kind="granian")
+    try:
+        poll = create_poll(
+            rest, choices=[f"Choice {n}" for n in range(50)], max_ballots_per_address=0
+        )
+        url = f"{sockets.ws}/ws/polls/{poll['id']}/"
+        healthy = await Subscriber(url).start()
+        raw = socket.create_connection(("127.0.0.1", sockets.port))
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a phone that went to sleep
+        raw.setblocking(False)
+        stuck = await connect(url, sock=raw, max_queue=1, ping_interval=None)
+        await until(lambda: open_sockets(httpx.get(f"{sockets.url}/metrics").text) == 2, 5, "both")
+
+        closed = asyncio.Event()
+
+        async def vote_until_closed(client: httpx.AsyncClient, first: int) -> None:
+            n = first
+            while not closed.is_set():
+                response = await client.post(
+                    f"{rest.url}/api/polls/{poll['id']}/votes/",
+                    json={"choices": [poll["choices"][n % 50]["id"]]},
+                    headers={"X-Voter-Id": voter_id(f"stuck-{n:07}")},
+                )
+                assert response.status_code == 201
+                n += VOTERS
+
+        async def watch(client: httpx.AsyncClient) -> None:
+            """Until the server counts one socket (a deadline; a look every 0.5 s)."""
+            deadline = time.monotonic() + 90
+            while open_sockets((await client.get(f"{sockets.url}/metrics")).text) > 1:
+                assert time.monotonic() < deadline, "the stuck socket was never closed"
+                await asyncio.sleep(0.5)
+            closed.set()
+
+        async with httpx.AsyncClient(timeout=10) as client:
+            voters = [vote_until_closed(client, k) for k in range(VOTERS)]
+            await asyncio.gather(watch(client), *voters)
+        assert open_sockets(httpx.get(f"{sockets.url}/metrics").text) == 1  # the healthy one
+        final = results(rest, poll["id"])
+        await until(lambda: healthy.newest == final, 2, "the healthy screen to converge")
+        assert "Closing a socket whose send was blocked too long" in sockets.output()
+        await healthy.close()
+        stuck.transport.abort()
+    finally:
+        rest.stop()
+        sockets.stop()

@@ -79,3 +79,40 @@ def test_all_of_a_votes_limits_take_one_round_trip_to_redis(api, poll, monkeypat
     monkeypatch.setattr(RedisStorage, "incr", counted("incr", RedisStorage.incr))
     assert vote(api, poll.id, choice_ids(poll)[:1]).status_code == 201  # a voter id and an address
     assert calls == {"pipeline": 1}
+
+
+def test_a_busy_key_is_counted_ahead_in_blocks_and_never_past_its_limit(monkeypatch):
+    """One address voting for a lecture hall: a round trip per block, not per
+    vote, and exactly the limit admitted in its window."""
+    from limits import RateLimitItemPerMinute
+
+    from polls import throttles
+
+    trips: list[int] = []
+    real = throttles._incr_by
+    monkeypatch.setattr(throttles, "_incr_by", lambda keys: trips.append(len(keys)) or real(keys))
+    throttles.reset()
+    limit = RateLimitItemPerMinute(1000)  # blocks of up to 10
+    counts = [throttles._incr_all([(limit, "hall")])[0] for _ in range(1100)]
+    assert counts == list(range(1, 1101))  # unique, in order: as if counted one by one
+    assert sum(c <= 1000 for c in counts) == 1000
+    assert len(trips) < 120  # 1, 2, 4, 8, then 10 at a time
+    small = RateLimitItemPerMinute(150)  # under 200: counted one by one, exactly
+    trips.clear()
+    assert [throttles._incr_all([(small, "one")])[0] for _ in range(5)] == [1, 2, 3, 4, 5]
+    assert len(trips) == 5
+
+
+def test_two_processes_counting_ahead_admit_no_more_than_the_limit(monkeypatch):
+    from limits import RateLimitItemPerMinute
+
+    from polls import throttles
+
+    throttles.reset()
+    limit = RateLimitItemPerMinute(1000)
+    processes: list[dict] = [{}, {}]  # each process's blocks; one counter in Redis
+    admitted = 0
+    for n in range(1500):  # the two take turns
+        monkeypatch.setattr(throttles, "_blocks", processes[n % 2])
+        admitted += throttles._incr_all([(limit, "hall")])[0] <= 1000
+    assert admitted == 1000  # every block was used up: no slack left over

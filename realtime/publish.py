@@ -145,11 +145,8 @@ async def publish(poll_id: str) -> dict:
 def bind_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     """Coalesce this process's changes on `loop` (None: publish each at once)."""
     global _bound
-    _bound = None if loop is None else (loop, Coalescer(publish, interval=_interval()))
-
-
-def _interval() -> float:
-    return settings.NEXUS_BROADCAST_INTERVAL
+    interval = settings.NEXUS_BROADCAST_INTERVAL
+    _bound = None if loop is None else (loop, Coalescer(publish, interval=interval))
 
 
 def start_background_loop() -> None:

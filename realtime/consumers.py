@@ -2,14 +2,15 @@
 
 The channels shape, with a process-local group: connect -> accept -> join the
 poll in this process's hub (hub.py) -> send the snapshot; disconnect ->
-leave. The hub hands each event to `deliver`, which only decides whether this
-socket may see it and whether it is newer than what the socket has; the text
-was encoded once by the publisher.
+leave. The hub hands each event to `deliver` with the frame every socket
+sends (built once per event in this process); `deliver` only decides whether
+this socket may see it and whether it is newer than what the socket has.
 
-Outgoing states go through a one-slot-per-poll outbox drained by one sender
-task: a socket that cannot keep up gets the newest state, not a backlog, and
-one whose send stays blocked past NEXUS_WS_SEND_TIMEOUT is closed (4408) by
-the hub's watchdog.
+Outgoing frames go through a one-slot-per-poll outbox drained by one sender
+task, straight to the server's `send` (channels' send wrappers only rebuild
+the frame): a socket that cannot keep up gets the newest state, not a
+backlog, and one whose send stays blocked past NEXUS_WS_SEND_TIMEOUT is
+closed (4408) by the hub's watchdog.
 """
 
 import asyncio
@@ -30,7 +31,7 @@ from polls.visibility import results_denial
 
 from .auth import voter_from_scope
 from .hub import hub_for
-from .states import DELETED, encode, event_for
+from .states import DELETED, encode, event_for, text_frame
 
 logger = logging.getLogger("nexus.realtime")
 
@@ -62,10 +63,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             voter_refused = False
         self.voted: dict[str, bool] = {}  # subscribed polls -> has this voter a ballot
         self.sent: dict[str, int] = {}  # poll -> newest version sent or queued
-        self.outbox: dict[str, str] = {}  # poll -> newest text not yet sent
+        self.outbox: dict[str, dict] = {}  # poll -> newest frame not yet sent
         self.close_code: int | None = None
         self.sending_since: float | None = None  # loop time a send began, while it runs
-        self.wake = asyncio.Event()
+        self.wakeup: asyncio.Future | None = None  # the idle sender waits on it
         self.hub = hub_for()
         await self.accept()
         WS_CONNECTIONS.inc()
@@ -120,7 +121,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return code
         self.voted[poll_id] = voted
         self.sent.pop(poll_id, None)  # a (re)subscription is answered with the state
-        self._offer(poll_id, state.version, encode(state.message))
+        self._offer(poll_id, state.version, text_frame(encode(state.message)))
         return None
 
     def forget(self, poll_id: str):
@@ -134,49 +135,54 @@ class LiveConsumer(AsyncWebsocketConsumer):
     def version_of(self, poll_id: str) -> int:
         return self.sent.get(poll_id, 0)
 
-    def deliver(self, event: dict):
+    def deliver(self, event: dict, frame: dict):
         """Called by the hub for each event of a poll this socket joined."""
         poll_id = event["poll"]
         if poll_id not in self.voted:
             return
         if event["type"] == "poll.deleted":
-            self._offer(poll_id, DELETED, event["text"])
+            self._offer(poll_id, DELETED, frame)
             return self.revoke(poll_id, "not_found")
-        code = gate(event, self.user_id, self.voted[poll_id])
+        code = None if event.get("public") else gate(event, self.user_id, self.voted[poll_id])
         if code:
             self.revoke(poll_id, code)
         else:
-            self._offer(poll_id, event["version"], event["text"])
+            self._offer(poll_id, event["version"], frame)
 
     # --- the outbox -------------------------------------------------------------
 
-    def _offer(self, poll_id: str, version: int, text: str):
+    def _offer(self, poll_id: str, version: int, frame: dict):
         if version <= self.sent.get(poll_id, 0):
             return  # not newer than what this socket has: drop it
         self.sent[poll_id] = version
-        self.outbox[poll_id] = text  # replaces an older state still waiting
-        self.wake.set()
+        self.outbox[poll_id] = frame  # replaces an older state still waiting
+        self._wake()
+
+    def _wake(self):
+        # A bare future, not an asyncio.Event: this runs once per socket per state.
+        if self.wakeup is not None and not self.wakeup.done():
+            self.wakeup.set_result(None)
 
     def close_after_outbox(self, code: int):
         self.close_code = code
-        self.wake.set()
+        self._wake()
 
     async def _send_forever(self):
         loop = asyncio.get_running_loop()
         while True:
-            await self.wake.wait()
-            self.wake.clear()
             while self.outbox:
                 poll_id = next(iter(self.outbox))
-                text = self.outbox.pop(poll_id)
+                frame = self.outbox.pop(poll_id)
                 # No timer per send (it costs more than the send): the hub's
                 # watchdog closes sockets whose send stays blocked.
                 self.sending_since = loop.time()
-                await self.send(text_data=text)
+                await self.base_send(frame)
                 self.sending_since = None
             if self.close_code is not None:
                 await self.close(code=self.close_code)
                 return
+            self.wakeup = loop.create_future()
+            await self.wakeup
 
     def too_slow(self):
         """Called by the watchdog: a send has been blocked too long."""
@@ -232,8 +238,8 @@ class StreamConsumer(LiveConsumer):
         self.forget(poll_id)
         if code != "not_found":  # a deleted poll has said so already
             error = {"type": "error", "code": code, "poll": poll_id}
-            self.outbox[poll_id] = encode(error)  # replaces a pending state
-            self.wake.set()
+            self.outbox[poll_id] = text_frame(encode(error))  # replaces a pending state
+            self._wake()
 
 
 def gate(event: dict | None, user_id: int | None, voted: bool) -> str | None:

@@ -33,7 +33,7 @@ from django.conf import settings
 
 from polls import selectors
 
-from .states import event_for, group_name, version_of
+from .states import event_for, group_name, text_frame, version_of
 
 logger = logging.getLogger("nexus.realtime")
 
@@ -41,7 +41,7 @@ logger = logging.getLogger("nexus.realtime")
 class Watcher(Protocol):
     sending_since: float | None
 
-    def deliver(self, event: dict) -> None: ...
+    def deliver(self, event: dict, frame: dict) -> None: ...
     def version_of(self, poll_id: str) -> int: ...
     def too_slow(self) -> None: ...
 
@@ -104,8 +104,9 @@ class Hub:
         watchers = list(self.watchers[poll_id])
         spacing = len(watchers) / settings.NEXUS_WS_SENDS_PER_SECOND
         self._next_fan_out[poll_id] = asyncio.get_running_loop().time() + spacing
+        shared = text_frame(event["text"])  # one object for every socket's send
         for watcher in watchers:
-            watcher.deliver(event)
+            watcher.deliver(event, shared)
 
     async def _start(self) -> None:
         """Never raises: without Redis the hub starts later, the reconciler now."""

@@ -37,8 +37,8 @@ class StateStream:
     def too_slow(self) -> None:
         """Nothing to do: a stream hands states to its reader, it never blocks a send."""
 
-    def deliver(self, event: dict) -> None:
-        code = gate(event, self.user_id, self.voted)
+    def deliver(self, event: dict, frame: dict) -> None:
+        code = None if event.get("public") else gate(event, self.user_id, self.voted)
         if code:
             self.denied = code
         elif event["version"] > max(self.sent, (self.latest or {}).get("version", 0)):

@@ -3,10 +3,11 @@
 # lifted (unless NEXUS_THROTTLE_* are set), on whatever DATABASE_URL /
 # REDIS_URL say. NEXUS_SERVER picks the server (docs/BENCHMARKS.md);
 # `split` is production's layout: the REST API from granian WSGI workers,
-# WebSockets from a granian ASGI process. Exported
-# for the command: NEXUS_URL (REST), NEXUS_WS_URL (sockets) and
-# NEXUS_SERVER_PIDS; the servers stop when the command ends. NEXUS_WSGI_ARGS
-# adds granian options to split's REST workers (e.g. --blocking-threads 16).
+# WebSockets from a granian ASGI process (NEXUS_SOCKET_SERVER picks another:
+# daphne, uvicorn, hypercorn). Exported for the command: NEXUS_URL (REST),
+# NEXUS_WS_URL (sockets) and NEXUS_SERVER_PIDS (split: the socket process
+# last); the servers stop when the command ends. NEXUS_WSGI_ARGS adds granian
+# options to split's REST workers (e.g. --blocking-threads 16).
 #   NEXUS_SERVER=split NEXUS_WORKERS=2 scripts/with-server.sh \
 #     .venv/bin/python manage.py loadtest --url '$NEXUS_URL' ...
 set -euo pipefail
@@ -25,16 +26,23 @@ granian() {  # interface port app workers
   echo .venv/bin/granian --interface "$1" --host 127.0.0.1 --port "$2" --workers "$4" \
     --no-access-log "$3"
 }
+asgi() {  # kind port: one process serving the ASGI app (sockets and all)
+  case "$1" in
+    daphne) echo ".venv/bin/daphne -b 127.0.0.1 -p $2 nexus.asgi:application" ;;
+    uvicorn) echo ".venv/bin/uvicorn nexus.asgi:application --host 127.0.0.1 --port $2
+                  --loop uvloop --http httptools --ws ${NEXUS_UVICORN_WS:-websockets}
+                  --lifespan off --no-access-log" ;;
+    hypercorn) echo ".venv/bin/hypercorn --bind 127.0.0.1:$2 --workers 1 nexus.asgi:application" ;;
+    granian) granian asgi "$2" nexus.asgi:application 1 ;;
+    *) echo "unknown ASGI server: $1" >&2; return 2 ;;
+  esac
+}
 case "${NEXUS_SERVER:-daphne}" in
-  daphne) commands=(".venv/bin/daphne -b 127.0.0.1 -p $PORT nexus.asgi:application") ;;
-  uvicorn) commands=(".venv/bin/uvicorn nexus.asgi:application --host 127.0.0.1 --port $PORT
-                      --loop uvloop --http httptools --ws ${NEXUS_UVICORN_WS:-websockets}
-                      --lifespan off --no-access-log") ;;
-  hypercorn) commands=(".venv/bin/hypercorn --bind 127.0.0.1:$PORT --workers 1 nexus.asgi:application") ;;
+  daphne|uvicorn|hypercorn) commands=("$(asgi "$NEXUS_SERVER" "$PORT")") ;;
   granian) commands=("$(granian asgi "$PORT" nexus.asgi:application "$WORKERS")") ;;
   granian-wsgi) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS")") ;;
   split) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS") ${NEXUS_WSGI_ARGS:-}"
-                   "$(granian asgi $((PORT + 1)) nexus.asgi:application 1)")
+                   "$(asgi "${NEXUS_SOCKET_SERVER:-granian}" $((PORT + 1)))")
          NEXUS_WS_URL="http://127.0.0.1:$((PORT + 1))" ;;
   *) echo "NEXUS_SERVER must be daphne, uvicorn, hypercorn, granian, granian-wsgi or split" >&2
      exit 2 ;;

@@ -64,13 +64,18 @@ async def test_a_slow_socket_gets_the_newest_state_not_a_backlog(poll, monkeypat
             "results": "live",
             "draft": False,
             "closed": False,
+            "public": True,
         }
 
-    consumer.deliver(state(2))
+    def deliver(version):
+        event = state(version)
+        consumer.deliver(event, states.text_frame(event["text"]))
+
+    deliver(2)
     await wait_until(lambda: not consumer.outbox)  # taken by the sender, now stuck
     for version in range(3, 50):  # 47 more states arrive while the socket is stuck
-        consumer.deliver(state(version))
-    await wait_until(lambda: consumer.outbox == {poll.id: '{"version":49}'})
+        deliver(version)
+    await wait_until(lambda: consumer.outbox == {poll.id: states.text_frame('{"version":49}')})
     blocked.gate.set()
     await wait_until(lambda: blocked.sent and blocked.sent[-1] == '{"version":49}')
     assert blocked.sent == ['{"version":2}', '{"version":49}']  # in flight, then newest

@@ -13,7 +13,7 @@ class Watcher:
     def __init__(self):
         self.events: list[tuple[float, dict]] = []
 
-    def deliver(self, event):
+    def deliver(self, event, frame):
         self.events.append((time.monotonic(), event))
 
     def version_of(self, poll_id):
@@ -21,7 +21,7 @@ class Watcher:
 
 
 def results(version: int) -> dict:
-    return {"type": "poll.results", "poll": "P", "version": version}
+    return {"type": "poll.results", "poll": "P", "version": version, "text": "{}"}
 
 
 async def settled(watchers, count: int, timeout: float = 5.0):
@@ -51,7 +51,7 @@ async def test_a_deletion_is_never_superseded(settings):
     hub, watcher = Hub(), Watcher()
     hub.watchers["P"] = {watcher}
     hub.deliver(results(2))
-    hub.deliver({"type": "poll.deleted", "poll": "P"})
+    hub.deliver({"type": "poll.deleted", "poll": "P", "text": "{}"})
     hub.deliver(results(9))  # a stale state arriving late
     await settled([watcher], 2)
     assert [e["type"] for _, e in watcher.events] == ["poll.results", "poll.deleted"]

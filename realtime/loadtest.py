@@ -190,6 +190,8 @@ async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list
     async def worker():
         while True:
             vote = await queue.get()
+            if not opts.rate:  # closed loop: a vote's time starts when it is sent
+                vote.scheduled = time.monotonic()
             try:
                 await cast(vote)
             finally:
@@ -201,8 +203,6 @@ async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list
         delay = vote.scheduled - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
-        if not opts.rate:
-            vote.scheduled = time.monotonic()
         queue.put_nowait(vote)
         if progress and vote.index % 100 == 0:
             progress("votes", vote.index, opts.votes)

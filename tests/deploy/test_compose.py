@@ -60,8 +60,9 @@ def test_compose_has_every_service_with_health_checks_and_ordering():
         "web": {"condition": "service_healthy"},
         "sockets": {"condition": "service_healthy"},
     }
-    for name in ("web", "sockets"):  # scalable: only nginx publishes a port
+    for name in ("web", "sockets"):  # scaled out: only nginx publishes a port
         assert "ports" not in SERVICES[name]
+        assert SERVICES[name]["deploy"]["replicas"] >= 2
     assert "pgdata:/var/lib/postgresql/data" in SERVICES["postgres"]["volumes"]
 
 
@@ -108,22 +109,30 @@ def test_the_dockerfile_is_slim_multi_stage_non_root_and_healthy():
     assert yaml.safe_load(cmd) == SERVICES["sockets"]["command"]  # complete on its own
 
 
-def nginx_config(tmp_path, listen: int, web: int = 8000, sockets: int = 8000) -> list[str]:
-    """deploy/nginx.conf with compose's host names replaced by local ports."""
+def nginx_config(
+    tmp_path, listen: int, web: tuple[int, ...] = (8000,), sockets: tuple[int, ...] = (8000,)
+) -> list[str]:
+    """deploy/nginx.conf with compose's host names replaced by local ports: one
+    `server` line per replica, as compose's DNS gives nginx one address per
+    replica. Its access log names the replica that served each request."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         pytest.fail("nginx is missing: apt-get install nginx (.ci/run does)")
-    site = (
-        (ROOT / "deploy" / "nginx.conf")
-        .read_text()
-        .replace("server web:8000", f"server 127.0.0.1:{web}")
-        .replace("server sockets:8000", f"server 127.0.0.1:{sockets}")
-        .replace("listen 80;", f"listen 127.0.0.1:{listen};")
-    )
+
+    site = (ROOT / "deploy" / "nginx.conf").read_text()
+    for name, ports in (("web", web), ("sockets", sockets)):
+        line = re.search(rf"server {name}:8000([^;]*);", site)
+        assert line, f"deploy/nginx.conf has no upstream line for {name}"
+        options = line.group(1)
+        site = site.replace(
+            line.group(0), "\n    ".join(f"server 127.0.0.1:{port}{options};" for port in ports)
+        )
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; daemon off;\n"
-        f"events {{}}\nhttp {{ access_log off; include {tmp_path}/site.conf; }}\n"
+        f"events {{}}\nhttp {{ log_format upstream '$upstream_addr $request_uri';"
+        f" access_log {tmp_path}/access.log upstream; include {tmp_path}/site.conf; }}\n"
     )
     return [nginx, "-c", str(tmp_path / "nginx.conf"), "-p", str(tmp_path)]
 
@@ -156,31 +165,39 @@ def test_the_compose_commands_run_for_real_behind_nginx(tmp_path):
         "NEXUS_CELERY_QUEUE": queue,
         "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
     }
-    ports = {"web": free_port(), "sockets": free_port(), "nginx": free_port()}
+    replicas = {name: SERVICES[name]["deploy"]["replicas"] for name in ("web", "sockets")}
+    ports = {name: tuple(free_port() for _ in range(n)) for name, n in replicas.items()}
+    proxy = free_port()
 
-    def local(name: str) -> list[str]:
+    def local(name: str, port: int) -> list[str]:
         return [
-            str(ports[name]) if part == "8000" else "127.0.0.1" if part == "0.0.0.0" else part
+            str(port) if part == "8000" else "127.0.0.1" if part == "0.0.0.0" else part
             for part in SERVICES[name]["command"]
         ]
 
     worker = [*SERVICES["worker"]["command"], "-Q", queue, "--hostname", f"{queue}@localhost"]
-    nginx = nginx_config(tmp_path, ports["nginx"], ports["web"], ports["sockets"])
+    nginx = nginx_config(tmp_path, proxy, ports["web"], ports["sockets"])
+    commands = [local(name, port) for name in ports for port in ports[name]]
     processes = [
         subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
         )
-        for command in (local("web"), local("sockets"), worker, nginx)
+        for command in (*commands, worker, nginx)
     ]
+    everyone = [*ports["web"], *ports["sockets"], proxy]
     try:
-        for port in ports.values():
+        for port in everyone:
             wait_for(lambda port=port: ready(port), 30, f"/readyz on port {port}")
-        for port in ports.values():
+        for port in everyone:
             checks = httpx.get(f"http://127.0.0.1:{port}/readyz").json()["checks"]
             assert checks == {"database": "ok", "channel_layer": "ok", "broker": "ok"}
-        # Through nginx: the vote goes to `web` (WSGI), the screen's upgrade to
-        # `sockets` (ASGI), and the vote reaches the screen through Redis.
-        asyncio.run(vote_reaches_a_screen(f"127.0.0.1:{ports['nginx']}"))
+        # Through nginx: votes go to the `web` replicas (WSGI), the screens'
+        # upgrades to the `sockets` replicas (ASGI), and every vote reaches
+        # every screen through Redis, whichever replicas took them.
+        asyncio.run(votes_reach_every_screen(f"127.0.0.1:{proxy}", screens=4, votes=4))
+        served = (tmp_path / "access.log").read_text()
+        for port in (*ports["web"], *ports["sockets"]):
+            assert f"127.0.0.1:{port} " in served, f"nginx sent nothing to replica :{port}"
         app.conf.broker_url = broker
         try:
             wait_for(
@@ -203,7 +220,7 @@ def ready(port: int) -> bool:
         return False
 
 
-async def vote_reaches_a_screen(host: str) -> None:
+async def votes_reach_every_screen(host: str, *, screens: int, votes: int) -> None:
     async with httpx.AsyncClient(base_url=f"http://{host}") as http:
         name = f"compose{uuid.uuid4().hex[:8]}"
         token = (
@@ -218,11 +235,21 @@ async def vote_reaches_a_screen(host: str) -> None:
                 headers={"Authorization": f"Token {token}"},
             )
         ).json()
-        async with connect(f"ws://{host}/ws/polls/{poll['id']}/") as ws:
-            assert json.loads(await ws.recv())["total_votes"] == 0
-            vote = await http.post(
-                poll["urls"]["vote"], json={"choices": [poll["choices"][0]["id"]]}
-            )
-            assert vote.status_code == 201
-            message = json.loads(await asyncio.wait_for(ws.recv(), 10))
-            assert message["total_votes"] == 1
+        sockets = [await connect(f"ws://{host}/ws/polls/{poll['id']}/") for _ in range(screens)]
+        try:
+            for ws in sockets:
+                assert json.loads(await ws.recv())["total_votes"] == 0
+            for _ in range(votes):  # a new connection each: nginx spreads them
+                async with httpx.AsyncClient(base_url=f"http://{host}") as voter:
+                    vote = await voter.post(
+                        poll["urls"]["vote"], json={"choices": [poll["choices"][0]["id"]]}
+                    )
+                    assert vote.status_code == 201, vote.text
+            for ws in sockets:
+                shown = 0
+                while shown < votes:  # states coalesce: wait for the newest
+                    shown = json.loads(await asyncio.wait_for(ws.recv(), 10))["total_votes"]
+                assert shown == votes
+        finally:
+            for ws in sockets:
+                await ws.close()

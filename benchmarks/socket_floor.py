@@ -20,6 +20,7 @@ import multiprocessing
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 PAD = "x" * 300  # about the size of a four-choice poll's state
 
@@ -78,7 +79,7 @@ async def app(scope, receive, send):
 # --- the driver ----------------------------------------------------------------
 
 
-def clients(url: str, count: int, states: int, pipe) -> None:
+def clients(url: str, count: int, pipe) -> None:
     from websockets.asyncio.client import connect
 
     async def main():
@@ -111,15 +112,15 @@ def clients(url: str, count: int, states: int, pipe) -> None:
 
 
 def drive(base: str, pid: int, sockets: int, states: int) -> dict:
-    sys.path.insert(0, ".")
-    from realtime.loadtest import _cpu, _rss
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from realtime.loadtest import _cpu, _rss  # /proc readers; no Django needed
 
     ws_url = base.replace("http", "ws", 1) + "/ws/"
     rss_before = _rss([pid])
     pipes, procs = [], []
     for share in (sockets // 2, sockets - sockets // 2):
         parent, child = multiprocessing.Pipe()
-        proc = multiprocessing.Process(target=clients, args=(ws_url, share, states, child))
+        proc = multiprocessing.Process(target=clients, args=(ws_url, share, child))
         proc.start()
         pipes.append(parent)
         procs.append(proc)

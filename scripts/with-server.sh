@@ -7,7 +7,8 @@
 # daphne, uvicorn, hypercorn). Exported for the command: NEXUS_URL (REST),
 # NEXUS_WS_URL (sockets) and NEXUS_SERVER_PIDS (split: the socket process
 # last); the servers stop when the command ends. NEXUS_WSGI_ARGS adds granian
-# options to split's REST workers (e.g. --blocking-threads 16).
+# options to split's REST workers (e.g. --blocking-threads 16);
+# NEXUS_ASGI_APP serves another ASGI app (benchmarks/socket_floor.sh).
 #   NEXUS_SERVER=split NEXUS_WORKERS=2 scripts/with-server.sh \
 #     .venv/bin/python manage.py loadtest --url '$NEXUS_URL' ...
 set -euo pipefail
@@ -26,20 +27,21 @@ granian() {  # interface port app workers
   echo .venv/bin/granian --interface "$1" --host 127.0.0.1 --port "$2" --workers "$4" \
     --no-access-log "$3"
 }
+APP="${NEXUS_ASGI_APP:-nexus.asgi:application}"
 asgi() {  # kind port: one process serving the ASGI app (sockets and all)
   case "$1" in
-    daphne) echo ".venv/bin/daphne -b 127.0.0.1 -p $2 nexus.asgi:application" ;;
-    uvicorn) echo ".venv/bin/uvicorn nexus.asgi:application --host 127.0.0.1 --port $2
+    daphne) echo ".venv/bin/daphne -b 127.0.0.1 -p $2 $APP" ;;
+    uvicorn) echo ".venv/bin/uvicorn $APP --host 127.0.0.1 --port $2
                   --loop uvloop --http httptools --ws ${NEXUS_UVICORN_WS:-websockets}
                   --lifespan off --no-access-log" ;;
-    hypercorn) echo ".venv/bin/hypercorn --bind 127.0.0.1:$2 --workers 1 nexus.asgi:application" ;;
-    granian) granian asgi "$2" nexus.asgi:application 1 ;;
+    hypercorn) echo ".venv/bin/hypercorn --bind 127.0.0.1:$2 --workers 1 $APP" ;;
+    granian) granian asgi "$2" "$APP" 1 ;;
     *) echo "unknown ASGI server: $1" >&2; return 2 ;;
   esac
 }
 case "${NEXUS_SERVER:-daphne}" in
   daphne|uvicorn|hypercorn) commands=("$(asgi "$NEXUS_SERVER" "$PORT")") ;;
-  granian) commands=("$(granian asgi "$PORT" nexus.asgi:application "$WORKERS")") ;;
+  granian) commands=("$(granian asgi "$PORT" "$APP" "$WORKERS")") ;;
   granian-wsgi) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS")") ;;
   split) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS") ${NEXUS_WSGI_ARGS:-}"
                    "$(asgi "${NEXUS_SOCKET_SERVER:-granian}" $((PORT + 1)))")

@@ -12,7 +12,7 @@ import functools
 from collections import Counter
 from datetime import UTC, datetime
 
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 
 from realtime import publish
 
@@ -49,15 +49,21 @@ def _in(values) -> str:
     return ", ".join(["%s"] * len(values))
 
 
-def load(writes: list[BallotWrite], now, *, skip_locked: bool = False) -> State:
+def load(
+    writes: list[BallotWrite], now, *, skip_locked: bool = False, lock_wait: float | None = None
+) -> State:
     """Lock the writes' polls (by id: one order for every writer), then read
     their choices, the writers' ballots, invites, address counts and stored
     idempotent answers.
 
     `skip_locked` (the committer): a poll another transaction holds is not
-    waited for; it is named in `State.busy` and its writes are left out."""
+    waited for; it is named in `State.busy` and its writes are left out.
+    `lock_wait` (seconds): wait for held polls, but no longer than this; past
+    it the database raises a lock timeout (`is_lock_timeout`)."""
     at = connection.ops.adapt_datetimefield_value(now)
     with connection.cursor() as cursor:
+        if lock_wait is not None and connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL lock_timeout = {max(1, round(lock_wait * 1000))}")
         polls, busy = _polls(cursor, sorted({w.poll_id for w in writes}), at, skip_locked)
         writes = [w for w in writes if w.poll_id not in busy]
         _lock_keys(cursor, writes)
@@ -70,6 +76,12 @@ def load(writes: list[BallotWrite], now, *, skip_locked: bool = False) -> State:
             records=_records(cursor, writes),
             busy=busy,
         )
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Did a statement give up waiting for a row lock (Postgres' lock_timeout)?"""
+    cause = exc.__cause__ if isinstance(exc, DatabaseError) else exc
+    return getattr(cause, "sqlstate", None) == "55P03"  # lock_not_available
 
 
 def _polls(cursor, poll_ids: list[str], at, skip_locked: bool) -> tuple[dict, set[str]]:

@@ -15,8 +15,9 @@ Lock order, for every writer: the poll rows (by id), then their ballot,
 invite and address rows, then their choices. Everything a write is judged
 by is read after its poll is locked, so an owner's edit (which also locks
 the poll first) is either wholly before or wholly after it. The committer
-never waits for a poll row another transaction holds (SKIP LOCKED): that
-poll's writes are parked and tried again, and every other poll goes on.
+never waits long for a poll row another transaction holds: at most
+LOCK_WAIT, then that poll's writes are parked, the next batch skips it
+(SKIP LOCKED) so every other poll goes on, and the parked writes wait again.
 
 Inside an open transaction (tests, or a caller's atomic block) the batch of
 one runs in the caller's thread, on the caller's connection: the same code.
@@ -26,7 +27,6 @@ import contextlib
 import logging
 import queue
 import threading
-import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 
@@ -40,7 +40,7 @@ from .batch_decide import BallotWrite, Batch, VoteOutcome
 logger = logging.getLogger("nexus.votes")
 
 MAX_BATCH = 256
-BUSY_RETRY = 0.005  # seconds between tries of writes whose poll is locked elsewhere
+LOCK_WAIT = 0.1  # seconds the committer waits at a time for polls locked elsewhere
 
 __all__ = ["BallotWrite", "VoteOutcome", "commit"]
 
@@ -65,21 +65,25 @@ class PollBusy(Exception):
 
 
 def commit_batch(
-    writes: list[BallotWrite], *, skip_busy: bool = False
+    writes: list[BallotWrite], *, skip_busy: bool = False, lock_wait: float | None = None
 ) -> list[VoteOutcome | Exception]:
     """One transaction for the writes; an outcome or an error for each.
 
     `skip_busy`: writes on a poll another transaction holds are not waited
-    for; they come back as PollBusy, uncommitted, to be tried again."""
+    for; they come back as PollBusy, uncommitted, to be tried again.
+    `lock_wait`: wait for such polls instead, at most this many seconds;
+    past that, every write comes back as PollBusy."""
     try:
         with transaction.atomic():
             now = timezone.now()
-            state = batch_sql.load(writes, now, skip_locked=skip_busy)
+            state = batch_sql.load(writes, now, skip_locked=skip_busy, lock_wait=lock_wait)
             batch = Batch([w for w in writes if w.poll_id not in state.busy], state, now)
             decided = iter(batch.decide())
             batch_sql.apply(batch)
         return [PollBusy() if w.poll_id in state.busy else next(decided) for w in writes]
     except Exception as exc:
+        if lock_wait is not None and batch_sql.is_lock_timeout(exc):
+            return [PollBusy() for _ in writes]
         if len(writes) == 1:
             return [exc]
         logger.warning("A batch of %d failed; committing each alone", len(writes), exc_info=True)
@@ -95,16 +99,22 @@ class _Pending:
 class Committer:
     """This process's committer: one thread, one connection.
 
-    It never waits for a poll's row lock: a poll another transaction holds
-    (an owner's edit, a reset) would stall every poll's votes behind it.
-    Writes on such a poll are parked and tried again with the next batch,
-    every BUSY_RETRY seconds while nothing else arrives; the others go on.
+    It never waits long for a poll's row lock: a poll another transaction
+    holds (an owner's edit, a reset) would stall every poll's votes behind
+    it. A batch waits for its polls' locks at most LOCK_WAIT; the usual
+    holder is the other worker process's committer, a few milliseconds from
+    its commit, and waiting for it costs Postgres nothing. Past LOCK_WAIT
+    the batch's writes are parked, and the next batch, if other writes have
+    arrived, skips held polls (SKIP LOCKED): the others commit, the held
+    polls' writes stay parked and wait again with the batch after.
     """
 
     def __init__(self) -> None:
         self.queue: queue.SimpleQueue[_Pending] = queue.SimpleQueue()
         self.in_flight = 0  # writes in the batch being committed
-        self.parked: list[_Pending] = []  # writes whose poll was busy, in arrival order
+        self.parked: list[_Pending] = []  # writes whose poll was held, in arrival order
+        self.waiting = 0  # writes parked by the last batch
+        self.timed_out = False  # the last batch gave up waiting for a lock
         self.thread = threading.Thread(target=self._run, name="nexus-votes", daemon=True)
         self.thread.start()
 
@@ -115,8 +125,7 @@ class Committer:
 
     def _run(self) -> None:
         while True:
-            if self.parked and self.queue.empty():
-                time.sleep(BUSY_RETRY)  # only parked writes: try them again shortly
+            skip = self.timed_out and not self.queue.empty()  # others wait behind a held poll
             batch, self.parked = self.parked, []
             if not batch:
                 batch.append(self.queue.get())  # idle: wait for a write
@@ -125,14 +134,18 @@ class Committer:
                     batch.append(self.queue.get_nowait())
                 except queue.Empty:
                     break
-            self._commit(batch)
+            self._commit(batch, skip)
 
-    def _commit(self, batch: list[_Pending]) -> None:
+    def _commit(self, batch: list[_Pending], skip: bool) -> None:
         results: list[VoteOutcome | Exception]
         self.in_flight = len(batch)
         try:
             close_old_connections()  # a broken or expired connection is replaced
-            results = commit_batch([p.write for p in batch], skip_busy=True)
+            writes = [p.write for p in batch]
+            if skip:
+                results = commit_batch(writes, skip_busy=True)
+            else:
+                results = commit_batch(writes, lock_wait=LOCK_WAIT)
         except Exception as exc:  # never leave a request waiting
             logger.exception("The vote committer failed a batch of %d", len(batch))
             results = [exc] * len(batch)
@@ -142,6 +155,8 @@ class Committer:
                 self.parked.append(pending)
             else:
                 pending.future.set_result(result)
+        self.waiting = len(self.parked)
+        self.timed_out = bool(self.parked) and not skip
         if self.queue.empty() and not self.parked:  # idle: hand the connection back
             with contextlib.suppress(Exception):
                 connection.close()

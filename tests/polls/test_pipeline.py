@@ -17,6 +17,7 @@ from tests.factories import UserFactory, make_poll
 from tests.helpers import anon, choice_ids, vote, voter_id
 from tests.polls.test_concurrency import run_together
 from tests.polls.test_vote_races import holder, wait_until_votes_wait_for_the_poll
+from tests.servers import wait_for
 
 
 def no_drift(capsys, poll_id: str) -> bool:
@@ -137,6 +138,44 @@ def test_a_poll_held_by_another_transaction_does_not_hold_up_other_polls(postgre
     thread.join(30)
     assert statuses == [201]
     assert Ballot.objects.filter(poll__in=[held, free]).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writes_behind_a_long_hold_wait_in_bounded_tries_and_then_commit(
+    postgres, monkeypatch, caplog
+):
+    poll = make_poll(owner=UserFactory())
+    tries: list[str] = []
+    real = pipeline.commit_batch
+
+    def commit_batch(writes, **options):
+        results = real(writes, **options)
+        if options.get("lock_wait") is not None:
+            tries.append(type(results[0]).__name__)
+        return results
+
+    monkeypatch.setattr(pipeline, "LOCK_WAIT", 0.01)
+    monkeypatch.setattr(pipeline, "commit_batch", commit_batch)
+    statuses: list[int] = []
+
+    def cast() -> None:
+        try:
+            statuses.append(vote(APIClient(), poll.id, choice_ids(poll)[:1]).status_code)
+        finally:
+            connections.close_all()
+
+    with holder() as edit:
+        edit.execute("SELECT 1 FROM polls_poll WHERE id = %s FOR UPDATE", [poll.id])
+        thread = threading.Thread(target=cast)
+        thread.start()
+        wait_for(lambda: tries.count("PollBusy") >= 3, 10, "three timed-out waits for the lock")
+        assert statuses == []
+        edit.rollback()
+    thread.join(30)
+    assert statuses == [201]
+    assert tries[-1] == "VoteOutcome"  # the last wait got the lock and committed
+    assert "failed" not in caplog.text  # a timed-out wait is not a failed batch
+    assert Ballot.objects.filter(poll=poll).count() == 1
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1,7 +1,7 @@
 """A first ballot racing an edit of its poll, on real Postgres.
 
 A second connection holds the poll row (as an owner's edit does), the vote
-pipeline parks the ballot (it never waits for a held row), the edit commits,
+pipeline parks the ballot (it never waits long for a held row), the edit commits,
 and the ballot goes on. It must end as a clear 4xx with nothing
 written, never a 500 and never a ballot that breaks the poll's new rules.
 """
@@ -32,10 +32,11 @@ def holder() -> psycopg.Connection:
 
 
 def wait_until_votes_wait_for_the_poll(count: int = 1, deadline: float = 10.0) -> None:
-    """The pipeline's committer does not wait for a held poll row: it parks
-    the poll's writes and tries them again (polls.services.pipeline)."""
+    """The pipeline's committer does not wait long for a held poll row: it
+    parks the poll's writes and waits for the lock in bounded tries
+    (polls.services.pipeline)."""
     committer = pipeline._committer()
-    wait_for(lambda: len(committer.parked) >= count, deadline, "votes to wait for the poll")
+    wait_for(lambda: committer.waiting >= count, deadline, "votes to wait for the poll")
 
 
 def vote_while_an_edit_holds_the_poll(poll, choices: list[int], edit_sql: list[tuple]):

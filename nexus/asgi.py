@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()
 # Imported after Django is set up: they load models.
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from nexus.limits import ASGIBodyLimit  # noqa: E402
 from realtime.auth import websocket_stack  # noqa: E402
 from realtime.publish import BindLoopMiddleware  # noqa: E402
 from realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -41,7 +42,7 @@ application = EmbeddedBeat(
     BindLoopMiddleware(
         ProtocolTypeRouter(
             {
-                "http": django_asgi_app,
+                "http": ASGIBodyLimit(django_asgi_app),
                 "websocket": websocket_stack(URLRouter(websocket_urlpatterns)),
             }
         )

@@ -3,21 +3,28 @@
 from dataclasses import dataclass, field
 
 import strawberry
+from cross_web import HTTPException
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from graphql import GraphQLError, StringValueNode, ValidationRule
 from rest_framework import exceptions as drf
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.request import Request
 from strawberry.django.context import StrawberryDjangoContext
 from strawberry.django.views import GraphQLView
 from strawberry.extensions import (
+    AddValidationRules,
     DisableIntrospection,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
 )
+from strawberry.types.graphql import OperationType
 
+from nexus import limits
+from nexus.errors import ApplicationError, error_body
 from polls.eligibility import guarded
 from polls.graphql import Mutation, Query, Subscription, _graphql_error
 from polls.throttles import WRITE_THROTTLES, throttles_check
@@ -86,19 +93,72 @@ class NexusGraphQLView(GraphQLView):
     def get_context(self, request, response) -> NexusContext:
         return NexusContext(request=request, response=response)
 
+    def decode_json(self, data: str | bytes) -> object:
+        return limits.loads(data)  # depth, size and control characters
+
+    def dispatch(self, request, *args, **kwargs):
+        """Strawberry answers a bad request in plain text: ours is JSON."""
+        try:
+            return self.run(request=request)
+        except ApplicationError as exc:
+            return JsonResponse(error_body(exc.code, exc.detail), status=exc.status)
+        except HTTPException as exc:
+            code = _HTTP_CODES.get(exc.status_code, "invalid")
+            return JsonResponse(error_body(code, exc.reason), status=exc.status_code)
+
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+class NoControlCharacters(ValidationRule):
+    """A string literal in the query may not carry NUL or other control
+    characters (an escape such as \\u0000 decodes to one); variables are
+    checked with the body (nexus/limits.py)."""
+
+    def enter_string_value(self, node: StringValueNode, *_args) -> None:
+        if limits.TEXT_CONTROL.search(node.value):
+            self.report_error(
+                GraphQLError(
+                    "Text may not contain NUL or other control characters.",
+                    node,
+                    extensions={"code": "invalid"},
+                )
+            )
+
 
 def _extensions() -> list:
-    limits = [
+    checks = [
         lambda: QueryDepthLimiter(max_depth=settings.NEXUS_GRAPHQL_MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=settings.NEXUS_GRAPHQL_MAX_TOKENS),
+        lambda: AddValidationRules([NoControlCharacters]),
     ]
-    return limits if settings.NEXUS_GRAPHQL_INTROSPECTION else [*limits, DisableIntrospection]
+    return checks if settings.NEXUS_GRAPHQL_INTROSPECTION else [*checks, DisableIntrospection]
 
 
 schema = strawberry.Schema(
     query=Query, mutation=Mutation, subscription=Subscription, extensions=_extensions()
 )
+
+
+class SubscriptionsOnly:
+    """The schema as the GraphQL WebSocket runs it: subscriptions only.
+    Queries and mutations belong to POST /graphql/, where a request carries
+    the authentication, CSRF, throttles and limits they rely on; over the
+    socket they answer "queries are not allowed" (or "mutations")."""
+
+    def __init__(self, schema: strawberry.Schema):
+        self.schema = schema
+
+    def __getattr__(self, name: str):
+        return getattr(self.schema, name)
+
+    async def stream(self, *args, **kwargs):
+        kwargs["allowed_operation_types"] = (OperationType.SUBSCRIPTION,)
+        return await self.schema.stream(*args, **kwargs)
+
+
+socket_schema = SubscriptionsOnly(schema)
 
 # Like every DRF view: CSRF is enforced for session users (SessionAuthentication
 # above), not for token clients.

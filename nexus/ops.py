@@ -1,5 +1,7 @@
 """Health, readiness and metrics for operators."""
 
+import hmac
+import ipaddress
 import logging
 import time
 
@@ -8,11 +10,21 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from rest_framework.throttling import BaseThrottle
 
+from .errors import error_body
 from .metrics import HTTP_LATENCY
 
 logger = logging.getLogger("nexus.ops")
 request_log = logging.getLogger("nexus.request")
+
+# Loopback, RFC 1918 and IPv6 unique-local (`is_private` would also admit
+# documentation and reserved ranges).
+PRIVATE_NETWORKS = [
+    ipaddress.ip_network(n)
+    for n in ("127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "::1/128", "fc00::/7")
+]
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def healthz(request):
@@ -31,7 +43,26 @@ def readyz(request):
 
 
 def metrics(request):
+    """Prometheus text, for loopback and private addresses (the client's, after
+    NEXUS_NUM_PROXIES trusted proxies) or a bearer NEXUS_METRICS_TOKEN."""
+    if not _may_read_metrics(request):
+        detail = "Metrics are served to private addresses, or with the metrics token."
+        return JsonResponse(error_body("forbidden", detail), status=403)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
+
+
+def _may_read_metrics(request) -> bool:
+    token = settings.NEXUS_METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    if token and given.startswith("Bearer "):
+        return hmac.compare_digest(given.removeprefix("Bearer ").encode(), token.encode())
+    try:
+        address = ipaddress.ip_address(BaseThrottle().get_ident(request).strip())
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in PRIVATE_NETWORKS)
 
 
 def _check(name: str, probe) -> str:
@@ -111,7 +142,8 @@ class RequestMetricsMiddleware:
     def _record(self, request, response, duration):
         match = getattr(request, "resolver_match", None)
         route = match.route if match else "unmatched"
-        HTTP_LATENCY.labels(request.method, route, response.status_code).observe(duration)
+        method = request.method if request.method in METHODS else "other"  # a fixed set
+        HTTP_LATENCY.labels(method, route, response.status_code).observe(duration)
         request_log.info(
             "%s %s %s %.1fms",
             request.method,

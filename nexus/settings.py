@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "nexus.ops.RequestMetricsMiddleware",
+    "nexus.limits.LimitsMiddleware",
     "nexus.middleware.AnonymousVoteMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "nexus.middleware.StaticFilesMiddleware",
@@ -253,7 +254,7 @@ REST_FRAMEWORK: dict = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["nexus.limits.JSONParser"],
     "EXCEPTION_HANDLER": "nexus.errors.exception_handler",
     # Responses are chosen by the Accept header only (JSON, or CSV where an
     # endpoint offers it); no `?format=` query parameter.
@@ -297,6 +298,13 @@ SPECTACULAR_SETTINGS = {
         "ResultsVisibilityEnum": "polls.models.Poll.Results",
     },
 }
+
+# /metrics answers loopback and private addresses, or this bearer token.
+NEXUS_METRICS_TOKEN = os.environ.get("NEXUS_METRICS_TOKEN", "")
+
+# Bad input (nexus/limits.py): a body over this many bytes answers 413.
+NEXUS_MAX_BODY_BYTES = env_int("NEXUS_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = NEXUS_MAX_BODY_BYTES
 
 # Live results: at most one broadcast per poll per interval per process; the
 # reconciler heals lost messages within NEXUS_RESYNC_SECONDS; a socket whose

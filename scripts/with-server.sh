@@ -39,8 +39,9 @@ asgi() {  # kind port: one process serving the ASGI app (sockets and all)
     *) echo "unknown ASGI server: $1" >&2; return 2 ;;
   esac
 }
-case "${NEXUS_SERVER:-daphne}" in
-  daphne|uvicorn|hypercorn) commands=("$(asgi "$NEXUS_SERVER" "$PORT")") ;;
+SERVER="${NEXUS_SERVER:-daphne}"
+case "$SERVER" in
+  daphne|uvicorn|hypercorn) commands=("$(asgi "$SERVER" "$PORT")") ;;
   granian) commands=("$(granian asgi "$PORT" "$APP" "$WORKERS")") ;;
   granian-wsgi) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS")") ;;
   split) commands=("$(granian wsgi "$PORT" nexus.wsgi:application "$WORKERS") ${NEXUS_WSGI_ARGS:-}"

@@ -60,11 +60,17 @@ def _write(writer, export: Export) -> int:
     texts = {c["id"]: c["text"] for c in results["choices"]}
     writer.writerow(["poll", "question", "version", "status", "total_votes"])
     writer.writerow(
-        [poll.pk, poll.question, results["version"], results["status"], results["total_votes"]]
+        [
+            poll.pk,
+            inert(poll.question),
+            results["version"],
+            results["status"],
+            results["total_votes"],
+        ]
     )
     writer.writerow([])
     writer.writerow(["choice", "votes", "share"])
-    writer.writerows([c["text"], c["votes"], c["share"]] for c in results["choices"])
+    writer.writerows([inert(c["text"]), c["votes"], c["share"]] for c in results["choices"])
     writer.writerow([])
     writer.writerow(["voter", "choices", "voted_at"])
     marks = (
@@ -80,7 +86,7 @@ def _write(writer, export: Export) -> int:
         writer.writerow(
             [
                 _pseudonym(poll.pk, voter_key),
-                "; ".join(texts.get(mark[3], "?") for mark in ballot),
+                inert("; ".join(texts.get(mark[3], "?") for mark in ballot)),
                 created_at.isoformat(),
             ]
         )
@@ -88,6 +94,18 @@ def _write(writer, export: Export) -> int:
         if rows % PROGRESS_EVERY == 0:
             Export.objects.filter(pk=export.pk).update(rows=rows)
     return rows
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(text: str) -> str:
+    """A cell a spreadsheet would run as a formula (`=HYPERLINK(...)`,
+    `+1+cmd|...`, `@SUM(1)`) starts with a quote, so it shows as the text it
+    is (OWASP's CSV injection rule). Hand-written: only the owner's and
+    voters' text cells need it, not the numbers beside them, which
+    defusedcsv's writer would quote too."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _pseudonym(poll_id: str, voter_key: str) -> str:

@@ -81,7 +81,8 @@ def poll_results_email(*, poll_id: str) -> bool:
         results = selectors.results_get(poll_id=poll_id, user=poll.owner, voter=None)
         context = {"poll": poll, "results": results, "percent": _percentages(results)}
         message = EmailMultiAlternatives(
-            subject=f"Final results: {poll.question[:120]}",
+            # one line, whatever the question holds (a header may not break)
+            subject=f"Final results: {' '.join(poll.question.split())[:120]}",
             body=render_to_string("polls/email/results.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[poll.owner.email],

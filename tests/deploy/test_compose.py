@@ -195,6 +195,12 @@ def test_the_compose_commands_run_for_real_behind_nginx(tmp_path):
         # upgrades to the `sockets` replicas (ASGI), and every vote reaches
         # every screen through Redis, whichever replicas took them.
         asyncio.run(votes_reach_every_screen(f"127.0.0.1:{proxy}", screens=4, votes=4))
+        too_big = httpx.post(
+            f"http://127.0.0.1:{proxy}/api/polls/",
+            content=b"x" * (2 << 20),
+            headers={"Content-Type": "application/json"},
+        )  # refused by nginx, in Nexus's format
+        assert (too_big.status_code, too_big.json()["code"]) == (413, "too_large")
         served = (tmp_path / "access.log").read_text()
         for port in (*ports["web"], *ports["sockets"]):
             assert f"127.0.0.1:{port} " in served, f"nginx sent nothing to replica :{port}"

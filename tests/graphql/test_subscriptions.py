@@ -109,3 +109,34 @@ async def test_unknown_polls_are_not_found(server):
     payload = await next_payload(ws)
     assert payload["errors"][0]["extensions"] == {"code": "not_found"}
     await ws.close()
+
+
+@pytest.mark.parametrize(
+    ("operation", "refused"),
+    [("{ polls { id } }", "queries"), ("mutation { createVoter { voterId } }", "mutations")],
+)
+async def test_queries_and_mutations_over_the_socket_are_refused_cleanly(
+    server, operation, refused
+):
+    ws = await connect(f"{server.ws}/graphql/", subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": operation}}))
+    message = json.loads(await ws.recv())
+    assert message["type"] in {"error", "next"}, message
+    errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+    assert errors[0]["message"] == f"{refused} are not allowed"
+    poll, _ = create_poll(server)  # the socket still serves subscriptions
+    await ws.send(
+        json.dumps(
+            {
+                "id": "2",
+                "type": "subscribe",
+                "payload": {"query": SUBSCRIBE, "variables": {"id": poll["id"]}},
+            }
+        )
+    )
+    while (message := json.loads(await ws.recv()))["id"] != "2":
+        pass
+    assert message["payload"]["data"]["pollResults"]["poll"] == poll["id"]
+    await ws.close()

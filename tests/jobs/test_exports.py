@@ -47,6 +47,22 @@ def test_owner_exports_results_and_pseudonymised_ballots(
     assert all(len(b[0]) == 20 and "voter-000" not in b[0] for b in ballots)
 
 
+def test_cells_a_spreadsheet_would_run_are_neutralised(
+    user, api, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    settings.MEDIA_ROOT = tmp_path
+    hostile = ['=HYPERLINK("http://evil.example","x")', "+1+cmd|' /C calc'!A0", "@SUM(1)"]
+    poll = make_poll(owner=user, question="-2+3", choices=[*hostile, "\tTab", "Plain = fine"])
+    vote(api, poll.id, choice_ids(poll)[:1], voter="voter-0001")
+    with django_capture_on_commit_callbacks(execute=True):
+        body = client_for(user).post(f"/api/polls/{poll.id}/exports/").json()
+    rows = download(client_for(user), client_for(user).get(body["url"]).json())
+    assert rows[1][1] == "'-2+3"
+    assert [row[0] for row in rows[4:9]] == [*("'" + h for h in hostile), "'\tTab", "Plain = fine"]
+    assert rows[-1][1] == "'" + hostile[0]  # the ballot's choices too
+    assert rows[4][1:] == ["1", "1.0"]  # numbers stay numbers
+
+
 def test_only_the_owner_may_export_or_download(
     owner_api, poll, settings, tmp_path, django_capture_on_commit_callbacks
 ):

@@ -144,3 +144,18 @@ def test_the_results_email_is_sent_once_without_holding_the_poll_row(settings, p
     assert sorted(sent) == [False, True]
     assert len(inbox.messages) == 1
     assert Poll.objects.get(pk=poll.pk).results_emailed_at is not None
+
+
+@pytest.mark.parametrize(
+    "question", ["Lunch\nor dinner?", "Lunch\r\nBcc: x@evil.example", "A\u2028B"]
+)
+def test_the_results_email_survives_any_question_text(question, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    owner = UserFactory(email="owner@example.com")
+    poll = make_poll(owner=owner, question=question, choices=["Pizza", "Sushi"])
+    Poll.objects.filter(pk=poll.pk).update(status=Poll.Status.CLOSED)
+    assert schedule.poll_results_email(poll_id=poll.id) is True
+    (message,) = mail.outbox
+    assert message.subject == "Final results: " + " ".join(question.split())
+    assert message.recipients() == ["owner@example.com"]  # no header smuggled in
+    message.message()  # renders: no BadHeaderError

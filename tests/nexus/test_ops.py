@@ -1,4 +1,5 @@
 import pytest
+from django.test import Client
 
 pytestmark = pytest.mark.django_db
 
@@ -48,6 +49,52 @@ def test_metrics_count_votes_by_outcome_and_time_requests(client, api, poll):
     assert 'route="api/polls/<code:poll_id>/votes/",status="201"' in text
     assert "nexus_websocket_connections" in text
     assert "nexus_vote_to_broadcast_seconds_bucket" in text
+
+
+@pytest.mark.parametrize(
+    ("address", "forwarded", "proxies", "allowed"),
+    [
+        ("127.0.0.1", None, 0, True),
+        ("::1", None, 0, True),
+        ("10.1.2.3", None, 0, True),  # a scraper on the private network
+        ("::ffff:192.168.0.9", None, 0, True),
+        ("203.0.113.5", None, 0, False),
+        ("10.0.0.2", "203.0.113.5", 1, False),  # a public client behind our proxy
+        ("10.0.0.2", "10.0.0.7", 1, True),
+    ],
+)
+def test_metrics_answer_private_addresses_only(settings, address, forwarded, proxies, allowed):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": proxies}
+    extra = {"REMOTE_ADDR": address}
+    if forwarded:
+        extra["HTTP_X_FORWARDED_FOR"] = forwarded
+    response = Client().get("/metrics", **extra)
+    if allowed:
+        assert response.status_code == 200
+        assert b"# HELP" in response.content
+    else:
+        assert (response.status_code, response.json()["code"]) == (403, "forbidden")
+
+
+def test_metrics_take_a_bearer_token_from_anywhere(settings):
+    settings.NEXUS_METRICS_TOKEN = "s3cret-metrics-token"
+    public = {"REMOTE_ADDR": "203.0.113.5"}
+    right = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer s3cret-metrics-token", **public)
+    wrong = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer guess", **public)
+    assert (right.status_code, wrong.status_code) == (200, 403)
+    # a wrong token is refused even from a private address: it was meant
+    local = Client().get("/metrics", HTTP_AUTHORIZATION="Bearer guess")
+    assert local.status_code == 403
+
+
+def test_made_up_methods_do_not_grow_the_metrics(client):
+    before = len(client.get("/metrics").content)
+    for n in range(50):
+        client.generic(f"X-MADE-UP-{n}", "/api/polls/")
+    text = client.get("/metrics").content.decode()
+    assert "X-MADE-UP" not in text
+    assert 'method="other"' in text
+    assert len(text) < before + 5000  # one series more, not fifty
 
 
 def test_each_request_is_one_json_log_line_in_production(client, caplog):

@@ -162,4 +162,8 @@ socket_schema = SubscriptionsOnly(schema)
 
 # Like every DRF view: CSRF is enforced for session users (SessionAuthentication
 # above), not for token clients.
-graphql_view = csrf_exempt(NexusGraphQLView.as_view(schema=schema))
+graphql_view = csrf_exempt(
+    NexusGraphQLView.as_view(
+        schema=schema, graphql_ide="graphiql" if settings.NEXUS_GRAPHIQL else None
+    )
+)

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "csp",
     "strawberry_django",
     "polls",
     "realtime",
@@ -94,6 +95,7 @@ MIDDLEWARE = [
     "nexus.limits.LimitsMiddleware",
     "nexus.middleware.AnonymousVoteMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "nexus.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -238,8 +240,48 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
-SESSION_COOKIE_SECURE = env_bool("NEXUS_SECURE_COOKIES", False)
+# --- HTTPS and browser policy (docs/SECURITY.md, "Production settings") ---
+
+# NEXUS_HTTPS: the site is served over HTTPS (here or at a proxy in front).
+# Cookies are then Secure and plain HTTP is redirected (probes exempt).
+NEXUS_HTTPS = env_bool("NEXUS_HTTPS", False)
+SESSION_COOKIE_SECURE = env_bool("NEXUS_SECURE_COOKIES", NEXUS_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = NEXUS_HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# HSTS goes out only on HTTPS responses (Django's SecurityMiddleware), so it
+# is on by default in production; behind a proxy, a request is HTTPS when the
+# trusted proxy says so.
+SECURE_HSTS_SECONDS = env_int("NEXUS_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("NEXUS_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("NEXUS_HSTS_PRELOAD", False)
+if env_int("NEXUS_NUM_PROXIES", 0) > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Preloading is a promise to browsers' lists that takes months to undo: the
+# operator opts in (NEXUS_HSTS_PRELOAD=1); `check --deploy` need not nag.
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# GraphiQL and schema introspection: on in development, off in production
+# unless asked for.
+NEXUS_GRAPHIQL = env_bool("NEXUS_GRAPHIQL", DEBUG)
+
+# Pages may run only their own scripts and styles (they have no inline
+# script). The API answers JSON, and GraphiQL (when on) loads its editor
+# from a CDN, so neither carries the policy.
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/", *(["/graphql/"] if NEXUS_GRAPHIQL else [])],
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 
 # --- API ------------------------------------------------------------------
@@ -318,7 +360,7 @@ NEXUS_WS_SEND_TIMEOUT = env_int("NEXUS_WS_SEND_TIMEOUT_MS", 10000, minimum=100) 
 
 # GraphQL: introspection can be switched off in production; the limits stop
 # abusive queries before they run.
-NEXUS_GRAPHQL_INTROSPECTION = env_bool("NEXUS_GRAPHQL_INTROSPECTION", True)
+NEXUS_GRAPHQL_INTROSPECTION = env_bool("NEXUS_GRAPHQL_INTROSPECTION", NEXUS_GRAPHIQL)
 NEXUS_GRAPHQL_MAX_DEPTH = env_int("NEXUS_GRAPHQL_MAX_DEPTH", 8, minimum=2)
 NEXUS_GRAPHQL_MAX_TOKENS = env_int("NEXUS_GRAPHQL_MAX_TOKENS", 2000, minimum=100)
 

@@ -173,23 +173,30 @@ def test_queries_with_too_many_aliases_are_refused(api, db):
     assert body["data"] is None and "aliases" in body["errors"][0]["message"]
 
 
-def test_introspection_can_be_switched_off(api, db, settings):
+def test_introspection_is_off_in_production_unless_asked_for(api, db, settings):
     import strawberry
 
     from nexus.graphql import _extensions
     from polls.graphql import Query
 
-    assert "__schema" in gql(api, "{ __schema { queryType { name } } }")["data"]
-    settings.NEXUS_GRAPHQL_INTROSPECTION = False  # as NEXUS_GRAPHQL_INTROSPECTION=false does
-    locked = strawberry.Schema(query=Query, extensions=_extensions())
-    result = locked.execute_sync("{ __schema { queryType { name } } }")
-    assert "introspection has been disabled" in result.errors[0].message
+    body = api.post("/graphql/", {"query": "{ __schema { queryType { name } } }"}, format="json")
+    assert "introspection has been disabled" in body.json()["errors"][0]["message"]
+    settings.NEXUS_GRAPHQL_INTROSPECTION = True  # as NEXUS_GRAPHQL_INTROSPECTION=true does
+    opened = strawberry.Schema(query=Query, extensions=_extensions())
+    result = opened.execute_sync("{ __schema { queryType { name } } }")
+    assert result.errors is None and result.data["__schema"]["queryType"]["name"] == "Query"
 
 
-def test_graphiql_is_served_to_browsers(client, db):
+def test_graphiql_is_off_in_production_and_served_when_asked_for(client, db):
+    from django.test import RequestFactory
+
+    from nexus.graphql import NexusGraphQLView, schema
+
     response = client.get("/graphql/", HTTP_ACCEPT="text/html")
-    assert response.status_code == 200
-    assert b"graphiql" in response.content.lower()
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")
+    view = NexusGraphQLView.as_view(schema=schema, graphql_ide="graphiql")  # NEXUS_GRAPHIQL=1
+    page = view(RequestFactory().get("/graphql/", HTTP_ACCEPT="text/html"))
+    assert page.status_code == 200 and b"graphiql" in page.content.lower()
 
 
 def test_browser_sessions_work_and_need_csrf_for_writes(user, poll):

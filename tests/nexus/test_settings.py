@@ -54,3 +54,49 @@ def test_debug_runs_with_no_configuration_at_all():
         {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "nexus.settings", "DEBUG": "1"}
     )
     assert (result.returncode, result.stdout.strip()) == (0, "django.db.backends.sqlite3")
+
+
+PRODUCTION = BASE | {
+    "DEBUG": "0",
+    "SECRET_KEY": "k3y-" + "a1b2c3d4e5f6g7h8" * 4,
+    "ALLOWED_HOSTS": "vote.example.org",
+    "NEXUS_HTTPS": "1",
+    "NEXUS_NUM_PROXIES": "1",
+}
+
+
+def test_the_deploy_check_is_clean_under_production_settings():
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=PRODUCTION,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_https_behind_the_proxy_gets_hsts_secure_cookies_and_a_redirect():
+    script = """
+import django; django.setup()
+from django.test import Client
+c = Client()
+plain = c.get("/api/polls/", HTTP_HOST="vote.example.org")
+probe = c.get("/healthz", HTTP_HOST="vote.example.org")
+secure = c.post("/api/voters/", HTTP_HOST="vote.example.org", HTTP_X_FORWARDED_PROTO="https")
+print(plain.status_code, plain["Location"])
+print(probe.status_code)
+print(secure.status_code, secure["Strict-Transport-Security"])
+print(secure.cookies["nexus_voter"]["secure"])
+"""
+    env = PRODUCTION | {"DATABASE_URL": "sqlite:///:memory:"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    plain, probe, secure, cookie = result.stdout.split("\n")[:4]
+    assert plain == "301 https://vote.example.org/api/polls/"
+    assert probe == "200"  # probes are not redirected
+    assert secure == "201 max-age=31536000; includeSubDomains"
+    assert cookie == "True"

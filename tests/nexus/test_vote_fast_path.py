@@ -93,7 +93,7 @@ def test_the_https_redirect_and_security_headers_hold_on_the_short_path(settings
     assert (plain.status_code, plain["Location"]) == (301, f"https://testserver{path}")
     secure = APIClient().post(path, {"choices": red}, format="json", secure=True)
     assert secure.status_code == 201
-    assert secure["Strict-Transport-Security"] == "max-age=3600"
+    assert secure["Strict-Transport-Security"] == "max-age=3600; includeSubDomains"
 
 
 def test_only_anonymous_votes_skip_the_chain(monkeypatch, user):

@@ -146,3 +146,12 @@ def test_only_a_passcode_poll_shows_a_passcode_field(client, user):
     assert b'<label for="passcode">Passcode</label>' in client.get(f"/p/{locked.id}/").content
     assert b'id="passcode"' not in client.get(f"/p/{open_poll.id}/").content
     assert b"tulip-42" not in client.get(f"/p/{locked.id}/").content
+
+
+def test_pages_send_a_content_security_policy_and_the_api_does_not(client, poll, api):
+    for url in ("/", f"/p/{poll.id}/", f"/p/{poll.id}/present/", "/dashboard/"):
+        policy = client.get(url).headers.get("Content-Security-Policy", "")
+        assert "script-src 'self'" in policy, url
+        assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+        assert "unsafe-inline" not in policy
+    assert "Content-Security-Policy" not in api.get(f"/api/polls/{poll.id}/").headers

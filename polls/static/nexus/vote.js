@@ -42,13 +42,16 @@ const invite = (() => { const token = takeInvite(); return poll.eligibility === 
 const voterHeaders = () => (invite ? { "X-Voter-Id": invite } : {});
 
 // A voter cookie the server no longer accepts (from an older version): get a
-// fresh id, which also resets the cookie, and try once more, silently.
-let renewed = false;
+// fresh id, which also resets the cookie, and try once more, silently. The
+// page renews once, and every call that was refused waits for that one
+// renewal: a vote tapped while the page's first call is still renewing is
+// retried too, not left with the stale id's refusal.
+let renewal = null;
 async function asVoter(call) {
   const answer = await call();
-  if (answer.data?.code !== "invalid_voter_id" || invite || renewed) return answer;
-  renewed = true;
-  return (await voterRenew()).ok ? call() : answer;
+  if (answer.data?.code !== "invalid_voter_id" || invite) return answer;
+  renewal ??= voterRenew().then((renewed) => renewed.ok);
+  return (await renewal) ? call() : answer;
 }
 
 function say(text, kind = "info") { message.textContent = text; message.dataset.kind = kind; }

@@ -8,7 +8,17 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from graphql import GraphQLError, StringValueNode, ValidationRule
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    StringValueNode,
+    ValidationRule,
+)
 from rest_framework import exceptions as drf
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.request import Request
@@ -20,6 +30,7 @@ from strawberry.extensions import (
     MaxAliasesLimiter,
     MaxTokensLimiter,
     QueryDepthLimiter,
+    SchemaExtension,
 )
 from strawberry.types.graphql import OperationType
 
@@ -38,6 +49,7 @@ class NexusContext(StrawberryDjangoContext):
     api_request: Request | None = None
     auth_error: Exception | None = None
     _user: object = field(default=None, repr=False)
+    counted: bool = False  # the request was counted at the door (the view)
 
     def __post_init__(self):
         self.api_request = Request(
@@ -83,6 +95,12 @@ class NexusContext(StrawberryDjangoContext):
             set_voter_cookie(self.response, self.request, voter_id)
 
     def throttle(self) -> None:
+        """Count one write. The request itself was counted at the door: that
+        count is the first write's, so one mutation is one count, and each
+        further mutation in the same document counts again."""
+        if self.counted:
+            self.counted = False
+            return
         throttles = [throttle_class() for throttle_class in WRITE_THROTTLES]
         wait = throttles_check(throttles, self.api_request, None)
         if wait is not None:
@@ -91,7 +109,13 @@ class NexusContext(StrawberryDjangoContext):
 
 class NexusGraphQLView(GraphQLView):
     def get_context(self, request, response) -> NexusContext:
-        return NexusContext(request=request, response=response)
+        """Every GraphQL request is rate limited per client, as REST writes
+        are, before anything is parsed."""
+        context = NexusContext(request=request, response=response)
+        if request.method != "GET" or "query" in request.GET:
+            context.throttle()
+            context.counted = True
+        return context
 
     def decode_json(self, data: str | bytes) -> object:
         return limits.loads(data)  # depth, size and control characters
@@ -102,6 +126,10 @@ class NexusGraphQLView(GraphQLView):
             return self.run(request=request)
         except ApplicationError as exc:
             return JsonResponse(error_body(exc.code, exc.detail), status=exc.status)
+        except drf.Throttled as exc:
+            response = JsonResponse(error_body("throttled", str(exc.detail)), status=429)
+            response["Retry-After"] = str(max(1, int((exc.wait or 1) + 0.999)))
+            return response
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, "invalid")
             return JsonResponse(error_body(code, exc.reason), status=exc.status_code)
@@ -126,8 +154,54 @@ class NoControlCharacters(ValidationRule):
             )
 
 
+class QueryCost(SchemaExtension):
+    """The query's cost, counted on the parsed document before validation
+    runs: graphql-core's validation compares every pair of same-named
+    fields in a selection, so `{ polls { id } ×497 }`, under the token,
+    depth and alias limits, cost 1.6 s of CPU before anything ran. A field
+    counts once per place it is asked for, fragments counted where they are
+    spread, and each spread counts one."""
+
+    def on_validate(self):
+        document = self.execution_context.graphql_document
+        limit = settings.NEXUS_GRAPHQL_MAX_FIELDS
+        if document is not None and (cost := query_cost(document, limit)) > limit:
+            message = f"The query costs {cost} or more (fields and spreads); at most {limit}."
+            self.execution_context.pre_execution_errors = [
+                GraphQLError(message, extensions={"code": "too_complex"})
+            ]  # set before validation: strawberry then skips it
+        yield
+
+
+def query_cost(document: DocumentNode, limit: int) -> int:
+    """Fields asked for, fragments expanded; stops counting past `limit`
+    (a fragment cycle or a fan-out of spreads cannot run it long)."""
+    definitions = document.definitions
+    fragments = {
+        d.name.value: d.selection_set for d in definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    stack = [d.selection_set for d in definitions if isinstance(d, OperationDefinitionNode)]
+    cost = 0
+    while stack and cost <= limit:
+        selection_set = stack.pop()
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                cost += 1
+                if selection.selection_set is not None:
+                    stack.append(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                cost += 1  # a spread costs too: a cycle of them ends here
+                spread = fragments.get(selection.name.value)
+                if spread is not None:
+                    stack.append(spread)
+    return cost
+
+
 def _extensions() -> list:
     checks = [
+        QueryCost,
         lambda: QueryDepthLimiter(max_depth=settings.NEXUS_GRAPHQL_MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=20),
         lambda: MaxTokensLimiter(max_token_count=settings.NEXUS_GRAPHQL_MAX_TOKENS),

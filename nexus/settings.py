@@ -363,6 +363,7 @@ NEXUS_WS_SEND_TIMEOUT = env_int("NEXUS_WS_SEND_TIMEOUT_MS", 10000, minimum=100) 
 NEXUS_GRAPHQL_INTROSPECTION = env_bool("NEXUS_GRAPHQL_INTROSPECTION", NEXUS_GRAPHIQL)
 NEXUS_GRAPHQL_MAX_DEPTH = env_int("NEXUS_GRAPHQL_MAX_DEPTH", 8, minimum=2)
 NEXUS_GRAPHQL_MAX_TOKENS = env_int("NEXUS_GRAPHQL_MAX_TOKENS", 2000, minimum=100)
+NEXUS_GRAPHQL_MAX_FIELDS = env_int("NEXUS_GRAPHQL_MAX_FIELDS", 250, minimum=20)
 
 # The vote pipeline commits ballot writes in batches on a committer thread
 # (polls/services/pipeline.py); off, each write commits alone in its request.

@@ -35,7 +35,7 @@ from strawberry.extensions import (
 from strawberry.types.graphql import OperationType
 
 from nexus import limits
-from nexus.errors import ApplicationError, error_body
+from nexus.errors import ApplicationError, error_body, exception_handler
 from polls.eligibility import guarded
 from polls.graphql import Mutation, Query, Subscription, _graphql_error
 from polls.throttles import WRITE_THROTTLES, throttles_check
@@ -124,11 +124,12 @@ class NexusGraphQLView(GraphQLView):
         """Strawberry answers a bad request in plain text: ours is JSON."""
         try:
             return self.run(request=request)
-        except ApplicationError as exc:
-            return JsonResponse(error_body(exc.code, exc.detail), status=exc.status)
-        except drf.Throttled as exc:
-            response = JsonResponse(error_body("throttled", str(exc.detail)), status=429)
-            response["Retry-After"] = str(max(1, int((exc.wait or 1) + 0.999)))
+        except (ApplicationError, drf.APIException) as exc:  # as REST answers them
+            answer = exception_handler(exc, {"view": "graphql"})
+            response = JsonResponse(answer.data, status=answer.status_code)
+            for header in ("Retry-After", "WWW-Authenticate"):
+                if header in answer:
+                    response[header] = answer[header]
             return response
         except HTTPException as exc:
             code = _HTTP_CODES.get(exc.status_code, "invalid")

@@ -255,7 +255,9 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env_int("NEXUS_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("NEXUS_HSTS_INCLUDE_SUBDOMAINS", True)
 SECURE_HSTS_PRELOAD = env_bool("NEXUS_HSTS_PRELOAD", False)
-if env_int("NEXUS_NUM_PROXIES", 0) > 0:
+# Trusted reverse proxies in front (X-Forwarded-For / -Proto); see the API below.
+NEXUS_NUM_PROXIES = env_int("NEXUS_NUM_PROXIES", 0)
+if NEXUS_NUM_PROXIES > 0:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Preloading is a promise to browsers' lists that takes months to undo: the
 # operator opts in (NEXUS_HSTS_PRELOAD=1); `check --deploy` need not nag.
@@ -312,7 +314,7 @@ REST_FRAMEWORK: dict = {
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.
-    "NUM_PROXIES": env_int("NEXUS_NUM_PROXIES", 0),
+    "NUM_PROXIES": NEXUS_NUM_PROXIES,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 # Failures counted per address (polls.throttles.failure_hit): past the rate,

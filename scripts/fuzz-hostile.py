@@ -53,8 +53,6 @@ def main(url: str) -> int:
         sent more than it read, as after a 413)."""
         nonlocal sent
         sent += 1
-        if os.environ.get("FUZZ_TRACE"):
-            print(method, path, kwargs.get("headers"), str(kwargs.get("content"))[:60], flush=True)
         if alone:
             with httpx.Client(base_url=url, timeout=30) as own:
                 response = own.request(method, path, **kwargs)

@@ -100,3 +100,18 @@ print(secure.cookies["nexus_voter"]["secure"])
     assert probe == "200"  # probes are not redirected
     assert secure == "201 max-age=31536000; includeSubDomains"
     assert cookie == "True"
+
+
+def test_a_forged_forwarded_proto_is_ignored_without_trusted_proxies():
+    script = """
+import django; django.setup()
+from django.test import Client
+forged = Client().get("/api/polls/", HTTP_HOST="vote.example.org", HTTP_X_FORWARDED_PROTO="https")
+print(forged.status_code, forged.get("Strict-Transport-Security"))
+"""
+    env = PRODUCTION | {"NEXUS_NUM_PROXIES": "0", "DATABASE_URL": "sqlite:///:memory:"}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["301", "None"]  # still plain HTTP: redirected, no HSTS

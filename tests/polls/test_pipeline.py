@@ -16,7 +16,11 @@ from polls.services.batch_decide import BallotWrite
 from tests.factories import UserFactory, make_poll
 from tests.helpers import anon, choice_ids, vote, voter_id
 from tests.polls.test_concurrency import run_together
-from tests.polls.test_vote_races import holder, wait_until_votes_wait_for_the_poll
+from tests.polls.test_vote_races import (
+    holder,
+    vote_in_background,
+    wait_until_votes_wait_for_the_poll,
+)
 from tests.servers import wait_for
 
 
@@ -119,24 +123,16 @@ def test_votes_that_arrive_while_the_poll_is_busy_commit_in_one_batch(postgres, 
 def test_a_poll_held_by_another_transaction_does_not_hold_up_other_polls(postgres):
     owner = UserFactory()
     held, free = make_poll(owner=owner), make_poll(owner=owner)
-    statuses: list[int] = []
-
-    def cast() -> None:
-        try:
-            statuses.append(vote(APIClient(), held.id, choice_ids(held)[:1]).status_code)
-        finally:
-            connections.close_all()
 
     with holder() as edit:  # as a reset of a big poll, or a slow owner transaction, would
         edit.execute("SELECT 1 FROM polls_poll WHERE id = %s FOR UPDATE", [held.id])
-        thread = threading.Thread(target=cast)
-        thread.start()
+        thread, answers = vote_in_background(held.id, choice_ids(held)[:1])
         wait_until_votes_wait_for_the_poll()
         assert vote(APIClient(), free.id, choice_ids(free)[:1]).status_code == 201
-        assert statuses == [] and thread.is_alive()  # still waiting for its poll
+        assert answers == [] and thread.is_alive()  # still waiting for its poll
         edit.rollback()
     thread.join(30)
-    assert statuses == [201]
+    assert [a.status_code for a in answers] == [201]
     assert Ballot.objects.filter(poll__in=[held, free]).count() == 2
 
 
@@ -156,23 +152,15 @@ def test_writes_behind_a_long_hold_wait_in_bounded_tries_and_then_commit(
 
     monkeypatch.setattr(pipeline, "LOCK_WAIT", 0.01)
     monkeypatch.setattr(pipeline, "commit_batch", commit_batch)
-    statuses: list[int] = []
-
-    def cast() -> None:
-        try:
-            statuses.append(vote(APIClient(), poll.id, choice_ids(poll)[:1]).status_code)
-        finally:
-            connections.close_all()
 
     with holder() as edit:
         edit.execute("SELECT 1 FROM polls_poll WHERE id = %s FOR UPDATE", [poll.id])
-        thread = threading.Thread(target=cast)
-        thread.start()
+        thread, answers = vote_in_background(poll.id, choice_ids(poll)[:1])
         wait_for(lambda: tries.count("PollBusy") >= 3, 10, "three timed-out waits for the lock")
-        assert statuses == []
+        assert answers == []
         edit.rollback()
     thread.join(30)
-    assert statuses == [201]
+    assert [a.status_code for a in answers] == [201]
     assert tries[-1] == "VoteOutcome"  # the last wait got the lock and committed
     assert "failed" not in caplog.text  # a timed-out wait is not a failed batch
     assert Ballot.objects.filter(poll=poll).count() == 1

@@ -39,25 +39,32 @@ def wait_until_votes_wait_for_the_poll(count: int = 1, deadline: float = 10.0) -
     wait_for(lambda: committer.waiting >= count, deadline, "votes to wait for the poll")
 
 
-def vote_while_an_edit_holds_the_poll(poll, choices: list[int], edit_sql: list[tuple]):
-    answer = {}
+def vote_in_background(poll_id: str, choices: list[int]) -> tuple[threading.Thread, list]:
+    """One vote from a thread of its own (its own connection, closed after);
+    the response lands in the list once it is answered."""
+    answers: list = []
 
     def cast():
         try:
-            answer["response"] = vote(APIClient(), poll.id, choices)
+            answers.append(vote(APIClient(), poll_id, choices))
         finally:
             connections.close_all()
 
+    thread = threading.Thread(target=cast)
+    thread.start()
+    return thread, answers
+
+
+def vote_while_an_edit_holds_the_poll(poll, choices: list[int], edit_sql: list[tuple]):
     with holder() as edit:
         edit.execute("SELECT 1 FROM polls_poll WHERE id = %s FOR UPDATE", [poll.id])
-        thread = threading.Thread(target=cast)
-        thread.start()
+        thread, answers = vote_in_background(poll.id, choices)
         wait_until_votes_wait_for_the_poll()
         for sql, params in edit_sql:
             edit.execute(sql, params)
         edit.commit()
     thread.join(timeout=30)
-    return answer["response"]
+    return answers[0]
 
 
 def test_choices_replaced_during_a_first_ballot_refuse_it_cleanly(capsys):

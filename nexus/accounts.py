@@ -67,8 +67,10 @@ def user_register(*, username: str, password: str, email: str = "") -> tuple[Use
     return user, Token.objects.create(user=user)
 
 
-def token_for(*, username: str, password: str) -> Token:
-    user = authenticate(username=username, password=password)
+def token_for(request, *, username: str, password: str) -> Token:
+    """`request` is Django's HttpRequest: django-axes counts the failures on it
+    (nexus/signin.py) and its middleware answers 429 once they are too many."""
+    user = authenticate(request, username=username, password=password)
     if user is None:
         raise InvalidCredentials()
     token, _ = Token.objects.get_or_create(user=user)
@@ -112,4 +114,4 @@ class TokenView(APIView):
     def post(self, request):
         serializer = CredentialsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        return Response({"token": token_for(**serializer.validated_data).key})
+        return Response({"token": token_for(request._request, **serializer.validated_data).key})

@@ -8,6 +8,7 @@ ImproperlyConfigured.
 
 import os
 import re
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "channels",
     "csp",
+    "axes",
     "strawberry_django",
     "polls",
     "realtime",
@@ -103,6 +105,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "nexus.urls"
@@ -221,6 +224,22 @@ USE_I18N = True
 USE_TZ = True
 
 LOGIN_URL = "/accounts/login/"
+
+# Sign-in throttling (nexus/signin.py): failures are counted per address and,
+# separately, per username, in the database (axes' AccessAttempt, visible in
+# the admin). A locked username cannot sign in from anywhere until the
+# cool-off ends, which is what stops a botnet guessing one owner's password;
+# `manage.py axes_reset_username NAME` lifts it early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("NEXUS_SIGNIN_FAILURES", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("NEXUS_SIGNIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_CLIENT_IP_CALLABLE = "nexus.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "nexus.signin.locked_out"
+AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not an attack; don't store each one
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/"
 

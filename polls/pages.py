@@ -124,6 +124,6 @@ def signup(request):
         user, _ = user_register(
             username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
         )
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("page-dashboard")
     return render(request, "registration/signup.html", {"form": form})

@@ -2,8 +2,9 @@
 
 Sessions are read as channels' AuthMiddlewareStack reads them, but never
 written (see ReadOnlySessionMiddleware); `?token=<key>` (DRF token) overrides
-the session. Browsers send an Origin header, which must name one
-of ALLOWED_HOSTS (cross-site WebSocket hijacking); other clients send none.
+the session. Browsers send an Origin header: a socket opened by another
+site's page (cross-site WebSocket hijacking) is let in, but anonymous: its
+cookies are dropped before anything reads them (see ForeignOriginIsAnonymous).
 """
 
 from importlib import import_module
@@ -11,10 +12,12 @@ from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddleware
 from channels.db import database_sync_to_async
-from channels.security.websocket import OriginValidator
+from channels.security.websocket import WebsocketDenier
 from channels.sessions import CookieMiddleware
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.http.request import split_domain_port, validate_host
+from django.utils.http import is_same_domain
 from rest_framework.authtoken.models import Token
 
 from polls.voters import VOTER_COOKIE, VOTER_HEADER, Voter, voter_resolve
@@ -56,17 +59,60 @@ class ReadOnlySessionMiddleware:
         return await self.app(dict(scope, session=self.store(key)), receive, send)
 
 
-class OriginOrNoneValidator(OriginValidator):
-    """Like channels' AllowedHostsOriginValidator, but clients that send no
-    Origin (not browsers, so not hijackable) are let in."""
+class ForeignOriginIsAnonymous:
+    """Django's CSRF origin rule, applied to the WebSocket handshake.
 
-    def valid_origin(self, parsed_origin) -> bool:
-        return parsed_origin is None or self.validate_origin(parsed_origin)
+    A browser names the page that opened a socket in `Origin`. The socket
+    keeps its cookies (session, voter id) only if that origin is this
+    server's own (scheme, host and port, as Django's CsrfViewMiddleware
+    compares them: `https` when the socket is `wss`, or behind
+    NEXUS_NUM_PROXIES when X-Forwarded-Proto says so) or is in
+    CSRF_TRUSTED_ORIGINS (`https://*.example.com` included). Other origins
+    get an anonymous socket. Clients that send no Origin are not browsers,
+    so carry no one else's cookies, and are left alone. A Host outside
+    ALLOWED_HOSTS is refused, as Django refuses it over HTTP.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        headers = dict(scope.get("headers", []))
+        host = headers.get(b"host", b"").decode("latin1")
+        if host and not validate_host(split_domain_port(host)[0], settings.ALLOWED_HOSTS):
+            return await WebsocketDenier()(scope, receive, send)
+        origin = headers.get(b"origin")
+        if origin is not None and not self.trusted(scope, headers, host, origin.decode("latin1")):
+            kept = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
+            scope = dict(scope, headers=kept, foreign_origin=True)
+        return await self.app(scope, receive, send)
+
+    def trusted(self, scope, headers: dict, host: str, origin: str) -> bool:
+        trusted_origins = settings.CSRF_TRUSTED_ORIGINS
+        if origin in trusted_origins:
+            return True
+        if host and origin == f"{self.scheme(scope, headers)}://{host}":
+            return True
+        scheme, _, netloc = origin.partition("://")
+        return any(
+            scheme == trusted_scheme and is_same_domain(netloc, pattern.lstrip("*"))
+            for trusted_scheme, _, pattern in (o.partition("://") for o in trusted_origins)
+            if pattern.startswith("*")
+        )
+
+    @staticmethod
+    def scheme(scope, headers: dict) -> str:
+        if settings.NEXUS_NUM_PROXIES > 0:
+            forwarded = headers.get(b"x-forwarded-proto")
+            if forwarded is not None:
+                first = forwarded.decode("latin1").split(",", 1)[0].strip()
+                return "https" if first == "https" else "http"
+        return "https" if scope.get("scheme") in ("wss", "https") else "http"
 
 
 def websocket_stack(app):
     stack = CookieMiddleware(ReadOnlySessionMiddleware(AuthMiddleware(TokenAuthMiddleware(app))))
-    return OriginOrNoneValidator(stack, settings.ALLOWED_HOSTS)
+    return ForeignOriginIsAnonymous(stack)
 
 
 def voter_from_scope(scope) -> Voter | None:

@@ -30,6 +30,8 @@ from polls.models import JOIN_CODE_PATTERN, Poll
 from polls.visibility import results_denial
 
 from .auth import voter_from_scope
+from .budget import CLOSE_CODE as FLOODED
+from .budget import MessageBudget
 from .hub import hub_for
 from .states import DELETED, encode, event_for, text_frame
 
@@ -67,6 +69,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.close_code: int | None = None
         self.sending_since: float | None = None  # loop time a send began, while it runs
         self.wakeup: asyncio.Future | None = None  # the idle sender waits on it
+        self.budget, self.flooded = MessageBudget(), False
         self.hub = hub_for()
         await self.accept()
         WS_CONNECTIONS.inc()
@@ -91,6 +94,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.forget(poll_id)
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.flooded:
+            return
+        if not self.budget.spend():
+            return await self.flood("sent messages too fast")
         if text_data is None or len(text_data) > MAX_MESSAGE_CHARS:
             return await self.reply({"type": "error", "code": "invalid"})
         try:
@@ -108,6 +115,16 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def reply(self, message: dict):
         await self.send(text_data=encode(message))
+        if message["type"] == "error" and not self.budget.fail():
+            await self.flood("caused too many errors")
+
+    async def flood(self, why: str):
+        """Close a socket that floods or keeps erring with 4429; what it
+        sends until the close completes is ignored."""
+        self.flooded = True
+        self.sender.cancel()
+        logger.info("Closing a socket that %s", why)
+        await self.close(code=FLOODED)
 
     # --- subscriptions ---------------------------------------------------------
 

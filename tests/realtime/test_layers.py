@@ -13,9 +13,11 @@ ALLOWED = {
     "publish": {"states"},
     "hub": {"states"},
     "auth": set(),
-    "consumers": {"auth", "hub", "states"},
+    "budget": set(),
+    "consumers": {"auth", "budget", "hub", "states"},
+    "graphql_ws": {"budget"},
     "streams": {"consumers", "hub", "states"},
-    "routing": {"consumers"},
+    "routing": {"consumers", "graphql_ws"},
 }
 
 

@@ -62,17 +62,28 @@ def _task_retried(request=None, **kwargs):
     TASKS.labels(request.task, "retry").inc()
 
 
-async def embedded_beat(interval: float = 1.0) -> None:
-    """Without a broker (`make run`), the server sweeps due polls itself."""
+async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
+    """Without a broker (`make run`), the server runs the beat's jobs itself:
+    the due-poll sweep every `interval` seconds, the purges once an hour."""
     import asyncio
 
     from channels.db import database_sync_to_async
 
+    from polls.services.exports import exports_purge
+    from polls.services.idempotency import idempotency_purge
     from polls.services.timing import polls_sweep
 
+    ticks = 0
     while True:
         await asyncio.sleep(interval)
-        try:
-            await database_sync_to_async(polls_sweep)()
-        except Exception:
-            logging.getLogger("nexus.schedule").warning("Sweep failed", exc_info=True)
+        jobs = [polls_sweep]
+        if ticks % hourly == 0:
+            jobs += [idempotency_purge, exports_purge]
+        ticks += 1
+        for job in jobs:
+            try:
+                await database_sync_to_async(job)()
+            except Exception:
+                logging.getLogger("nexus.schedule").warning(
+                    "%s failed", job.__name__, exc_info=True
+                )

@@ -244,6 +244,7 @@ LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/"
 
 MEDIA_ROOT = os.environ.get("NEXUS_MEDIA_ROOT") or BASE_DIR / "media"  # CSV exports
+NEXUS_EXPORT_RETENTION_DAYS = env_int("NEXUS_EXPORT_RETENTION_DAYS", 7, minimum=1)
 
 STATIC_URL = "static/"
 STATIC_ROOT = os.environ.get("NEXUS_STATIC_ROOT") or BASE_DIR / "staticfiles"
@@ -330,6 +331,8 @@ REST_FRAMEWORK: dict = {
         # `GET votes/mine/`, per account or (anonymous) per address: a room
         # loading the voter page, not a scan of ids.
         "mine": env_rate("NEXUS_THROTTLE_MINE", "1200/min"),
+        # Export jobs started per account: each reads every ballot of a poll.
+        "export": env_rate("NEXUS_THROTTLE_EXPORTS", "30/hour"),
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.
@@ -413,6 +416,7 @@ CELERY_BEAT_SCHEDULE = {
     # Closes and opens polls whose moment passed even if their timed task was lost.
     "polls-sweep": {"task": "polls.tasks.polls_sweep", "schedule": 1.0},
     "idempotency-purge": {"task": "polls.tasks.idempotency_purge", "schedule": 3600.0},
+    "exports-purge": {"task": "polls.tasks.exports_purge", "schedule": 3600.0},
 }
 
 # --- Email ------------------------------------------------------------------

@@ -39,7 +39,7 @@ from .serializers import (
     ballot_answer,
 )
 from .services import exports, idempotency, invites
-from .throttles import WRITE_THROTTLES, MyBallotThrottle, OneTripThrottling
+from .throttles import WRITE_THROTTLES, ExportThrottle, MyBallotThrottle, OneTripThrottling
 from .voters import (
     EXTERNAL_HEADER,
     PASSCODE_HEADER,
@@ -419,13 +419,16 @@ def _export_body(export) -> dict:
     return body
 
 
-class ExportStartView(APIView):
+class ExportStartView(OneTripThrottling, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [ExportThrottle]
 
     @extend_schema(
         summary="Export results and ballots as CSV",
+        description="While an export of this poll is still pending or running, "
+        "starting another answers that one.",
         request=None,
-        responses={202: ExportSerializer, **OWNER_ERRORS},
+        responses={202: ExportSerializer, **errors(*OWNER_CODES, "throttled")},
     )
     def post(self, request, poll_id):
         poll = _owned_poll(request, poll_id)
@@ -455,9 +458,12 @@ class ExportDownloadView(APIView):
         export = selectors.export_get(export_id=export_id, user=request.user)
         if export.status != export.Status.DONE:
             raise NotFound("This export is not finished.")
-        path = Path(settings.MEDIA_ROOT) / export.path
+        try:
+            csv_file = (Path(settings.MEDIA_ROOT) / export.path).open("rb")
+        except FileNotFoundError:  # purged between the row's read and now
+            raise NotFound("This export has expired.") from None
         return FileResponse(
-            path.open("rb"),
+            csv_file,
             as_attachment=True,
             content_type="text/csv",
             filename=f"nexus-{export.poll_id}-results.csv",

@@ -49,6 +49,13 @@ def idempotency_purge() -> int:
     return purge()
 
 
+@shared_task(**RELIABLE)
+def exports_purge() -> int:
+    from .services.exports import exports_purge as purge
+
+    return purge()
+
+
 @shared_task(**{**RELIABLE, "soft_time_limit": 600, "time_limit": 660})
 def export_run(export_id: str) -> bool:
     from .services.exports import export_build

@@ -111,6 +111,10 @@ class UserThrottle(FailOpenThrottle):
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
 
 
+class ExportThrottle(UserThrottle):
+    scope = "export"
+
+
 class MyBallotThrottle(FailOpenThrottle):
     """Reads of a voter's own ballot (`votes/mine/`): per account when signed
     in, else per address."""

@@ -3,10 +3,17 @@
 Rows stream from the database in chunks into a file, so memory stays flat
 however many ballots there are. Re-running an export (a worker died) builds
 the file again from the start and replaces it; a finished one is left alone.
+
+Files live as long as their poll, and at most NEXUS_EXPORT_RETENTION_DAYS
+(`exports_purge`, hourly): deleting a poll deletes its files once the delete
+commits, and a build that finishes after its export was deleted removes
+what it wrote.
 """
 
 import csv
 import itertools
+import logging
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -17,25 +24,67 @@ from django.utils.crypto import salted_hmac
 from .. import selectors
 from ..models import BallotChoice, Export, Poll
 
+logger = logging.getLogger("nexus.exports")
+
 CHUNK = 5000
 PROGRESS_EVERY = 10000
+UNFINISHED = (Export.Status.PENDING, Export.Status.RUNNING)
 
 
 def export_start(*, poll: Poll, user) -> Export:
+    """A new export job, or the one of this poll already waiting or running:
+    it reads the ballots when it runs, so a second would write the same file."""
+    unfinished = Export.objects.filter(poll=poll, owner=user, status__in=UNFINISHED).first()
+    if unfinished is not None:
+        return unfinished
     export = Export.objects.create(poll=poll, owner=user)
     transaction.on_commit(lambda: _run_later(export.pk), robust=True)
     return export
 
 
+def exports_dir() -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports"
+
+
+def files_delete(export_ids) -> None:
+    """Remove these exports' files (finished or partial), if any."""
+    for export_id in export_ids:
+        for suffix in (".csv", ".part"):
+            (exports_dir() / f"{export_id}{suffix}").unlink(missing_ok=True)
+
+
+def exports_purge(*, now=None) -> int:
+    """Delete exports older than NEXUS_EXPORT_RETENTION_DAYS with their files,
+    and files no export owns any more (a poll deleted while its file was
+    being written). Returns how many exports were deleted."""
+    now = now or timezone.now()
+    old = Export.objects.filter(
+        created_at__lt=now - timedelta(days=settings.NEXUS_EXPORT_RETENTION_DAYS)
+    )
+    expired = [str(pk) for pk in old.values_list("pk", flat=True)]
+    Export.objects.filter(pk__in=expired).delete()
+    files_delete(expired)
+    if exports_dir().is_dir():
+        known = {str(pk) for pk in Export.objects.values_list("pk", flat=True)}
+        orphans = {f.stem for f in exports_dir().iterdir() if f.stem not in known}
+        files_delete(orphans)
+    if expired:
+        days = settings.NEXUS_EXPORT_RETENTION_DAYS
+        logger.info("Deleted %d exports older than %d days", len(expired), days)
+    return len(expired)
+
+
 def export_build(*, export_id) -> bool:
     """Build the CSV. Returns False when there was nothing to do."""
     with transaction.atomic():
-        export = Export.objects.select_for_update().select_related("poll").get(pk=export_id)
-        if export.status == Export.Status.DONE:
-            return False
+        export = (
+            Export.objects.select_for_update().select_related("poll").filter(pk=export_id).first()
+        )
+        if export is None or export.status == Export.Status.DONE:
+            return False  # deleted with its poll, or purged; or built already
         export.status, export.rows, export.attempts = Export.Status.RUNNING, 0, export.attempts + 1
         export.save(update_fields=["status", "rows", "attempts"])
-    final = Path(settings.MEDIA_ROOT) / "exports" / f"{export.pk}.csv"
+    final = exports_dir() / f"{export.pk}.csv"
     final.parent.mkdir(parents=True, exist_ok=True)
     partial = final.with_suffix(".part")
     try:
@@ -45,12 +94,15 @@ def export_build(*, export_id) -> bool:
         Export.objects.filter(pk=export.pk).update(status=Export.Status.FAILED, error=repr(exc))
         raise
     partial.replace(final)  # atomic: a download never sees half a file
-    Export.objects.filter(pk=export.pk).update(
+    finished = Export.objects.filter(pk=export.pk).update(
         status=Export.Status.DONE,
         rows=rows,
         path=str(final.relative_to(settings.MEDIA_ROOT)),
         finished_at=timezone.now(),
     )
+    if not finished:  # the poll was deleted while this ran
+        files_delete([export.pk])
+        return False
     return True
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from ..errors import PollHasVotes
 from ..models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll, new_join_code
+from . import exports
 from .common import broadcast_after_commit, bump, locked_owned_poll
 
 JOIN_CODE_ATTEMPTS = 8
@@ -94,8 +95,10 @@ def poll_reset(*, poll_id: str, user) -> Poll:
 @transaction.atomic
 def poll_delete(*, poll_id: str, user) -> None:
     poll = locked_owned_poll(poll_id, user)
+    export_ids = list(poll.exports.values_list("pk", flat=True))
     _ballots_delete(poll)
     poll.delete()
+    transaction.on_commit(lambda: exports.files_delete(export_ids), robust=True)
     broadcast_after_commit(poll_id)  # subscribers are told it is gone
 
 

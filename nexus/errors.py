@@ -6,12 +6,15 @@ DRF exception handler and Django's 404/500 handlers all answer through
 """
 
 import logging
+import sys
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.http import Http404, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
+
+from .outage import DATABASE, database_unavailable
 
 logger = logging.getLogger("nexus.errors")
 
@@ -110,12 +113,15 @@ def exception_handler(exc, context) -> Response:
         return Response(error_body("forbidden", "You may not do this."), status=403)
     if isinstance(exc, drf.APIException):
         return _from_drf(exc)
+    if database_unavailable(exc):
+        DATABASE.failed(exc)
+        return Response(*_unavailable())
     logger.exception("Unhandled error in %s", context.get("view"), exc_info=exc)
     return Response(error_body("server_error", "Something went wrong on our side."), status=500)
 
 
 def _wants_json(request) -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/graphql/", "/readyz", "/healthz", "/metrics"))
 
 
 @csrf_exempt
@@ -124,7 +130,30 @@ def api_not_found(request, exception=None):
     return JsonResponse(error_body("not_found", "Not found."), status=404)
 
 
+# How long a client should wait after a 503: a pool timeout is under two
+# seconds, and a restarting Postgres is back in a few.
+RETRY_AFTER = "2"
+UNAVAILABLE = "The database is not answering. Try again in a moment."
+
+
+def _unavailable() -> tuple[dict, int, None, dict]:
+    return error_body("unavailable", UNAVAILABLE), 503, None, {"Retry-After": RETRY_AFTER}
+
+
 def handler500(request):
+    """Django's 500 handler, also for errors raised in middleware (the
+    session, the user): a database outage is a 503, not a bug."""
+    exc = sys.exc_info()[1]  # handler500 runs inside Django's `except`
+    if exc is not None and database_unavailable(exc):
+        DATABASE.failed(exc)
+        if _wants_json(request):
+            body, status, _, headers = _unavailable()
+            return JsonResponse(body, status=status, headers=headers)
+        from django.http import HttpResponse
+        from django.template.loader import render_to_string
+
+        page = render_to_string("polls/unavailable.html")  # no request: no session read
+        return HttpResponse(page, status=503, headers={"Retry-After": RETRY_AFTER})
     if _wants_json(request):
         return JsonResponse(
             error_body("server_error", "Something went wrong on our side."), status=500

@@ -3,7 +3,9 @@
 import hmac
 import ipaddress
 import logging
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
@@ -14,6 +16,7 @@ from rest_framework.throttling import BaseThrottle
 
 from .errors import error_body
 from .metrics import HTTP_LATENCY
+from .outage import BROKER, CHANNEL_LAYER, DATABASE, Dependency
 
 logger = logging.getLogger("nexus.ops")
 request_log = logging.getLogger("nexus.request")
@@ -33,12 +36,22 @@ def healthz(request):
 
 
 def readyz(request):
-    """200 when the database, the channel layer and the broker answer; else 503 naming which."""
-    checks = {"database": _database(), "channel_layer": _redis(), "broker": _broker()}
-    failed = [name for name, result in checks.items() if result not in ("ok", "not configured")]
-    body = {"status": "unavailable" if failed else "ok", "checks": checks}
+    """Within a second, whatever is down: 200 while this process can do its
+    main job, which needs the database; 503 naming it when it does not
+    answer. Redis (the channel layer) and the broker only degrade a process
+    (200 with `"degraded": [...]`): votes commit and screens converge
+    through the reconciler without them, so a balancer acting on this
+    must not take every process out for a Redis blip."""
+    checks = _run_checks({"database": _database, "channel_layer": _redis, "broker": _broker})
+    bad = [name for name, result in checks.items() if result not in ("ok", "not configured")]
+    failed = [name for name in bad if name in ESSENTIAL]
+    degraded = [name for name in bad if name not in ESSENTIAL]
+    body: dict = {"status": "unavailable" if failed else "degraded" if degraded else "ok"}
+    body["checks"] = checks
     if failed:
         body["failed"] = failed
+    if degraded:
+        body["degraded"] = degraded
     return JsonResponse(body, status=503 if failed else 200)
 
 
@@ -65,21 +78,48 @@ def _may_read_metrics(request) -> bool:
     return any(address in network for network in PRIVATE_NETWORKS)
 
 
-def _check(name: str, probe) -> str:
+ESSENTIAL = {"database"}
+PROBE_DEADLINE = 0.8  # seconds for all probes together
+_probes = ThreadPoolExecutor(max_workers=3, thread_name_prefix="readyz")
+_pending: dict[str, Future] = {}
+_pending_lock = threading.Lock()
+
+
+def _run_checks(probes: dict) -> dict[str, str]:
+    """Run the probes side by side, each in its own thread, and wait at most
+    PROBE_DEADLINE. A probe still running from an earlier request is not
+    started again (so a hung dependency holds one thread, not one per probe)
+    and reads as a timeout."""
+    with _pending_lock:
+        futures = {}
+        for name, probe in probes.items():
+            running = _pending.get(name)
+            if running is None or running.done():
+                running = _pending[name] = _probes.submit(probe)
+            futures[name] = running
+    done, _ = wait(futures.values(), timeout=PROBE_DEADLINE)
+    return {name: f.result() if f in done else "error: timeout" for name, f in futures.items()}
+
+
+def _check(dependency: Dependency, probe) -> str:
     try:
         probe()
-        return "ok"
     except Exception as exc:  # a readiness probe reports, it does not raise
-        logger.warning("Readiness: %s unavailable: %s", name, exc)
+        dependency.failed(exc)
         return f"error: {type(exc).__name__}"
+    dependency.ok()
+    return "ok"
 
 
 def _database() -> str:
     def probe():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        finally:
+            connection.close()  # this thread's connection goes back to the pool
 
-    return _check("database", probe)
+    return _check(DATABASE, probe)
 
 
 def _redis() -> str:
@@ -96,7 +136,7 @@ def _redis() -> str:
         finally:
             client.close()
 
-    return _check("channel layer", probe)
+    return _check(CHANNEL_LAYER, probe)
 
 
 def _broker() -> str:
@@ -106,10 +146,10 @@ def _broker() -> str:
     def probe():
         from kombu import Connection
 
-        with Connection(settings.CELERY_BROKER_URL, connect_timeout=2) as conn:
+        with Connection(settings.CELERY_BROKER_URL, connect_timeout=1) as conn:
             conn.ensure_connection(max_retries=1)
 
-    return _check("broker", probe)
+    return _check(BROKER, probe)
 
 
 class RequestMetricsMiddleware:

@@ -145,13 +145,27 @@ def _database(url: str) -> dict:
         # persistent connections do not get reused; psycopg's pool does
         # (docs/BENCHMARKS.md has the measurement).
         if env_bool("NEXUS_DB_POOL", True):
+            from psycopg_pool import ConnectionPool
+
             config["CONN_MAX_AGE"] = 0
             config["OPTIONS"] = {
+                # A database that does not answer is a 503 in under two
+                # seconds (nexus.errors), not a request hanging.
+                "connect_timeout": 2,
                 "pool": {
                     "min_size": env_int("NEXUS_DB_POOL_MIN", 2, minimum=1),
                     "max_size": env_int("NEXUS_DB_POOL_MAX", 10, minimum=1),
-                    "timeout": 10,
-                }
+                    "timeout": env_int("NEXUS_DB_POOL_TIMEOUT_MS", 1500, minimum=1) / 1000,
+                    # A pooled connection that died while idle (Postgres
+                    # restarted) is replaced before a request gets it: one
+                    # empty query per checkout.
+                    "check": ConnectionPool.check_connection,
+                    # psycopg retries a failed connect with a back-off that
+                    # doubles for up to 5 minutes, so votes resumed seconds
+                    # after Postgres did; give up after 2 s instead, and the
+                    # next request that needs a connection tries at once.
+                    "reconnect_timeout": 2,
+                },
             }
         else:
             config["CONN_MAX_AGE"] = env_int("NEXUS_DB_CONN_MAX_AGE", 60)
@@ -449,9 +463,11 @@ LOGGING = {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # A database outage is one warning from nexus.outage, not a traceback per request.
+    "filters": {"outages": {"()": "nexus.outage.DropDatabaseOutages"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},  # the load test's client, per request
-        "django.request": {"level": "ERROR"},  # 4xx are answers, not incidents
+        "django.request": {"level": "ERROR", "filters": ["outages"]},  # 4xx are answers
     },
 }

@@ -13,6 +13,7 @@ from rest_framework import exceptions as drf
 from strawberry.types import Info
 
 from nexus.errors import ApplicationError, Forbidden, Invalid, error_body, exception_handler
+from nexus.outage import database_unavailable
 
 from . import models, selectors, services
 from .serializers import InviteMintSerializer, PollWriteSerializer
@@ -35,8 +36,10 @@ def contract_errors(resolver):
     def wrapper(*args, **kwargs):
         try:
             return resolver(*args, **kwargs)
-        except (ApplicationError, drf.APIException) as exc:
-            raise _graphql_error(exc) from exc
+        except Exception as exc:
+            if isinstance(exc, ApplicationError | drf.APIException) or database_unavailable(exc):
+                raise _graphql_error(exc) from exc
+            raise
 
     return wrapper
 

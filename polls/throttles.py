@@ -12,7 +12,6 @@ process counts ahead in blocks (`_incr_all`). Numbers: docs/BENCHMARKS.md.
 """
 
 import functools
-import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -24,9 +23,9 @@ from limits.strategies import FixedWindowRateLimiter
 from redis.exceptions import NoScriptError
 from rest_framework.throttling import SimpleRateThrottle
 
-from .voters import VOTER_COOKIE, VOTER_HEADER
+from nexus.outage import RATE_LIMITS
 
-logger = logging.getLogger("nexus.throttle")
+from .voters import VOTER_COOKIE, VOTER_HEADER
 
 
 @functools.cache
@@ -63,7 +62,8 @@ class FailOpenThrottle(SimpleRateThrottle):
     def wait(self):
         try:
             reset_at = limiter().get_window_stats(self.item, self.key).reset_time
-        except Exception:
+        except Exception as exc:
+            RATE_LIMITS.failed(exc)
             return None
         return max(0.0, reset_at - time.time())
 
@@ -133,13 +133,14 @@ def throttles_check(throttles, request, view) -> float | None:
     """Count the request against every throttle that applies, in one Redis
     round trip for all of them; None if all allow it, else the longest wait."""
     due = [t for t in throttles if t.prepare(request, view)]
-    if not due:
+    if not due or RATE_LIMITS.skipping():
         return None
     try:
         counts = _incr_all([(t.item, t.key) for t in due])
-    except Exception:
-        logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
+    except Exception as exc:  # fail open: a vote must not wait on its rate counter
+        RATE_LIMITS.failed(exc)
         return None
+    RATE_LIMITS.ok()
     waits = [t.wait() or 0.0 for t, n in zip(due, counts, strict=True) if n > t.item.amount]
     return max(waits) if waits else None
 
@@ -243,12 +244,14 @@ def failure_try(scope: str, address: str) -> float | None:
 def _failure_wait(scope: str, address: str, allows) -> float | None:
     """None if `allows` (the limiter's test or hit) lets the address through."""
     item = _failure_item(scope)
+    if RATE_LIMITS.skipping():
+        return None
     try:
         if allows(item, scope, address):
             return None
         reset_at = limiter().get_window_stats(item, scope, address).reset_time
-    except Exception:
-        logger.warning("Rate limit store unavailable; not limiting", exc_info=True)
+    except Exception as exc:
+        RATE_LIMITS.failed(exc)
         return None
     return max(1.0, reset_at - time.time())
 
@@ -257,15 +260,17 @@ def failure_refund(scope: str, address: str) -> None:
     item = _failure_item(scope)
     try:
         limiter().storage.incr(item.key_for(scope, address), item.get_expiry(), amount=-1)
-    except Exception:
-        logger.warning("Rate limit store unavailable; not refunding", exc_info=True)
+    except Exception as exc:
+        RATE_LIMITS.failed(exc)
 
 
 def failure_hit(scope: str, address: str) -> None:
+    if RATE_LIMITS.skipping():
+        return
     try:
         limiter().hit(_failure_item(scope), scope, address)
-    except Exception:
-        logger.warning("Rate limit store unavailable; not counting", exc_info=True)
+    except Exception as exc:
+        RATE_LIMITS.failed(exc)
 
 
 def _failure_item(scope: str) -> RateLimitItemPerSecond:

@@ -31,6 +31,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from nexus.outage import CHANNEL_LAYER, DATABASE, database_unavailable
 from polls import selectors
 
 from .states import event_for, group_name, text_frame, version_of
@@ -118,8 +119,8 @@ class Hub:
             return
         try:
             self.channel = await asyncio.wait_for(self.layer.new_channel("hub."), 2)
-        except Exception:
-            logger.warning("Channel layer unavailable; will retry", exc_info=True)
+        except Exception as exc:
+            CHANNEL_LAYER.failed(exc)  # _receive_forever retries
         self._tasks.append(asyncio.ensure_future(self._receive_forever()))
 
     async def _group_add(self, poll_id: str) -> None:
@@ -127,8 +128,8 @@ class Hub:
             return
         try:
             await self.layer.group_add(group_name(poll_id), self.channel)
-        except Exception:  # Redis away: the reconciler keeps sockets current
-            logger.warning("Could not join the group of poll %s", poll_id, exc_info=True)
+        except Exception as exc:  # Redis away: the reconciler keeps sockets current
+            CHANNEL_LAYER.failed(exc)
 
     async def _receive_forever(self) -> None:
         while True:
@@ -140,10 +141,11 @@ class Hub:
                 event = await self.layer.receive(self.channel)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.warning("Channel layer receive failed", exc_info=True)
+            except Exception as exc:
+                CHANNEL_LAYER.failed(exc)
                 await asyncio.sleep(1)
                 continue
+            CHANNEL_LAYER.ok()
             self.deliver(event)
 
     async def _reconcile_forever(self) -> None:
@@ -151,8 +153,11 @@ class Hub:
             await asyncio.sleep(settings.NEXUS_RESYNC_SECONDS)
             try:
                 await self.reconcile()
-            except Exception:
-                logger.warning("Reconciling live polls failed", exc_info=True)
+            except Exception as exc:
+                if database_unavailable(exc):
+                    DATABASE.failed(exc)
+                else:
+                    logger.warning("Reconciling live polls failed", exc_info=True)
 
     async def _watch_sends_forever(self) -> None:
         """Close sockets whose send has been blocked past NEXUS_WS_SEND_TIMEOUT."""
@@ -190,8 +195,8 @@ class Hub:
                 continue
             try:
                 await self.layer.group_discard(group_name(poll_id), self.channel)
-            except Exception:
-                logger.warning("Could not leave the group of poll %s", poll_id, exc_info=True)
+            except Exception as exc:
+                CHANNEL_LAYER.failed(exc)
         expiry = getattr(self.layer, "group_expiry", None)  # the pub/sub layer has none
         now = asyncio.get_running_loop().time()
         if expiry is not None and now - self._groups_refreshed >= expiry / 4:

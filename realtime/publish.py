@@ -26,6 +26,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from nexus.metrics import BROADCASTS, VOTE_TO_BROADCAST
+from nexus.outage import CHANNEL_LAYER
 from polls import selectors
 
 from .states import event_for, group_name
@@ -85,14 +86,12 @@ class Coalescer:
         since = self._dirty_since.pop(poll_id, None)
         try:
             await self._publish(poll_id)
-        except Exception:
-            failures = self._failures.get(poll_id, 0) + 1
-            self._failures[poll_id] = failures
-            logger.warning(
-                "Publishing poll %s failed (%d in a row)", poll_id, failures, exc_info=True
-            )
+        except Exception as exc:
+            self._failures[poll_id] = self._failures.get(poll_id, 0) + 1
+            CHANNEL_LAYER.failed(exc)
         else:
             self._failures.pop(poll_id, None)
+            CHANNEL_LAYER.ok()
             if since is not None:
                 VOTE_TO_BROADCAST.observe(loop.time() - since)
         finally:
@@ -129,8 +128,8 @@ def poll_changed(poll_id: str) -> None:
     try:  # no server loop here (a command, a worker): publish now, before moving on
         event = event_for(poll_id, selectors.live_state(poll_id=poll_id))
         async_to_sync(get_channel_layer().group_send)(group_name(poll_id), event)
-    except Exception:
-        logger.exception("Could not publish poll %s", poll_id)
+    except Exception as exc:
+        CHANNEL_LAYER.failed(exc)
 
 
 async def publish(poll_id: str) -> dict:

@@ -75,6 +75,8 @@ def test_every_app_command_exists_in_the_project():
             assert (ROOT / f"{module.replace('.', '/')}.py").exists()
             if command[0] == "granian":  # the interface matches the module
                 assert command[command.index("--interface") + 1] == module.split(".")[1]
+                # a crashed worker is replaced, not the whole tier shut down
+                assert "--respawn-failed-workers" in command
         elif command[0] == "celery":
             assert command[1:3] == ["-A", "nexus"] and (ROOT / "nexus" / "celery.py").exists()
         else:

@@ -1,5 +1,10 @@
+import threading
+import time
+
 import pytest
 from django.test import Client
+
+from nexus import ops
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +24,7 @@ def test_readyz_checks_database_channel_layer_and_broker(client, settings):
     assert body["checks"]["broker"] in {"ok", "not configured"}
 
 
-def test_readyz_names_what_is_down(client, settings):
+def test_redis_or_the_broker_down_only_degrade_readiness(client, settings):
     settings.CELERY_BROKER_URL = "amqp://guest:guest@127.0.0.1:1//"  # nothing listens there
     settings.CHANNEL_LAYERS = {
         "default": {
@@ -29,11 +34,38 @@ def test_readyz_names_what_is_down(client, settings):
     }
     response = client.get("/readyz")
     body = response.json()
-    assert response.status_code == 503
-    assert body["status"] == "unavailable"
-    assert body["failed"] == ["channel_layer", "broker"]
+    assert response.status_code == 200
+    assert body["status"] == "degraded"
+    assert body["degraded"] == ["channel_layer", "broker"]
+    assert "failed" not in body
     assert body["checks"]["database"] == "ok"
     assert body["checks"]["broker"].startswith("error: ")
+
+
+def test_a_database_that_hangs_is_a_503_within_a_second(client, monkeypatch):
+    """A probe that never returns: readiness answers by its deadline, and a
+    second probe waits on the first instead of taking another thread."""
+    release = threading.Event()
+    started: list[int] = []
+
+    def hung_probe():
+        started.append(1)
+        release.wait(10)
+        return "ok"
+
+    monkeypatch.setattr(ops, "_database", hung_probe)
+    try:
+        for _ in range(2):
+            began = time.monotonic()
+            response = client.get("/readyz")
+            assert time.monotonic() - began < 1.0
+            assert response.status_code == 503
+            body = response.json()
+            assert (body["status"], body["failed"]) == ("unavailable", ["database"])
+            assert body["checks"]["database"] == "error: timeout"
+        assert started == [1]
+    finally:
+        release.set()
 
 
 def test_metrics_count_votes_by_outcome_and_time_requests(client, api, poll):

@@ -389,6 +389,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = NEXUS_MAX_BODY_BYTES
 # Live results: at most one broadcast per poll per interval per process; the
 # reconciler heals lost messages within NEXUS_RESYNC_SECONDS; a socket whose
 # sends stay blocked NEXUS_WS_SEND_TIMEOUT seconds is closed (4408).
+# The kernel send buffer of each socket in an ASGI process (realtime/buffers.py);
+# Linux doubles it. 0 leaves Linux's own growth (up to 4 MiB per socket).
+NEXUS_WS_SNDBUF_BYTES = env_int("NEXUS_WS_SNDBUF_BYTES", 32768)
 NEXUS_BROADCAST_INTERVAL = env_int("NEXUS_BROADCAST_INTERVAL_MS", 100, minimum=10) / 1000
 NEXUS_RESYNC_SECONDS = env_int("NEXUS_RESYNC_MS", 1000, minimum=100) / 1000
 # Fan-out pacing (realtime/hub.py): a poll watched by N sockets in one

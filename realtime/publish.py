@@ -29,6 +29,7 @@ from nexus.metrics import BROADCASTS, VOTE_TO_BROADCAST
 from nexus.outage import CHANNEL_LAYER
 from polls import selectors
 
+from .buffers import cap_send_buffers
 from .states import event_for, group_name
 
 logger = logging.getLogger("nexus.realtime")
@@ -167,6 +168,7 @@ class BindLoopMiddleware:
         loop = asyncio.get_running_loop()
         if _bound is None or _bound[0] is not loop:
             bind_loop(loop)
+            cap_send_buffers()  # the server's listening sockets exist by now
         if scope["type"] == "lifespan":
             return await _lifespan(receive, send)
         return await self.app(scope, receive, send)

@@ -97,7 +97,7 @@ def test_ports_line_up_from_nginx_to_the_web_processes():
         port = command[command.index("--port") + 1]
         assert SERVICES[name]["expose"] == [port]
         assert f"server {name}:{port}" in nginx
-    assert "listen 80;" in nginx
+    assert "listen 80 sndbuf=32k;" in nginx
     assert SERVICES["nginx"]["ports"] == ["8080:80"]
     assert "proxy_set_header Upgrade $http_upgrade;" in nginx
 
@@ -129,7 +129,7 @@ def nginx_config(
         site = site.replace(
             line.group(0), "\n    ".join(f"server 127.0.0.1:{port}{options};" for port in ports)
         )
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{listen};")
+    site = site.replace("listen 80 sndbuf=32k;", f"listen 127.0.0.1:{listen} sndbuf=32k;")
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid; error_log {tmp_path}/error.log; daemon off;\n"

@@ -10,7 +10,8 @@ REALTIME = Path(__file__).resolve().parents[2] / "realtime"
 # module -> the realtime modules it may import
 ALLOWED = {
     "states": set(),
-    "publish": {"states"},
+    "publish": {"buffers", "states"},
+    "buffers": set(),
     "hub": {"states"},
     "auth": set(),
     "budget": set(),

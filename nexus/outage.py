@@ -31,6 +31,8 @@ class Dependency:
         self.lock = threading.Lock()
 
     def failed(self, exc: BaseException) -> None:
+        if isinstance(exc, NotTried):  # no news: it was not asked
+            return
         now = time.monotonic()
         with self.lock:
             starts = self.failed_at is None or now - self.failed_at > QUIET
@@ -58,6 +60,11 @@ class Dependency:
     def skipping(self) -> bool:
         failed_at = self.failed_at
         return failed_at is not None and time.monotonic() - failed_at < RETRY
+
+
+class NotTried(OperationalError):
+    """Raised instead of asking a dependency that failed a moment ago (see
+    `Dependency.skipping`); it does not push the next try further away."""
 
 
 GONE = {"57P01", "57P02", "57P03"}  # admin shutdown, crash shutdown, cannot connect now

@@ -145,9 +145,11 @@ def _database(url: str) -> dict:
         # persistent connections do not get reused; psycopg's pool does
         # (docs/BENCHMARKS.md has the measurement).
         if env_bool("NEXUS_DB_POOL", True):
-            from psycopg_pool import ConnectionPool
-
             config["CONN_MAX_AGE"] = 0
+            # With a pool, Django passes this on as the pool's `check`: a
+            # pooled connection that died while idle (Postgres restarted) is
+            # replaced before a request gets it, for one empty query per checkout.
+            config["CONN_HEALTH_CHECKS"] = True
             config["OPTIONS"] = {
                 # A database that does not answer is a 503 in under two
                 # seconds (nexus.errors), not a request hanging.
@@ -156,10 +158,6 @@ def _database(url: str) -> dict:
                     "min_size": env_int("NEXUS_DB_POOL_MIN", 2, minimum=1),
                     "max_size": env_int("NEXUS_DB_POOL_MAX", 10, minimum=1),
                     "timeout": env_int("NEXUS_DB_POOL_TIMEOUT_MS", 1500, minimum=1) / 1000,
-                    # A pooled connection that died while idle (Postgres
-                    # restarted) is replaced before a request gets it: one
-                    # empty query per checkout.
-                    "check": ConnectionPool.check_connection,
                     # psycopg retries a failed connect with a back-off that
                     # doubles for up to 5 minutes, so votes resumed seconds
                     # after Postgres did; give up after 2 s instead, and the

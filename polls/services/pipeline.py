@@ -34,6 +34,8 @@ from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
+from nexus.outage import DATABASE, NotTried, database_unavailable
+
 from . import batch_sql
 from .batch_decide import BallotWrite, Batch, VoteOutcome
 
@@ -84,8 +86,10 @@ def commit_batch(
     except Exception as exc:
         if lock_wait is not None and batch_sql.is_lock_timeout(exc):
             return [PollBusy() for _ in writes]
-        if len(writes) == 1:
-            return [exc]
+        if len(writes) == 1 or database_unavailable(exc):
+            # Alone, each would wait out the pool's timeout again: a request
+            # must have its 503 within two seconds.
+            return [exc] * len(writes)
         logger.warning("A batch of %d failed; committing each alone", len(writes), exc_info=True)
         return [commit_batch([write], skip_busy=skip_busy)[0] for write in writes]
 
@@ -140,6 +144,8 @@ class Committer:
         results: list[VoteOutcome | Exception]
         self.in_flight = len(batch)
         try:
+            if DATABASE.skipping():  # it just failed: answer 503 now, not after a pool timeout
+                raise NotTried("The database is not answering.")
             close_old_connections()  # a broken or expired connection is replaced
             writes = [p.write for p in batch]
             if skip:
@@ -147,8 +153,14 @@ class Committer:
             else:
                 results = commit_batch(writes, lock_wait=LOCK_WAIT)
         except Exception as exc:  # never leave a request waiting
-            logger.exception("The vote committer failed a batch of %d", len(batch))
+            if not database_unavailable(exc):
+                logger.exception("The vote committer failed a batch of %d", len(batch))
             results = [exc] * len(batch)
+        failure = next((r for r in results if database_unavailable(r)), None)
+        if failure is not None:
+            DATABASE.failed(failure)
+        elif results:
+            DATABASE.ok()
         self.in_flight = 0
         for pending, result in zip(batch, results, strict=True):
             if isinstance(result, PollBusy):

@@ -29,4 +29,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
 # its own is complete. docker-compose.yml splits the REST API off to WSGI
 # workers (`web`), faster per request (docs/BENCHMARKS.md), and runs this as
 # `sockets`; worker and beat override it too.
-CMD ["granian", "--interface", "asgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--respawn-failed-workers", "--respawn-interval", "1", "--no-access-log", "nexus.asgi:application"]
+CMD ["granian", "--interface", "asgi", "--host", "0.0.0.0", "--port", "8000", "--workers", "1", "--respawn-failed-workers", "--respawn-interval", "1", "--workers-kill-timeout", "10", "--no-access-log", "nexus.asgi:application"]

@@ -18,7 +18,6 @@ from .errors import error_body
 from .metrics import HTTP_LATENCY
 from .outage import BROKER, CHANNEL_LAYER, DATABASE, Dependency
 
-logger = logging.getLogger("nexus.ops")
 request_log = logging.getLogger("nexus.request")
 
 # Loopback, RFC 1918 and IPv6 unique-local (`is_private` would also admit

@@ -84,7 +84,7 @@ class ForeignOriginIsAnonymous:
         origin = headers.get(b"origin")
         if origin is not None and not self.trusted(scope, headers, host, origin.decode("latin1")):
             kept = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
-            scope = dict(scope, headers=kept, foreign_origin=True)
+            scope = dict(scope, headers=kept)
         return await self.app(scope, receive, send)
 
     def trusted(self, scope, headers: dict, host: str, origin: str) -> bool:

@@ -233,11 +233,12 @@ class Screens:
         self.totals = [-1] * count
         self.versions = [0] * count
         self.changed = [0.0] * count  # when each last showed a new state
+        self.errors: dict[str, int] = {}
         self.tasks: list[asyncio.Task] = []
 
-    async def open(self, session: aiohttp.ClientSession) -> None:
+    async def open(self, session: aiohttp.ClientSession) -> float | None:
         self.tasks = [asyncio.create_task(self.watch(session, i)) for i in range(len(self.totals))]
-        await self.until(lambda: min(self.totals) >= 0, 30)
+        return await self.until(lambda: min(self.totals) >= 0, 30)
 
     async def watch(self, session, i: int) -> None:
         while True:
@@ -292,7 +293,7 @@ async def run_fault(name: str, ctx: Context, args, token: str) -> dict:
             timeout=timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
         ) as http,
-        aiohttp.ClientSession() as ws_session,
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as ws_session,  # no cap
     ):
         # Long choices for the stuck sockets: each state is ~10 KB, so their buffers fill.
         texts = ["Yes", "No"] + (
@@ -306,7 +307,11 @@ async def run_fault(name: str, ctx: Context, args, token: str) -> dict:
             ctx.poll = await response.json()
         ctx.vote_url = ctx.poll["urls"]["vote"]
         screens = Screens(ctx.ws_http.replace("http", "ws", 1), ctx.poll["id"], args.screens)
-        await screens.open(ws_session)
+        if await screens.open(ws_session) is None:
+            opened = sum(total >= 0 for total in screens.totals)
+            raise SystemExit(
+                f"faults: {opened} of {args.screens} screens opened ({screens.errors})"
+            )
         tally = Tally()
         t0 = time.monotonic()
         span = args.votes / args.rate

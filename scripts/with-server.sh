@@ -25,7 +25,7 @@ ulimit -n "$(ulimit -Hn)"  # thousands of sockets
 
 granian() {  # interface port app workers
   echo .venv/bin/granian --interface "$1" --host 127.0.0.1 --port "$2" --workers "$4" \
-    --respawn-failed-workers --respawn-interval 1 --no-access-log "$3"
+    --respawn-failed-workers --respawn-interval 1 --workers-kill-timeout 10 --no-access-log "$3"
 }
 APP="${NEXUS_ASGI_APP:-nexus.asgi:application}"
 asgi() {  # kind port: one process serving the ASGI app (sockets and all)

@@ -156,7 +156,9 @@ class Committer:
             if not database_unavailable(exc):
                 logger.exception("The vote committer failed a batch of %d", len(batch))
             results = [exc] * len(batch)
-        failure = next((r for r in results if database_unavailable(r)), None)
+        failure = next(
+            (r for r in results if isinstance(r, Exception) and database_unavailable(r)), None
+        )
         if failure is not None:
             DATABASE.failed(failure)
         elif results:

@@ -142,3 +142,28 @@ def test_while_the_store_is_down_requests_do_not_wait_on_it(api, poll, monkeypat
         api.post(f"/api/polls/{poll.id}/votes/", {"choices": [choice]}, format="json")
         api.cookies.clear()
     assert len(tries) == 1  # the next try waits for outage.RETRY to pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_committer_answers_503_at_once_while_the_database_is_known_down(
+    api, poll, monkeypatch, caplog, settings
+):
+    """Right after a failed try, writes are refused without waiting for the
+    pool's timeout; the next real try comes RETRY seconds after the failure."""
+    import time
+
+    settings.NEXUS_VOTE_BATCHING = True
+    caplog.set_level(logging.WARNING)
+    url, body = f"/api/polls/{poll.id}/votes/", {"choices": [poll.choices.first().id]}
+    outage.DATABASE.failed(db_error())
+    began = time.monotonic()
+    refused = api.post(url, body, format="json")
+    assert time.monotonic() - began < 0.5
+    assert (refused.status_code, refused.json()["code"]) == (503, "unavailable")
+    assert poll.ballots.count() == 0
+    monkeypatch.setattr(outage, "RETRY", 0.0)  # the next write tries the database again
+    api.cookies.clear()
+    assert api.post(url, body, format="json").status_code == 201
+    assert poll.ballots.count() == 1
+    assert outage.DATABASE.failed_at is None  # and the outage is over
+    assert any("database back after" in r.getMessage() for r in caplog.records)

@@ -141,6 +141,7 @@ def _database(url: str) -> dict:
         # for `timeout` instead of failing with "database is locked" mid-vote.
         config["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     elif engine.endswith("postgresql"):
+        config["ENGINE"] = "nexus.db.postgresql"  # fails fast in an outage (its docstring)
         # Under ASGI every request may run on a different thread, so
         # persistent connections do not get reused; psycopg's pool does
         # (docs/BENCHMARKS.md has the measurement).

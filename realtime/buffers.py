@@ -8,10 +8,11 @@ process's RSS. A live-results frame is a few hundred bytes, so a few tens
 of kilobytes in flight are plenty.
 
 No ASGI server offers the option, and ASGI does not hand the application
-its sockets. So this process sets SO_SNDBUF on the server's listening
-sockets once, at startup: Linux copies it to every connection accepted
-afterwards (and turns off the growth for them). Connections open already
-get it too. Linux only, a no-op elsewhere, and NEXUS_WS_SNDBUF_BYTES=0
+its sockets. So on its first connection (granian opens its listener only
+after the lifespan startup) this process sets SO_SNDBUF on the server's
+listening sockets, which Linux copies to every connection accepted
+afterwards (turning off the growth for them), and on the connections
+accepted so far. Linux only, a no-op elsewhere; NEXUS_WS_SNDBUF_BYTES=0
 turns it off.
 """
 
@@ -33,7 +34,7 @@ def cap_send_buffers() -> int:
     if not size or not os.path.isdir("/proc/self/fd"):
         return 0
     sockets = list(_tcp_sockets())
-    ports = {port for sock, port in sockets if sock.getsockopt(SOL_SOCKET, SO_ACCEPTCONN)}
+    ports = {port for sock, port in sockets if _serving(sock)}
     capped = 0
     for sock, port in sockets:
         with sock:
@@ -43,6 +44,17 @@ def cap_send_buffers() -> int:
     if capped:
         logger.info("Send buffers capped at %d bytes on %d sockets", size, capped)
     return capped
+
+
+def _serving(sock: socket.socket) -> bool:
+    """A server's socket: listening, or bound and not connected."""
+    if sock.getsockopt(SOL_SOCKET, SO_ACCEPTCONN):
+        return True
+    try:
+        sock.getpeername()
+    except OSError:
+        return True
+    return False
 
 
 def _tcp_sockets():

@@ -163,14 +163,17 @@ class BindLoopMiddleware:
 
     def __init__(self, app):
         self.app = app
+        self.capped = False  # per process: the ASGI app is built in each worker
 
     async def __call__(self, scope, receive, send):
         loop = asyncio.get_running_loop()
         if _bound is None or _bound[0] is not loop:
             bind_loop(loop)
-            cap_send_buffers()  # the server's listening sockets exist by now
         if scope["type"] == "lifespan":
             return await _lifespan(receive, send)
+        if not self.capped:  # granian opens its listener only after lifespan startup
+            self.capped = True
+            cap_send_buffers()
         return await self.app(scope, receive, send)
 
 

@@ -30,6 +30,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import aiohttp
 
@@ -185,9 +186,11 @@ async def voter(http, ctx, tally: Tally, index: int, at: float) -> None:
                         await asyncio.sleep(0.1)
                     continue
             headers = {"X-Voter-Id": voter_id, "Idempotency-Key": key}
-            began = time.monotonic()
-            async with http.post(ctx.vote_url, json=body, headers=headers) as response:
-                tally.slowest = max(tally.slowest, time.monotonic() - began)
+            sent = SimpleNamespace(at=None)  # when the request left (not queued here)
+            async with http.post(
+                ctx.vote_url, json=body, headers=headers, trace_request_ctx=sent
+            ) as response:
+                tally.slowest = max(tally.slowest, time.monotonic() - (sent.at or 0))
                 tally.count(response.status)
                 if response.status in (200, 201):
                     answer = (response.status, await response.read())
@@ -268,6 +271,11 @@ class Screens:
             task.cancel()
 
 
+async def _sent(session, ctx, params) -> None:
+    if isinstance(ctx.trace_request_ctx, SimpleNamespace):
+        ctx.trace_request_ctx.at = time.monotonic()
+
+
 # --- one run ---------------------------------------------------------------------
 
 
@@ -285,6 +293,10 @@ class Context:
 
 async def run_fault(name: str, ctx: Context, args, token: str) -> dict:
     connector = aiohttp.TCPConnector(limit=args.connections)
+    # A vote's answer time counts from when its request was sent, not from
+    # when it began waiting for one of this client's connections.
+    trace = aiohttp.TraceConfig()
+    trace.on_request_headers_sent.append(_sent)
     timeout = aiohttp.ClientTimeout(total=10)
     async with (
         aiohttp.ClientSession(
@@ -292,6 +304,7 @@ async def run_fault(name: str, ctx: Context, args, token: str) -> dict:
             connector=connector,
             timeout=timeout,
             cookie_jar=aiohttp.DummyCookieJar(),
+            trace_configs=[trace],
         ) as http,
         aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as ws_session,  # no cap
     ):

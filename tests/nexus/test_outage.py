@@ -160,10 +160,28 @@ def test_the_committer_answers_503_at_once_while_the_database_is_known_down(
     refused = api.post(url, body, format="json")
     assert time.monotonic() - began < 0.5
     assert (refused.status_code, refused.json()["code"]) == (503, "unavailable")
+    monkeypatch.setattr(outage, "RETRY", 0.0)  # the next try asks the database again
     assert poll.ballots.count() == 0
-    monkeypatch.setattr(outage, "RETRY", 0.0)  # the next write tries the database again
     api.cookies.clear()
     assert api.post(url, body, format="json").status_code == 201
     assert poll.ballots.count() == 1
     assert outage.DATABASE.failed_at is None  # and the outage is over
     assert any("database back after" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgres_connections_are_not_asked_for_right_after_a_failure(monkeypatch):
+    """The backend (nexus/db/postgresql) refuses a new connection at once for
+    a second after one failed, instead of making a thread wait out the pool."""
+    from django.db import connection
+
+    from tests.conftest import require_service
+
+    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
+    connection.close()
+    outage.DATABASE.failed(db_error())
+    with pytest.raises(outage.NotTried):
+        connection.ensure_connection()
+    monkeypatch.setattr(outage, "RETRY", 0.0)
+    connection.ensure_connection()  # the next real try connects
+    assert connection.is_usable()

@@ -2,6 +2,7 @@
 NEXUS_EXPORT_RETENTION_DAYS; starting exports is throttled."""
 
 import asyncio
+import threading
 from datetime import timedelta
 
 import pytest
@@ -114,14 +115,19 @@ async def test_the_embedded_beat_runs_the_purges_hourly_beside_the_sweep(monkeyp
     from polls.services import idempotency, timing
 
     calls: list[str] = []
-    monkeypatch.setattr(timing, "polls_sweep", lambda: calls.append("sweep"))
-    monkeypatch.setattr(idempotency, "idempotency_purge", lambda: calls.append("idem"))
-    monkeypatch.setattr(exports, "exports_purge", lambda: calls.append("exports"))
+    eight = threading.Event()
+
+    def record(name):
+        calls.append(name)
+        if len(calls) >= 8:
+            eight.set()
+
+    monkeypatch.setattr(timing, "polls_sweep", lambda: record("sweep"))
+    monkeypatch.setattr(idempotency, "idempotency_purge", lambda: record("idem"))
+    monkeypatch.setattr(exports, "exports_purge", lambda: record("exports"))
     beat = asyncio.ensure_future(nexus_celery.embedded_beat(interval=0.001, hourly=3))
     try:
-        async with asyncio.timeout(5):
-            while len(calls) < 8:
-                await asyncio.sleep(0.001)
+        assert await asyncio.to_thread(eight.wait, 5)
     finally:
         beat.cancel()
     hour = ["sweep", "idem", "exports", "sweep", "sweep"]

@@ -1,6 +1,7 @@
 """pollResults over graphql-transport-ws, end to end against a real server."""
 
 import json
+import uuid
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ def create_poll(server: Server, **options) -> tuple[dict, str]:
     token = httpx.post(
         f"{server.url}/api/auth/register/",
         json={
-            "username": f"gql{id(options)}{len(options)}",
+            "username": f"gql-{uuid.uuid4().hex[:12]}",
             "password": "correct-horse-battery",
         },
     ).json()["token"]

@@ -147,9 +147,8 @@ def _database(url: str) -> dict:
         # (docs/BENCHMARKS.md has the measurement).
         if env_bool("NEXUS_DB_POOL", True):
             config["CONN_MAX_AGE"] = 0
-            # With a pool, Django passes this on as the pool's `check`: a
-            # pooled connection that died while idle (Postgres restarted) is
-            # replaced before a request gets it, for one empty query per checkout.
+            # A pooled connection that died while idle (Postgres restarted)
+            # is replaced before a request gets it (nexus.db.postgresql).
             config["CONN_HEALTH_CHECKS"] = True
             config["OPTIONS"] = {
                 # A database that does not answer is a 503 in under two

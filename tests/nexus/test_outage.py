@@ -2,6 +2,7 @@
 never a 500, on the API, GraphQL and pages; one warning per outage."""
 
 import logging
+import select
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -185,3 +186,38 @@ def test_postgres_connections_are_not_asked_for_right_after_a_failure(monkeypatc
     monkeypatch.setattr(outage, "RETRY", 0.0)
     connection.ensure_connection()  # the next real try connects
     assert connection.is_usable()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_pooled_connection_is_checked_only_when_the_server_has_spoken(monkeypatch):
+    """A quiet idle connection is handed out without a round trip; one the
+    server ended while it sat in the pool (a restart) fails the check and
+    is replaced."""
+    import psycopg
+    from django.db import connection
+    from psycopg_pool import ConnectionPool
+
+    from nexus.db.postgresql.base import check_connection
+    from tests.conftest import require_service
+
+    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
+    queries = []
+    real_check = ConnectionPool.check_connection
+    monkeypatch.setattr(ConnectionPool, "check_connection", lambda c: queries.append(real_check(c)))
+    connection.close()
+    connection.close_pool()  # built again, after the spy is in place
+    for _ in range(3):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            assert cursor.fetchone() == (1,)
+        connection.close()  # back to the pool
+    assert queries == []
+
+    conn = psycopg.connect(**connection.get_connection_params(), autocommit=True)
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [conn.info.backend_pid])
+    poller = select.poll()
+    poller.register(conn.pgconn.socket, select.POLLIN)
+    assert poller.poll(5000), "the server's goodbye never arrived"
+    with pytest.raises(psycopg.OperationalError):
+        check_connection(conn)  # psycopg's check ran, and failed

@@ -11,6 +11,10 @@ django_asgi_app = get_asgi_application()
 # Imported after Django is set up: they load models.
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from nexus import startup  # noqa: E402
+
+startup.check()
+
 from nexus.limits import ASGIBodyLimit  # noqa: E402
 from realtime.auth import websocket_stack  # noqa: E402
 from realtime.publish import BindLoopMiddleware  # noqa: E402

@@ -69,6 +69,34 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production"
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+
+
+def _public_url() -> str:
+    """The address people are shown (QR codes, "vote at", invite links):
+    scheme://host[:port] from NEXUS_PUBLIC_URL, never a request's Host
+    header. Without it: the first host ALLOWED_HOSTS names; in development,
+    the request's own (nexus.links)."""
+    url = os.environ.get("NEXUS_PUBLIC_URL", "").strip().rstrip("/")
+    if url:
+        parts = urlparse(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+            raise ImproperlyConfigured(
+                f"NEXUS_PUBLIC_URL must be scheme://host[:port] with no path, "
+                f"e.g. https://polls.example.org, got {url!r}"
+            )
+        return url
+    if DEBUG:
+        return ""
+    host = next((h for h in ALLOWED_HOSTS if h != "*" and not h.startswith(".")), None)
+    if "*" in ALLOWED_HOSTS or host is None:
+        raise ImproperlyConfigured(
+            "ALLOWED_HOSTS accepts any host name: set NEXUS_PUBLIC_URL (e.g. "
+            "https://polls.example.org), the address QR codes and links show"
+        )
+    return f"{'https' if env_bool('NEXUS_HTTPS', False) else 'http'}://{host}"
+
+
+NEXUS_PUBLIC_URL = _public_url()
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [

@@ -12,6 +12,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "nexus.settings")
 
 application = get_wsgi_application()
 
-from realtime.publish import start_background_loop  # noqa: E402  (needs Django set up)
+from nexus import startup  # noqa: E402  (needs Django set up)
+from realtime.publish import start_background_loop  # noqa: E402
+
+startup.check()
 
 start_background_loop()

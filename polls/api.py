@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import ViewSet
 
+from nexus import links
 from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
 from nexus.metrics import VOTES
 from nexus.openapi import errors
@@ -485,7 +486,7 @@ class CSVRenderer(BaseRenderer):
 
 
 def _invite_rows(request, poll_id: str, tokens) -> list[list[str]]:
-    page = request.build_absolute_uri(f"/p/{poll_id}/")
+    page = links.absolute(request, f"/p/{poll_id}/")
     return [["token", "url"]] + [[t, f"{page}?invite={t}"] for t in tokens]
 
 

@@ -12,6 +12,7 @@ from graphql import GraphQLError
 from rest_framework import exceptions as drf
 from strawberry.types import Info
 
+from nexus import links
 from nexus.errors import ApplicationError, Forbidden, Invalid, error_body, exception_handler
 from nexus.outage import database_unavailable
 
@@ -277,7 +278,7 @@ class Mutation:
         serializer.is_valid(raise_exception=True)
         poll_id = str(poll_id).upper()
         tokens = invites.invites_mint(poll_id=poll_id, user=_user(info), count=count)
-        page = info.context.request.build_absolute_uri(f"/p/{poll_id}/")
+        page = links.absolute(info.context.request, f"/p/{poll_id}/")
         return [Invite(token=t, url=f"{page}?invite={t}") for t in tokens]
 
     @strawberry.mutation

@@ -17,6 +17,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from nexus import links
 from nexus.accounts import user_register
 from nexus.errors import NotFound
 
@@ -60,7 +61,7 @@ def vote_page(request, poll_id):
 @ensure_csrf_cookie
 def present_page(request, poll_id):
     poll = _poll_or_404(request, poll_id)
-    vote_url = request.build_absolute_uri(poll["urls"]["page"])
+    vote_url = links.absolute(request, poll["urls"]["page"])
     return render(request, "polls/present.html", {"poll": poll, "vote_url": vote_url})
 
 
@@ -69,7 +70,7 @@ def qr_svg(request, poll_id):
     """The voter page's address as a QR code (SVG, made on the server)."""
     poll = _poll_or_404(request, poll_id)
     buffer = io.BytesIO()
-    segno.make(request.build_absolute_uri(poll["urls"]["page"]), error="m").save(
+    segno.make(links.absolute(request, poll["urls"]["page"]), error="m").save(
         buffer, kind="svg", scale=10, border=2, xmldecl=False, title="Scan to vote"
     )
     return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
@@ -87,7 +88,7 @@ def invite_sheet(request, poll_id):
         raise Http404("No poll with this code")
     unused = invites.invite_list(poll=poll, unused_only=True)
     page = Paginator(unused, SHEET_PAGE_SIZE).get_page(request.GET.get("page"))
-    vote_url = request.build_absolute_uri(reverse("page-vote", args=[poll.id]))
+    vote_url = links.absolute(request, reverse("page-vote", args=[poll.id]))
     cards = [
         {"number": number, "svg": _invite_qr(f"{vote_url}?invite={invite.token}", number)}
         for number, invite in enumerate(page.object_list, start=page.start_index())

@@ -11,20 +11,12 @@ from rest_framework.test import APIClient
 from polls import throttles
 from tests.factories import UserFactory, make_poll
 from tests.servers import migrate, server_env
-
-
-def require_service(available: bool, what: str) -> None:
-    """Skip locally when a service is missing; in CI (NEXUS_REQUIRE_SERVICES) fail."""
-    if available:
-        return
-    if os.environ.get("NEXUS_REQUIRE_SERVICES"):
-        pytest.fail(f"{what} is required here (NEXUS_REQUIRE_SERVICES is set) but not configured")
-    pytest.skip(f"needs {what}; set its URL to run")
+from tests.services import require_service
 
 
 @pytest.fixture
 def postgres():
-    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
+    require_service(connection.vendor == "postgresql", "Postgres")
 
 
 @pytest.fixture(autouse=True)
@@ -81,7 +73,7 @@ def _plain_static_storage(settings):
 def postgres_url():
     """A database of its own for real server processes (migrated, empty)."""
     base = os.environ.get("DATABASE_URL", "")
-    require_service(base.startswith("postgres"), "Postgres (DATABASE_URL)")
+    require_service(base.startswith("postgres"), "Postgres")
     url = urlunparse(urlparse(base)._replace(path="/nexus_e2e"))
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute("DROP DATABASE IF EXISTS nexus_e2e WITH (FORCE)")
@@ -93,5 +85,5 @@ def postgres_url():
 @pytest.fixture(scope="module")
 def redis_url():
     url = os.environ.get("REDIS_URL", "")
-    require_service(bool(url), "Redis (REDIS_URL)")
+    require_service(bool(url), "Redis")
     return url

@@ -1,5 +1,7 @@
 """Real server processes for end-to-end tests (the production ASGI server)."""
 
+import atexit
+import functools
 import os
 import shutil
 import socket
@@ -34,9 +36,27 @@ def wait_for(predicate, timeout: float, what: str) -> None:
         time.sleep(POLL_INTERVAL)
 
 
+@functools.cache
+def collected_static() -> str:
+    """Production's static files, collected once per run for every server."""
+    root = tempfile.mkdtemp(prefix="nexus-static-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    env = {**os.environ, "NEXUS_STATIC_ROOT": root, "DEBUG": "0"}
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    return root
+
+
 def server_env(database_url: str, redis_url: str | None, **extra: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "NEXUS_PUBLIC_URL")}
     env.update(
+        NEXUS_STARTUP_CHECKS="1",
+        NEXUS_STATIC_ROOT=collected_static(),
         # The test process's key: tests sign voter ids as the server would
         # (tests.helpers.voter_id).
         SECRET_KEY=settings.SECRET_KEY,
@@ -99,7 +119,7 @@ class Server:
         self.process = subprocess.Popen(
             server_command(kind, self.port, *args),
             cwd=ROOT,
-            env=env,
+            env={"NEXUS_PUBLIC_URL": self.url, **env},
             stdout=fd,
             stderr=subprocess.STDOUT,
         )

@@ -17,8 +17,8 @@ import yaml
 from django.core.management import get_commands
 from websockets.asyncio.client import connect
 
-from tests.conftest import require_service
 from tests.servers import ROOT, free_port, wait_for
+from tests.services import require_service
 
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -118,8 +118,7 @@ def nginx_config(
     `server` line per replica, as compose's DNS gives nginx one address per
     replica. Its access log names the replica that served each request."""
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    if not Path(nginx).exists():
-        pytest.fail("nginx is missing: apt-get install nginx (.ci/run does)")
+    require_service(Path(nginx).exists(), "nginx")
 
     site = (ROOT / "deploy" / "nginx.conf").read_text()
     for name, ports in (("web", web), ("sockets", sockets)):
@@ -154,9 +153,9 @@ def test_the_compose_commands_run_for_real_behind_nginx(tmp_path):
     from nexus.celery import app
 
     broker = os.environ.get("NEXUS_TEST_BROKER_URL", "")
-    require_service(bool(broker), "RabbitMQ (NEXUS_TEST_BROKER_URL)")
-    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
-    require_service(bool(os.environ.get("REDIS_URL")), "Redis (REDIS_URL)")
+    require_service(bool(broker), "RabbitMQ")
+    require_service(connection.vendor == "postgresql", "Postgres")
+    require_service(bool(os.environ.get("REDIS_URL")), "Redis")
     db = connection.settings_dict
     queue = f"nexus-compose-{uuid.uuid4().hex[:8]}"
     env = {

@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from nexus.celery import app as celery_app
 from polls.models import Poll
-from tests.conftest import require_service
 from tests.factories import UserFactory, make_poll
 from tests.realtime.conftest import LAYERS, connect, receive_until, use_layer
 from tests.servers import ROOT, wait_for
+from tests.services import require_service
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -24,9 +24,9 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def broker(settings):
     url = os.environ.get("NEXUS_TEST_BROKER_URL", "")
-    require_service(bool(url), "RabbitMQ (NEXUS_TEST_BROKER_URL)")
-    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
-    require_service(bool(os.environ.get("REDIS_URL")), "Redis (REDIS_URL)")
+    require_service(bool(url), "RabbitMQ")
+    require_service(connection.vendor == "postgresql", "Postgres")
+    require_service(bool(os.environ.get("REDIS_URL")), "Redis")
     queue = f"nexus-test-{uuid.uuid4().hex[:8]}"  # this test's own queue
     settings.CELERY_TASK_ALWAYS_EAGER = False
     keys = ("broker_url", "task_always_eager", "task_default_queue")

@@ -176,9 +176,9 @@ def test_postgres_connections_are_not_asked_for_right_after_a_failure(monkeypatc
     a second after one failed, instead of making a thread wait out the pool."""
     from django.db import connection
 
-    from tests.conftest import require_service
+    from tests.services import require_service
 
-    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
+    require_service(connection.vendor == "postgresql", "Postgres")
     connection.close()
     outage.DATABASE.failed(db_error())
     with pytest.raises(outage.NotTried):
@@ -198,9 +198,9 @@ def test_a_pooled_connection_is_checked_only_when_the_server_has_spoken(monkeypa
     from psycopg_pool import ConnectionPool
 
     from nexus.db.postgresql.base import check_connection
-    from tests.conftest import require_service
+    from tests.services import require_service
 
-    require_service(connection.vendor == "postgresql", "Postgres (DATABASE_URL)")
+    require_service(connection.vendor == "postgresql", "Postgres")
     queries = []
     real_check = ConnectionPool.check_connection
     monkeypatch.setattr(ConnectionPool, "check_connection", lambda c: queries.append(real_check(c)))

@@ -38,8 +38,26 @@ def start(env: dict) -> subprocess.CompletedProcess:
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must look like redis://host:6379/0"),
         ({"NEXUS_THROTTLE_ANON": "lots"}, "NEXUS_THROTTLE_ANON must be a DRF rate"),
         ({"NEXUS_DB_POOL_MAX": "ten"}, "NEXUS_DB_POOL_MAX must be an integer, got 'ten'"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS accepts any host name: set NEXUS_PUBLIC_URL"),
+        ({"ALLOWED_HOSTS": ".example.org"}, "set NEXUS_PUBLIC_URL (e.g. https://polls."),
+        ({"NEXUS_PUBLIC_URL": "polls.example.org"}, "NEXUS_PUBLIC_URL must be scheme://host"),
+        ({"NEXUS_PUBLIC_URL": "https://polls.example.org/vote"}, "with no path"),
+        ({"NEXUS_PUBLIC_URL": "javascript:alert(1)"}, "NEXUS_PUBLIC_URL must be scheme://host"),
     ],
-    ids=["no secret", "debug", "db scheme", "db url", "redis url", "rate", "pool size"],
+    ids=[
+        "no secret",
+        "debug",
+        "db scheme",
+        "db url",
+        "redis url",
+        "rate",
+        "pool size",
+        "any host",
+        "only wildcards",
+        "public url scheme",
+        "public url path",
+        "public url script",
+    ],
 )
 def test_bad_configuration_stops_startup_with_a_clear_message(env, message):
     env = BASE | {"DATABASE_URL": "postgres://u@127.0.0.1/x"} | env

@@ -1,6 +1,4 @@
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx
@@ -9,6 +7,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.helpers import voter_id
 from tests.servers import ROOT, Server, migrate, server_env
+from tests.services import require_service
 
 CHROMIUM = os.environ.get("NEXUS_CHROMIUM", "/usr/bin/chromium")
 # As root, without a GPU, on a machine with no network but loopback.
@@ -27,15 +26,8 @@ ARTIFACTS = ROOT / "artifacts" / "screenshots"
 def site(tmp_path_factory):
     """`make run`'s configuration (SQLite, in-memory layer), production static files."""
     tmp = tmp_path_factory.mktemp("site")
-    env = server_env(f"sqlite:///{tmp / 'db.sqlite3'}", None, NEXUS_STATIC_ROOT=str(tmp / "static"))
+    env = server_env(f"sqlite:///{tmp / 'db.sqlite3'}", None)
     migrate(env)
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
     server = Server(env)
     yield server
     server.stop()
@@ -45,8 +37,7 @@ def site(tmp_path_factory):
 def browser():
     """Package scope: Playwright's sync API keeps an event loop running in this
     thread, which the async tests elsewhere must not find."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+    require_service(Path(CHROMIUM).exists(), "Chromium")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser

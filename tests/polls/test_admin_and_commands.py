@@ -24,4 +24,9 @@ def test_demo_command_creates_one_open_poll_and_prints_its_urls(capsys):
     out = capsys.readouterr().out
     assert poll.status == "open" and poll.owner.username == "demo"
     assert f"  present   http://127.0.0.1:8000/p/{poll.id}/present/" in out
+    first = poll.choices.order_by("position").first()
+    assert out.splitlines()[-1] == (
+        f"Try a vote: curl -s -XPOST http://127.0.0.1:8000/api/polls/{poll.id}/votes/ "
+        f"-H 'Content-Type: application/json' -d '{{\"choices\":[{first.pk}]}}'"
+    )
     assert f"  websocket ws://127.0.0.1:8000/ws/polls/{poll.id}/" in out

@@ -61,9 +61,9 @@ def test_all_of_a_votes_limits_take_one_round_trip_to_redis(api, poll, monkeypat
     from limits.storage import RedisStorage
 
     from polls import throttles
-    from tests.conftest import require_service
+    from tests.services import require_service
 
-    require_service(isinstance(throttles.limiter().storage, RedisStorage), "Redis (REDIS_URL)")
+    require_service(isinstance(throttles.limiter().storage, RedisStorage), "Redis")
     calls: Counter = Counter()
 
     def counted(name, real):

@@ -9,9 +9,9 @@ from channels.testing import WebsocketCommunicator
 
 from nexus.asgi import application
 from polls import services
-from tests.conftest import require_service
 from tests.factories import UserFactory, make_poll
 from tests.helpers import anon
+from tests.services import require_service
 
 LAYERS = {
     "memory": {"BACKEND": "channels.layers.InMemoryChannelLayer"},
@@ -38,7 +38,7 @@ def use_layer(settings, config: dict) -> None:
 def layer(request, settings):
     """Run the test on the in-memory layer and again on real Redis."""
     if request.param == "redis":
-        require_service(bool(os.environ.get("REDIS_URL")), "Redis (REDIS_URL)")
+        require_service(bool(os.environ.get("REDIS_URL")), "Redis")
     use_layer(settings, LAYERS[request.param])
     yield request.param
     channel_layers.backends.clear()
@@ -46,7 +46,7 @@ def layer(request, settings):
 
 @pytest.fixture
 def redis_layer(settings):
-    require_service(bool(os.environ.get("REDIS_URL")), "Redis (REDIS_URL)")
+    require_service(bool(os.environ.get("REDIS_URL")), "Redis")
     use_layer(settings, LAYERS["redis"])
     yield "redis"
     channel_layers.backends.clear()

@@ -32,3 +32,8 @@ class Command(BaseCommand):
             scheme_url = base_url.replace("http", "ws", 1) if name == "websocket" else base_url
             self.stdout.write(f"  {name:<9} {scheme_url}{url}")
         self.stdout.write(f"  api docs  {base_url}/api/docs/")
+        first = poll.choices.order_by("position", "id").first()
+        self.stdout.write(
+            f"Try a vote: curl -s -XPOST {base_url}{poll_urls(poll.id)['vote']} "
+            f"-H 'Content-Type: application/json' -d '{{\"choices\":[{first.pk}]}}'"
+        )

@@ -1,0 +1,36 @@
+"""What a production server checks before it serves (nexus/wsgi.py and
+nexus/asgi.py call `check`): the mistakes that would otherwise answer every
+page with a 500, or every request with a 503, with nothing at start-up
+saying why. Settings already stop on a bad or missing variable; these need
+Django set up. Each failure is one line naming the fix.
+NEXUS_STARTUP_CHECKS=0 turns them off: the test suite imports the app
+in-process, where nothing is collected and the database is its own.
+"""
+
+import os
+
+from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
+
+
+def check() -> None:
+    if settings.DEBUG or os.environ.get("NEXUS_STARTUP_CHECKS", "1") == "0":
+        return  # development serves static files from the apps and may start first
+    manifest = getattr(staticfiles_storage, "manifest_name", None)
+    if manifest and not staticfiles_storage.manifest_storage.exists(manifest):
+        raise ImproperlyConfigured(
+            f"No collected static files in {settings.STATIC_ROOT}: run "
+            "`python manage.py collectstatic --noinput` first (the Dockerfile does), "
+            "or point NEXUS_STATIC_ROOT at them"
+        )
+    try:
+        connection.ensure_connection()
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: the database does not answer ({reason}); start it or fix DATABASE_URL"
+        ) from exc
+    finally:
+        connection.close()

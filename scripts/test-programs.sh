@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The programs some tests drive: Chromium (the browser tests) and nginx (the
+# load balancer's config). Installed with apt when run as root, as CI does;
+# otherwise one line says which tests will be skipped and how to enable them.
+missing=()
+[ -x "${NEXUS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium fonts-dejavu-core)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  echo "installing ${missing[*]} for the browser and load-balancer tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
+    && exit 0
+  echo "apt-get could not install ${missing[*]}" >&2
+fi
+[ -n "${NEXUS_REQUIRE_SERVICES:-}" ] && { echo "FATAL: ${missing[*]} missing" >&2; exit 1; }
+echo "${missing[*]} missing: their tests will be skipped (sudo apt-get install ${missing[*]})"

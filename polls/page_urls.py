@@ -14,4 +14,5 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", pages.signup, name="signup"),
+    path("favicon.ico", pages.favicon, name="favicon"),  # for clients that ask without a <link>
 ]

@@ -3,12 +3,15 @@ public data; the browser then uses the REST and WebSocket API like any
 other client (static/nexus/*.js)."""
 
 import io
+import re
 from urllib.parse import urlencode
 
 import segno
+from django import forms
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,39 +22,76 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 
 from nexus import links
 from nexus.accounts import user_register
-from nexus.errors import NotFound
+from nexus.errors import ApplicationError, NotFound
 
 from . import selectors
-from .models import Poll
+from .models import JOIN_CODE_PATTERN, Poll
 from .serializers import PollSerializer
 from .services import invites
+from .voters import VOTER_COOKIE, voter_resolve
 
 SHEET_PAGE_SIZE = 48  # invites per page of the printable sheet
 SHEET_PRINT_GROUP = 12  # per printed page: 3 columns x 4 rows, A4 or Letter
 
 
-def _poll_or_404(request, poll_id: str) -> dict:
+def _poll(request, poll_id: str) -> dict | None:
     try:
         poll = selectors.poll_get(poll_id=poll_id, user=request.user)
     except NotFound:
-        raise Http404("No poll with this code") from None
+        return None
     return PollSerializer(poll).data
+
+
+def missing_poll(request, code: str) -> HttpResponse:
+    """The 404 page with the join box again, saying which code was wrong
+    (the site's own page also in development, not Django's URL list)."""
+    return render(request, "404.html", {"missing_code": code}, status=404)
+
+
+@cache_control(max_age=86400)
+def favicon(request):
+    return redirect(staticfiles_storage.url("nexus/favicon.svg"), permanent=True)
 
 
 @ensure_csrf_cookie
 def home(request):
     code = request.GET.get("code", "").strip().upper()
     if code:
+        if not re.fullmatch(JOIN_CODE_PATTERN, code) or not Poll.objects.filter(pk=code).exists():
+            return missing_poll(request, code[:16])
         return redirect("page-vote", poll_id=code)
     return render(request, "polls/home.html")
 
 
+def _my_ballot(request, poll: dict) -> dict:
+    """This visitor's ballot, read with the page, so that the page asks
+    the API only when the server could not tell (a stale voter cookie; an
+    invite token the tab kept after it left the address bar): "not voted
+    yet" is then no 404 in the browser's console."""
+    invite = request.GET.get("invite") if poll["eligibility"] == Poll.Eligibility.INVITE else None
+    try:
+        voter = voter_resolve(
+            user=request.user,
+            voter_id=invite or None,
+            cookie=request.COOKIES.get(VOTER_COOKIE),
+            external=None,
+            create=False,
+        )
+    except ApplicationError:  # a voter id the server no longer accepts: the page renews it
+        return {"known": False, "choices": None}
+    mine = voter and selectors.ballot_mine(poll_id=poll["id"], voter=voter)
+    return {"known": True, "choices": mine[1] if mine else None}
+
+
 @ensure_csrf_cookie
 def vote_page(request, poll_id):
-    poll = _poll_or_404(request, poll_id)
+    poll = _poll(request, poll_id)
+    if poll is None:
+        return missing_poll(request, poll_id)
     signed_in_only = poll["eligibility"] == Poll.Eligibility.SIGNED_IN or not poll["anonymous"]
     context = {
         "poll": poll,
+        "ballot": _my_ballot(request, poll),
         "sign_in_needed": signed_in_only and not request.user.is_authenticated,
         "sign_in_url": f"{reverse('login')}?{urlencode({'next': request.path})}",
     }
@@ -60,7 +100,9 @@ def vote_page(request, poll_id):
 
 @ensure_csrf_cookie
 def present_page(request, poll_id):
-    poll = _poll_or_404(request, poll_id)
+    poll = _poll(request, poll_id)
+    if poll is None:
+        return missing_poll(request, poll_id)
     vote_url = links.absolute(request, poll["urls"]["page"])
     return render(request, "polls/present.html", {"poll": poll, "vote_url": vote_url})
 
@@ -68,7 +110,9 @@ def present_page(request, poll_id):
 @cache_control(max_age=3600)
 def qr_svg(request, poll_id):
     """The voter page's address as a QR code (SVG, made on the server)."""
-    poll = _poll_or_404(request, poll_id)
+    poll = _poll(request, poll_id)
+    if poll is None:
+        raise Http404("No poll with this code")
     buffer = io.BytesIO()
     segno.make(links.absolute(request, poll["urls"]["page"]), error="m").save(
         buffer, kind="svg", scale=10, border=2, xmldecl=False, title="Scan to vote"
@@ -119,11 +163,23 @@ def dashboard(request):
     return render(request, "polls/dashboard.html")
 
 
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(
+        label="E-mail address",
+        help_text="Where the results of your polls are sent when they close.",
+    )
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
 def signup(request):
-    form = UserCreationForm(request.POST or None)
+    form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user, _ = user_register(
-            username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password1"],
+            email=form.cleaned_data["email"],
         )
         login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("page-dashboard")

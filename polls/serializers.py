@@ -79,12 +79,33 @@ class PollSerializer(serializers.ModelSerializer):
 class PollWriteSerializer(serializers.Serializer):
     """Body of `POST /api/polls/` and, with partial=True, of `PATCH`."""
 
-    question = StrictCharField(max_length=500)
+    # Messages in plain words: the pages show them beside the form's fields.
+    question = StrictCharField(
+        max_length=500,
+        error_messages={
+            "blank": "Write the question.",
+            "required": "Write the question.",
+            "max_length": "Keep the question under 500 characters.",
+        },
+    )
     description = StrictCharField(max_length=5000, allow_blank=True, default="")
     kind = serializers.ChoiceField(choices=Poll.Kind.choices, default=Poll.Kind.SINGLE)
     max_choices = serializers.IntegerField(min_value=1, max_value=MAX_CHOICES, required=False)
     choices = serializers.ListField(
-        child=StrictCharField(max_length=200), min_length=2, max_length=MAX_CHOICES
+        child=StrictCharField(
+            max_length=200,
+            error_messages={
+                "blank": "A choice cannot be empty.",
+                "max_length": "Keep each choice under 200 characters.",
+            },
+        ),
+        min_length=2,
+        max_length=MAX_CHOICES,
+        error_messages={
+            "min_length": "Give at least 2 choices, one per line.",
+            "max_length": f"Give at most {MAX_CHOICES} choices.",
+            "required": "Give at least 2 choices, one per line.",
+        },
     )
     anonymous = StrictBooleanField(default=True)
     allow_vote_change = StrictBooleanField(default=False)
@@ -93,8 +114,26 @@ class PollWriteSerializer(serializers.Serializer):
         choices=[Poll.Status.DRAFT, Poll.Status.OPEN], default=Poll.Status.OPEN
     )
     eligibility = serializers.ChoiceField(choices=Poll.Eligibility.choices, required=False)
-    passcode = StrictCharField(min_length=4, max_length=64, write_only=True, required=False)
-    max_ballots_per_address = StrictIntegerField(min_value=0, max_value=1_000_000, default=200)
+    passcode = StrictCharField(
+        min_length=4,
+        max_length=64,
+        write_only=True,
+        required=False,
+        error_messages={
+            "blank": "Choose a passcode of 4 to 64 characters.",
+            "min_length": "Choose a passcode of 4 to 64 characters.",
+            "max_length": "Choose a passcode of 4 to 64 characters.",
+        },
+    )
+    max_ballots_per_address = StrictIntegerField(
+        min_value=0,
+        max_value=1_000_000,
+        default=200,
+        error_messages={
+            "min_value": "Enter 0 (no limit) or a positive whole number.",
+            "max_value": "Enter at most 1,000,000.",
+        },
+    )
     opens_at = serializers.DateTimeField(allow_null=True, default=None)
     closes_at = serializers.DateTimeField(allow_null=True, default=None)
 

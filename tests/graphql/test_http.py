@@ -60,7 +60,7 @@ def test_invalid_input_names_each_field_like_rest(owner_api):
     assert body["errors"][0]["extensions"] == {
         "code": "invalid",
         "fields": {
-            "question": "This field may not be blank.",
+            "question": "Write the question.",
             "choices": "Choices must be unique: 'same' repeats.",
         },
     }

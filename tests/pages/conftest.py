@@ -26,7 +26,7 @@ ARTIFACTS = ROOT / "artifacts" / "screenshots"
 def site(tmp_path_factory):
     """`make run`'s configuration (SQLite, in-memory layer), production static files."""
     tmp = tmp_path_factory.mktemp("site")
-    env = server_env(f"sqlite:///{tmp / 'db.sqlite3'}", None)
+    env = server_env(f"sqlite:///{tmp / 'db.sqlite3'}", None, NEXUS_GRAPHIQL="1")
     migrate(env)
     server = Server(env)
     yield server

@@ -339,3 +339,38 @@ def test_the_dashboard_makes_invites_for_the_csv_and_the_printable_sheet(site, h
     expect(page.locator(".invite-card svg")).to_have_count(2)  # the unused ones
     expect(page.locator(".invite-label")).to_have_text(["Invite 1", "Invite 2"])
     shoot(page, "invite-sheet")
+
+
+def test_no_page_loads_anything_from_another_host(site, host, screen):
+    """The network cut at the server's edge: every page, GraphiQL included,
+    still works, and nothing tried to leave. A first visit to a voter page
+    asks nothing that answers 404 (the ballot comes with the page)."""
+    poll = host.poll()
+    host.sign_in(screen)
+    foreign, failed = [], []
+
+    def only_the_site(route):
+        if route.request.url.startswith(site.url):
+            route.continue_()
+        else:
+            foreign.append(route.request.url)
+            route.abort()
+
+    screen.route("**/*", only_the_site)
+    page = screen.new_page()
+    page.on("response", lambda r: r.status >= 400 and failed.append(f"{r.status} {r.url}"))
+    for path, ready in [
+        ("/", "#create"),
+        (f"/p/{poll['id']}/", "#ballot"),
+        (f"/p/{poll['id']}/present/", "#bars li"),
+        ("/dashboard/", f"article[data-poll='{poll['id']}'] .bars li"),
+        ("/accounts/signup/", "#id_email"),
+    ]:
+        page.goto(f"{site.url}{path}")
+        page.wait_for_selector(ready, timeout=10_000)
+    page.goto(f"{site.url}/graphql/")
+    page.wait_for_selector(".graphiql-editor", timeout=15_000)  # GraphiQL rendered
+    page.goto(f"{site.url}/p/NOPE42/")
+    page.wait_for_selector("#not-found input[name=code]")
+    assert foreign == []
+    assert failed == [f"404 {site.url}/p/NOPE42/"]

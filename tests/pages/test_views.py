@@ -33,9 +33,9 @@ def test_qr_code_is_an_svg_of_the_voter_page(client, poll):
     assert response.content.startswith(b"<svg") and b"Scan to vote" in response.content
 
 
-def test_home_redirects_a_join_code_to_the_voter_page(client, db):
-    response = client.get("/?code= k7q2xp ")
-    assert (response.status_code, response["Location"]) == (302, "/p/K7Q2XP/")
+def test_home_redirects_a_join_code_to_the_voter_page(client, poll):
+    response = client.get(f"/?code= {poll.id.lower()} ")
+    assert (response.status_code, response["Location"]) == (302, f"/p/{poll.id}/")
 
 
 def test_dashboard_needs_a_signed_in_user(client, user):
@@ -49,13 +49,93 @@ def test_sign_up_creates_an_account_and_signs_in(client, db):
         "/accounts/signup/",
         {
             "username": "carol",
+            "email": "carol@example.org",
             "password1": "correct-horse-battery",
             "password2": "correct-horse-battery",
         },
     )
     assert (response.status_code, response["Location"]) == (302, "/dashboard/")
-    assert get_user_model().objects.filter(username="carol").exists()
+    assert get_user_model().objects.get(username="carol").email == "carol@example.org"
     assert client.get("/dashboard/").status_code == 200
+
+
+@pytest.mark.parametrize("email", ["", "not-an-address", "a@b\x00.org"])
+def test_sign_up_asks_for_the_address_the_results_email_needs(client, db, email):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "dave",
+            "email": email,
+            "password1": "correct-horse-battery",
+            "password2": "correct-horse-battery",
+        },
+    )
+    assert response.status_code == 200
+    assert not get_user_model().objects.filter(username="dave").exists()
+    errors = response.context["form"].errors["email"]
+    assert errors[0] in ("This field is required.", "Enter a valid email address."), errors
+
+
+@pytest.mark.parametrize("code", ["NOPE42", "nope42", "<b>x</b>", "A" * 40, "AB-CD"])
+def test_a_wrong_join_code_shows_the_code_box_again(client, db, settings, code):
+    settings.DEBUG = True  # `make run`: still the site's page, not Django's URL list
+    response = client.get("/", {"code": code})
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert 'id="not-found"' in page and 'name="code"' in page
+    assert "<b>x</b>" not in page and "URLconf" not in page
+    assert "No poll has the code" in page
+
+
+def test_a_missing_poll_page_is_the_site_s_404_with_the_code_box(client, db, settings):
+    settings.DEBUG = True
+    for path in ("/p/NOPE42/", "/p/NOPE42/present/"):
+        response = client.get(path)
+        assert response.status_code == 404
+        assert "No poll has the code NOPE42" in response.content.decode()
+
+
+def test_unknown_pages_and_server_errors_have_the_site_s_pages(client, db):
+    response = client.get("/no/such/page/")
+    assert response.status_code == 404
+    assert "Page not found" in response.content.decode()
+    assert 'name="code"' in response.content.decode()
+    from django.template.loader import render_to_string
+
+    assert "Something went wrong" in render_to_string("500.html")  # rendered with no request
+
+
+def test_the_favicon_is_served(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("nexus/favicon.svg")
+    assert 'rel="icon"' in client.get("/").content.decode()
+
+
+def test_the_vote_page_carries_the_visitor_s_ballot(client, db, poll):
+    """So the page need not ask votes/mine/, which answers 404 for "not yet"."""
+    import json
+
+    from tests.helpers import voter_id
+
+    def ballot(response):
+        found = re.search(r'id="ballot-data" type="application/json">(.*?)</script>', response.text)
+        return json.loads(found.group(1))
+
+    assert ballot(client.get(f"/p/{poll.id}/")) == {"known": True, "choices": None}
+    voter = voter_id("page-ballot")
+    choice = poll.choices.first().pk
+    cast = client.post(
+        f"/api/polls/{poll.id}/votes/",
+        {"choices": [choice]},
+        content_type="application/json",
+        HTTP_X_VOTER_ID=voter,
+    )
+    assert cast.status_code == 201
+    client.cookies["nexus_voter"] = voter
+    assert ballot(client.get(f"/p/{poll.id}/")) == {"known": True, "choices": [choice]}
+    client.cookies["nexus_voter"] = "forged.id"
+    assert ballot(client.get(f"/p/{poll.id}/")) == {"known": False, "choices": None}
 
 
 def invite_poll(owner, count: int):

@@ -85,9 +85,9 @@ def test_every_offending_field_is_named(owner_api):
         "code": "invalid",
         "detail": "Some fields are invalid.",
         "fields": {
-            "question": "This field may not be blank.",
+            "question": "Write the question.",
             "kind": '"ranked" is not a valid choice.',
-            "choices": "Item 3: This field may not be blank.",
+            "choices": "Item 3: A choice cannot be empty.",
             "results": '"never" is not a valid choice.',
             "status": '"closed" is not a valid choice.',
             "anonymous": "Must be a valid boolean.",
@@ -99,19 +99,19 @@ def test_every_offending_field_is_named(owner_api):
 @pytest.mark.parametrize(
     ("changes", "fields"),
     [
-        ({"choices": ["only one"]}, {"choices": "Ensure this field has at least 2 elements."}),
+        ({"choices": ["only one"]}, {"choices": "Give at least 2 choices, one per line."}),
         (
             {"choices": [f"c{i}" for i in range(51)]},
-            {"choices": "Ensure this field has no more than 50 elements."},
+            {"choices": "Give at most 50 choices."},
         ),
         ({"choices": ["Red", " red"]}, {"choices": "Choices must be unique: 'red' repeats."}),
         (
             {"choices": ["a", "b" * 201]},
-            {"choices": "Item 2: Ensure this field has no more than 200 characters."},
+            {"choices": "Item 2: Keep each choice under 200 characters."},
         ),
         (
             {"question": "q" * 501},
-            {"question": "Ensure this field has no more than 500 characters."},
+            {"question": "Keep the question under 500 characters."},
         ),
         ({"max_choices": 2}, {"max_choices": "A single-choice poll takes exactly 1 choice."}),
         (

@@ -38,6 +38,7 @@ function takeInvite() {
   return token || memory.get("invite");
 }
 
+const inviteInAddress = new URLSearchParams(location.search).has("invite");
 const invite = (() => { const token = takeInvite(); return poll.eligibility === "invite" ? token : null; })();
 const voterHeaders = () => (invite ? { "X-Voter-Id": invite } : {});
 
@@ -158,13 +159,26 @@ function inviteNeeded() {
   if (poll.results === "live" || poll.status === "closed") showResults();
 }
 
+// The ballot the page came with: its choices, [] for none, or null when the
+// server could not tell.
+function knownBallot() {
+  const ballot = JSON.parse(document.getElementById("ballot-data").textContent);
+  if (!ballot.known || (invite && !inviteInAddress)) return null;
+  return ballot.choices ?? [];
+}
+
 // Coming back to the page: show the ballot this voter already cast.
 async function start() {
   if (poll.eligibility === "invite" && !invite) return inviteNeeded();
   if (passcode) passcode.value = memory.get("passcode") || "";
-  const mine = await asVoter(() => api("GET", `${poll.urls.vote}mine/`, undefined, { headers: voterHeaders() }));
-  if (mine.ok) {
-    mark(mine.data.choices);
+  // The server read this visitor's ballot with the page; it asks the API
+  // only when it could not tell (a stale voter id, or an invite token this
+  // tab kept after it left the address bar).
+  const choices = knownBallot() ?? (await asVoter(
+    () => api("GET", `${poll.urls.vote}mine/`, undefined, { headers: voterHeaders() }),
+  )).data?.choices;
+  if (choices?.length) {
+    mark(choices);
     say("You have voted in this poll.", "ok");
     lockForm(!poll.allow_vote_change);
     showResults();

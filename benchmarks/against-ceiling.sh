@@ -22,7 +22,7 @@ psql -h 127.0.0.1 -U postgres -tAc "SELECT 1 FROM pg_database WHERE datname = 'n
 loadtest() {  # url ws-url subscribers tag [rate]
   local procs=""; [ "$3" -gt 0 ] && procs="--processes 2"
   rm -f "/tmp/against-ceiling-$4.json"
-  .venv/bin/python manage.py loadtest --url "$1" --ws-url "$2" --subscribers "$3" --votes "$VOTES" \
+  .venv/bin/nexus-loadtest --url "$1" --ws-url "$2" --subscribers "$3" --votes "$VOTES" \
     --connections 32 --rate "${5:-0}" $procs --pid "$PG_PID" --json "/tmp/against-ceiling-$4.json" \
     >/dev/null 2>&1 || true
   .venv/bin/python -c 'import json, sys; d = json.load(open(sys.argv[1])); print(json.dumps(

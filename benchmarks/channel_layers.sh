@@ -17,7 +17,7 @@ export NEXUS_CHANNEL_REDIS_URL="redis://127.0.0.1:$LAYER_PORT/0"
 for run in $(seq 1 "$RUNS"); do
   for layer in pubsub classic; do
     NEXUS_CHANNEL_LAYER=$layer scripts/with-server.sh bash -c "
-      .venv/bin/python manage.py loadtest --url \$NEXUS_URL --subscribers $S --votes $V \
+      .venv/bin/nexus-loadtest --url \$NEXUS_URL --subscribers $S --votes $V \
         --rate $R --pid \$NEXUS_SERVER_PID --redis-url $NEXUS_CHANNEL_REDIS_URL \
         --json /tmp/nexus-$LABEL-$layer-$run.json >/dev/null 2>&1 || true"
     echo "$LABEL $layer run $run: $(tr -d '\n ' < /tmp/nexus-$LABEL-$layer-$run.json)"

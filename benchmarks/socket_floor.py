@@ -113,7 +113,7 @@ def clients(url: str, count: int, pipe) -> None:
 
 def drive(base: str, pid: int, sockets: int, states: int) -> dict:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from realtime.loadtest import _cpu, _rss  # /proc readers; no Django needed
+    from nexus_loadtest.run import _cpu, _rss  # /proc readers
 
     ws_url = base.replace("http", "ws", 1) + "/ws/"
     rss_before = _rss([pid])

@@ -22,7 +22,7 @@ for server in $SERVERS; do
   rm -f "$out"
   NEXUS_SERVER=split NEXUS_SOCKET_SERVER=$kind NEXUS_UVICORN_WS=$ws NEXUS_WORKERS=1 NEXUS_PORT=8071 \
     scripts/with-server.sh bash -c \
-    "pids=\"--pid \${NEXUS_SERVER_PIDS##* }\"; .venv/bin/python manage.py loadtest --url \$NEXUS_URL \
+    "pids=\"--pid \${NEXUS_SERVER_PIDS##* }\"; .venv/bin/nexus-loadtest --url \$NEXUS_URL \
      --ws-url \$NEXUS_WS_URL --subscribers $S --votes $V --connections 8 --processes 2 \$pids --json $out" \
     >/dev/null 2>&1 || true
   .venv/bin/python -c 'import json, sys; d = json.load(open(sys.argv[1])); print(json.dumps({

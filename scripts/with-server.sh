@@ -10,7 +10,7 @@
 # options to split's REST workers (e.g. --blocking-threads 16);
 # NEXUS_ASGI_APP serves another ASGI app (benchmarks/socket_floor.sh).
 #   NEXUS_SERVER=split NEXUS_WORKERS=2 scripts/with-server.sh \
-#     .venv/bin/python manage.py loadtest --url '$NEXUS_URL' ...
+#     .venv/bin/nexus-loadtest --url '$NEXUS_URL' ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT="${NEXUS_PORT:-8011}"

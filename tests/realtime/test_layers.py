@@ -41,11 +41,7 @@ def realtime_imports(module: str) -> set[str]:
 def test_the_live_path_imports_one_way():
     found = {module: realtime_imports(module) for module in ALLOWED}
     assert found == ALLOWED  # publish and hub meet only in the channel layer
-    assert {p.stem for p in REALTIME.glob("*.py")} - {"__init__", "apps"} == {
-        *ALLOWED,
-        "loadtest",
-        "loadtest_screens",
-    }
+    assert {p.stem for p in REALTIME.glob("*.py")} - {"__init__", "apps"} == set(ALLOWED)
 
 
 async def test_an_asgi_process_binds_its_loop_at_lifespan_startup():

@@ -1,12 +1,17 @@
-"""`manage.py loadtest` against production's layout: the REST API from granian
-WSGI workers, the sockets from a granian ASGI process, on Postgres and Redis."""
+"""The load test (loadtest/, `nexus-loadtest`) against production's layout:
+the REST API from granian WSGI workers, the sockets from a granian ASGI
+process, on Postgres and Redis; and from its own package, with no settings."""
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
 
+import nexus_loadtest as loadtest
 import pytest
 
-from realtime import loadtest
-from tests.servers import Server, server_env
+from tests.servers import BIN, Server, free_port, migrate, server_env, wait_for
 
 
 @pytest.fixture(scope="module")
@@ -59,3 +64,71 @@ def test_a_lost_vote_fails_the_run():
     assert not loadtest.passed(report)
     assert not loadtest.passed({**report, "exact": True, "convergence_s": None})
     assert loadtest.passed({**report, "exact": True})
+
+
+def loadtest_cli(*args: str) -> subprocess.CompletedProcess:
+    """`nexus-loadtest` as an operator's laptop runs it: its own package, no
+    Django settings, no SECRET_KEY, nothing of the server's configuration."""
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [str(BIN / "nexus-loadtest"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_packaged_load_test_runs_against_a_server_with_no_settings(tmp_path):
+    env = server_env(f"sqlite:///{tmp_path / 'db.sqlite3'}", None)
+    migrate(env)
+    server = Server(env)
+    try:
+        result = loadtest_cli("--url", server.url, "--subscribers", "5", "--votes", "40")
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    report = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert report["exact"] == "True" and report["final_total"] == "40"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("polls.example.org", "--url must start with http:// or https://, got 'polls.example.org'"),
+        ("http://127.0.0.1:1", "cannot reach http://127.0.0.1:1: "),
+        ("NOT_NEXUS", "answered 501 without a JSON object: is this a Nexus server"),
+    ],
+    ids=["no scheme", "nothing listening", "not nexus"],
+)
+def test_a_wrong_url_is_one_line_not_a_traceback(url, message, tmp_path):
+    other = None
+    if url == "NOT_NEXUS":  # a web server that is not Nexus
+        port = free_port()
+        other = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(port), 10, "http.server")
+    try:
+        result = loadtest_cli("--url", url, "--subscribers", "0", "--votes", "1")
+    finally:
+        if other:
+            other.terminate()
+            other.wait()
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nexus-loadtest: "), result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+    except OSError:
+        return False
+    return True

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from .loadtest_screens import PROBE, Subscribers, child, raise_file_limit
+from .screens import PROBE, Subscribers, child, raise_file_limit
 
 BULK = 0  # the bulk choice's position (PROBE is the other)
 
@@ -121,10 +121,23 @@ async def _open_subscribers(opts: Options, ws_url: str, poll_ids: list[str], pro
     return children, local
 
 
+class LoadTestError(Exception):
+    """The server is not one this can load-test; the message says why."""
+
+
 async def _json(request) -> dict:
     async with request as response:
-        response.raise_for_status()
-        return await response.json()
+        try:
+            body = await response.json(content_type=None)
+        except ValueError:
+            body = None
+        if response.status >= 400 or not isinstance(body, dict):
+            said = f"with {str(body)[:200]}" if isinstance(body, dict) else "without a JSON object"
+            raise LoadTestError(
+                f"{response.method} {response.url} answered {response.status} {said}"
+                ": is this a Nexus server, and are sign-ups open?"
+            )
+        return body
 
 
 async def _create_polls(http: aiohttp.ClientSession, count: int) -> list[dict]:

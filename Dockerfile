@@ -6,6 +6,7 @@ COPY pyproject.toml constraints.txt ./
 COPY nexus ./nexus
 COPY polls ./polls
 COPY realtime ./realtime
+COPY accounts ./accounts
 RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt .
 
 FROM python:3.11-slim
@@ -18,6 +19,7 @@ WORKDIR /app
 COPY --chown=nexus manage.py ./
 COPY --chown=nexus nexus ./nexus
 COPY --chown=nexus polls ./polls
+COPY --chown=nexus accounts ./accounts
 COPY --chown=nexus realtime ./realtime
 # Static files are collected at build time; WhiteNoise serves them.
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v0

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "strawberry_django",
+    "accounts",
     "polls",
     "realtime",
 ]
@@ -265,7 +266,7 @@ USE_TZ = True
 
 LOGIN_URL = "/accounts/login/"
 
-# Sign-in throttling (nexus/signin.py): failures are counted per address and,
+# Sign-in throttling (accounts/signin.py): failures are counted per address and,
 # separately, per username, in the database (axes' AccessAttempt, visible in
 # the admin). A locked username cannot sign in from anywhere until the
 # cool-off ends, which is what stops a botnet guessing one owner's password;
@@ -277,8 +278,8 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env_int("NEXUS_SIGNIN_FAILURES", 10, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("NEXUS_SIGNIN_COOLOFF_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
-AXES_CLIENT_IP_CALLABLE = "nexus.signin.client_address"
-AXES_LOCKOUT_CALLABLE = "nexus.signin.locked_out"
+AXES_CLIENT_IP_CALLABLE = "accounts.signin.client_address"
+AXES_LOCKOUT_CALLABLE = "accounts.signin.locked_out"
 AXES_DISABLE_ACCESS_LOG = True  # successful sign-ins are not an attack; don't store each one
 LOGIN_REDIRECT_URL = "/dashboard/"
 LOGOUT_REDIRECT_URL = "/"

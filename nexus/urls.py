@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .accounts import RegisterView, TokenView
 from .errors import api_not_found
 from .graphql import graphql_view
 from .ops import healthz, metrics, readyz
@@ -12,8 +11,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
-    path("api/auth/register/", RegisterView.as_view(), name="auth-register"),
-    path("api/auth/token/", TokenView.as_view(), name="auth-token"),
+    path("", include("accounts.urls")),
     path("graphql/", graphql_view, name="graphql"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),

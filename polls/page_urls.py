@@ -1,4 +1,3 @@
-from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from . import pages
@@ -11,8 +10,5 @@ urlpatterns = [
     path("p/<code:poll_id>/qr.svg", pages.qr_svg, name="page-qr"),
     path("p/<code:poll_id>/invites/sheet/", pages.invite_sheet, name="page-invite-sheet"),
     path("dashboard/", pages.dashboard, name="page-dashboard"),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("accounts/signup/", pages.signup, name="signup"),
     path("favicon.ico", pages.favicon, name="favicon"),  # for clients that ask without a <link>
 ]

@@ -7,10 +7,7 @@ import re
 from urllib.parse import urlencode
 
 import segno
-from django import forms
-from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import UserCreationForm
 from django.contrib.staticfiles.storage import staticfiles_storage
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -21,7 +18,6 @@ from django.views.decorators.cache import cache_control
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from nexus import links
-from nexus.accounts import user_register
 from nexus.errors import ApplicationError, NotFound
 
 from . import selectors
@@ -161,26 +157,3 @@ def _invite_qr(url: str, number: int) -> str:
 @ensure_csrf_cookie
 def dashboard(request):
     return render(request, "polls/dashboard.html")
-
-
-class SignupForm(UserCreationForm):
-    email = forms.EmailField(
-        label="E-mail address",
-        help_text="Where the results of your polls are sent when they close.",
-    )
-
-    class Meta(UserCreationForm.Meta):
-        fields = ("username", "email")
-
-
-def signup(request):
-    form = SignupForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user, _ = user_register(
-            username=form.cleaned_data["username"],
-            password=form.cleaned_data["password1"],
-            email=form.cleaned_data["email"],
-        )
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-        return redirect("page-dashboard")
-    return render(request, "registration/signup.html", {"form": form})

@@ -10,7 +10,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from rest_framework.throttling import BaseThrottle
 
-from .errors import error_body
+from nexus.errors import error_body
 
 DETAIL = "Too many failed sign-ins. Try again later."
 

@@ -1,4 +1,4 @@
-"""Sign-in throttling (django-axes, nexus/signin.py) on every sign-in path."""
+"""Sign-in throttling (django-axes, accounts/signin.py) on every sign-in path."""
 
 from datetime import timedelta
 

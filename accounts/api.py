@@ -1,26 +1,20 @@
-"""Accounts: register and exchange credentials for an API token."""
+"""The accounts API: register, and exchange credentials for an API token."""
 
-from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.authtoken.models import Token
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from nexus.fields import StrictCharField, StrictRegexField
+from nexus.openapi import errors
 from polls import examples
 from polls.throttles import AnonAddressThrottle
 
-from .errors import ApplicationError, Invalid
-from .fields import StrictCharField, StrictRegexField
-from .openapi import errors
+from .services import token_for, user_register
 
 User = get_user_model()
-
-
-class InvalidCredentials(ApplicationError):
-    status, code, detail = 400, "invalid_credentials", "Unknown username or wrong password."
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -55,26 +49,6 @@ class CredentialsSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
-
-
-@transaction.atomic
-def user_register(*, username: str, password: str, email: str = "") -> tuple[User, Token]:
-    try:
-        with transaction.atomic():
-            user = User.objects.create_user(username=username, password=password, email=email)
-    except IntegrityError:  # lost a race for the name
-        raise Invalid(fields={"username": "This username is taken."}) from None
-    return user, Token.objects.create(user=user)
-
-
-def token_for(request, *, username: str, password: str) -> Token:
-    """`request` is Django's HttpRequest: django-axes counts the failures on it
-    (nexus/signin.py) and its middleware answers 429 once they are too many."""
-    user = authenticate(request, username=username, password=password)
-    if user is None:
-        raise InvalidCredentials()
-    token, _ = Token.objects.get_or_create(user=user)
-    return token
 
 
 class RegisterView(APIView):

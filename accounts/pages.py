@@ -1,0 +1,32 @@
+"""The accounts' pages: sign-up here; sign-in and sign-out are Django's
+own views (urls.py), throttled by django-axes (signin.py)."""
+
+from django import forms
+from django.contrib.auth import login
+from django.contrib.auth.forms import UserCreationForm
+from django.shortcuts import redirect, render
+
+from .services import user_register
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(
+        label="E-mail address",
+        help_text="Where the results of your polls are sent when they close.",
+    )
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
+def signup(request):
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user, _ = user_register(
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password1"],
+            email=form.cleaned_data["email"],
+        )
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        return redirect("page-dashboard")
+    return render(request, "registration/signup.html", {"form": form})

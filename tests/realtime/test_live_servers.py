@@ -1,4 +1,6 @@
-"""End to end: real daphne processes, real HTTP and WebSocket clients."""
+"""End to end: real server processes (granian, daphne, and production's split
+layout of granian WSGI workers beside a granian ASGI process), real HTTP and
+WebSocket clients."""
 
 import asyncio
 import json

@@ -19,7 +19,7 @@ class ChoiceInline(admin.TabularInline):
 @admin.register(Poll)
 class PollAdmin(admin.ModelAdmin):
     list_display = ["id", "question", "owner", "status", "kind", "total_votes", "created_at"]
-    list_filter = ["status", "kind", "results", "anonymous"]
+    list_filter = ["status", "kind", "results_visibility", "anonymous"]
     search_fields = ["id", "question", "owner__username"]
     # Status and rules change through the API, which bumps the version and
     # (later) broadcasts; only the wording is editable here.
@@ -30,7 +30,7 @@ class PollAdmin(admin.ModelAdmin):
         "max_choices",
         "anonymous",
         "allow_vote_change",
-        "results",
+        "results_visibility",
         "status",
         "opens_at",
         "closes_at",

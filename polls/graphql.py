@@ -64,7 +64,7 @@ class Poll:
     max_choices: int
     anonymous: bool
     allow_vote_change: bool
-    results: str
+    results: str = strawberry_django.field(field_name="results_visibility")
     eligibility: str
     max_ballots_per_address: int
     opens_at: datetime | None

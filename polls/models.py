@@ -52,7 +52,10 @@ class Poll(models.Model):
     max_choices = models.PositiveSmallIntegerField(default=1)
     anonymous = models.BooleanField(default=True)
     allow_vote_change = models.BooleanField(default=False)
-    results = models.CharField(max_length=12, choices=Results.choices, default=Results.LIVE)
+    # Who sees the results when (polls.visibility); the API calls it `results`.
+    results_visibility = models.CharField(
+        db_column="results", max_length=12, choices=Results.choices, default=Results.LIVE
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     eligibility = models.CharField(
         max_length=10, choices=Eligibility.choices, default=Eligibility.ANYONE

@@ -77,9 +77,9 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
         is_owner=is_owner,
         draft=poll.status == Poll.Status.DRAFT,
         closed=closed,
-        results=poll.results,
+        results=poll.results_visibility,
         # Only asked when it decides: one query for the other polls.
-        voted=poll.results == Poll.Results.AFTER_VOTE
+        voted=poll.results_visibility == Poll.Results.AFTER_VOTE
         and not (is_owner or closed)
         and voter_has_ballot(poll_id=poll.pk, voter=voter),
     )
@@ -96,7 +96,7 @@ def _choices_with_poll(poll_id: str) -> list[Choice]:
 
 
 def _hidden_reason(poll: Poll) -> str:
-    if poll.results == Poll.Results.AFTER_VOTE:
+    if poll.results_visibility == Poll.Results.AFTER_VOTE:
         return "Results are shown after you vote."
     return "Results are shown when the poll closes."
 
@@ -155,7 +155,9 @@ def live_state(*, poll_id: str) -> LiveState | None:
         "total_votes": poll.total_votes,
         "choices": [{k: c[k] for k in ("id", "votes", "share")} for c in snapshot["choices"]],
     }
-    return LiveState(message, poll.owner_id, poll.results, poll.status == Poll.Status.DRAFT)
+    return LiveState(
+        message, poll.owner_id, poll.results_visibility, poll.status == Poll.Status.DRAFT
+    )
 
 
 def voter_has_ballot(*, poll_id: str, voter: Voter | None) -> bool:

@@ -42,6 +42,7 @@ class PollSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username")
     choices = ChoiceSerializer(many=True)
     urls = serializers.SerializerMethodField()
+    results = serializers.ChoiceField(source="results_visibility", choices=Poll.Results.choices)
 
     class Meta:
         model = Poll
@@ -109,7 +110,9 @@ class PollWriteSerializer(serializers.Serializer):
     )
     anonymous = StrictBooleanField(default=True)
     allow_vote_change = StrictBooleanField(default=False)
-    results = serializers.ChoiceField(choices=Poll.Results.choices, default=Poll.Results.LIVE)
+    results = serializers.ChoiceField(
+        source="results_visibility", choices=Poll.Results.choices, default=Poll.Results.LIVE
+    )
     status = serializers.ChoiceField(
         choices=[Poll.Status.DRAFT, Poll.Status.OPEN], default=Poll.Status.OPEN
     )

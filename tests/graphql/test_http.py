@@ -125,7 +125,7 @@ def test_same_idempotency_key_replays_across_rest_and_graphql(api, poll):
 
 
 def test_results_respect_visibility(api, user):
-    poll = make_poll(owner=user, results="after_close")
+    poll = make_poll(owner=user, results_visibility="after_close")
     query = "query($id: ID!) { results(pollId: $id) { totalVotes choices { text votes share } } }"
     assert codes(gql(api, query, id=poll.id)) == ["results_hidden"]
     owner = gql(client_for(user), query, id=poll.id)["data"]["results"]

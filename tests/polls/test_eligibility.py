@@ -324,7 +324,7 @@ def test_a_new_voter_id_per_request_still_hits_the_cap(user):
 
 
 def test_another_account_naming_an_external_id_is_another_voter(owner_api, other_api, user):
-    poll = make_poll(owner=user, results="after_vote", allow_vote_change=True)
+    poll = make_poll(owner=user, results_visibility="after_vote", allow_vote_change=True)
     ext = {"X-External-Voter": "slack:U123"}
     green = choice_ids(poll)[1:2]
     cast = vote(owner_api, poll.id, green, voter=None, **{**ext, "Idempotency-Key": "k1"})

@@ -65,7 +65,7 @@ def test_unchanged_ballot_keeps_the_version(api, user):
 
 
 def test_after_vote_results_are_hidden_until_the_caller_votes(api, user):
-    poll = make_poll(owner=user, results="after_vote")
+    poll = make_poll(owner=user, results_visibility="after_vote")
     url = f"/api/polls/{poll.id}/results/"
     hidden = api.get(url, HTTP_X_VOTER_ID=voter_id("voter-0001"))
     assert hidden.status_code == 403
@@ -79,7 +79,7 @@ def test_after_vote_results_are_hidden_until_the_caller_votes(api, user):
 
 
 def test_after_close_results_are_hidden_until_close_except_for_the_owner(api, owner_api, user):
-    poll = make_poll(owner=user, results="after_close")
+    poll = make_poll(owner=user, results_visibility="after_close")
     url = f"/api/polls/{poll.id}/results/"
     vote(api, poll.id, choice_ids(poll)[:1])
     response = api.get(url, HTTP_X_VOTER_ID=voter_id("voter-0001"))

@@ -70,14 +70,14 @@ async def test_someone_elses_draft_closes_4404_but_its_owner_sees_it(layer, owne
 
 
 async def test_hidden_results_close_4403(layer, owner):
-    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    poll = await database_sync_to_async(make_poll)(owner=owner, results_visibility="after_close")
     comm = connect(f"/ws/polls/{poll.id}/")
     assert (await comm.connect())[0]
     assert await comm.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
 
 
 async def test_a_signed_in_owner_sees_hidden_results_through_the_session_cookie(layer, owner):
-    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    poll = await database_sync_to_async(make_poll)(owner=owner, results_visibility="after_close")
 
     def session_cookie() -> bytes:
         client = Client()
@@ -97,7 +97,7 @@ async def test_a_signed_in_owner_sees_hidden_results_through_the_session_cookie(
 
 
 async def test_after_vote_results_open_to_a_voter_who_voted(layer, owner):
-    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_vote")
+    poll = await database_sync_to_async(make_poll)(owner=owner, results_visibility="after_vote")
     await vote(poll, 0, voter="voter-0007")
     comm = connect(
         f"/ws/polls/{poll.id}/", headers=[(b"x-voter-id", voter_id("voter-0007").encode())]
@@ -113,7 +113,7 @@ async def test_after_vote_results_open_to_a_voter_who_voted(layer, owner):
 
 async def test_an_invite_holder_sees_after_vote_results_with_the_voter_query(layer, owner):
     poll = await database_sync_to_async(make_poll)(
-        owner=owner, results="after_vote", eligibility="invite"
+        owner=owner, results_visibility="after_vote", eligibility="invite"
     )
 
     def mint_two_and_vote_with_one():
@@ -147,7 +147,7 @@ async def test_a_forged_voter_id_on_a_socket_is_refused_4400(layer, poll, sent):
 
 
 async def test_results_that_become_hidden_close_the_socket_4403(layer, owner):
-    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    poll = await database_sync_to_async(make_poll)(owner=owner, results_visibility="after_close")
     await database_sync_to_async(services.poll_close)(poll_id=poll.id, user=owner)
     comm = connect(f"/ws/polls/{poll.id}/")
     assert (await comm.connect())[0]

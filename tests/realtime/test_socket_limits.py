@@ -56,14 +56,14 @@ async def sees_hidden_results(comm) -> bool:
     ],
 )
 async def test_only_the_servers_own_origin_keeps_its_cookies(owner, headers, own):
-    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    poll = await database_sync_to_async(make_poll)(owner=owner, results_visibility="after_close")
     comm = await owner_socket(poll, owner, *headers)
     assert await sees_hidden_results(comm) is own
 
 
 async def test_trusted_origins_keep_their_cookies_wildcards_included(owner, settings):
     settings.CSRF_TRUSTED_ORIGINS = ["https://app.example.com", "https://*.example.org"]
-    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    poll = await database_sync_to_async(make_poll)(owner=owner, results_visibility="after_close")
     for origin, own in [
         (b"https://app.example.com", True),
         (b"https://live.example.org", True),
@@ -75,7 +75,7 @@ async def test_trusted_origins_keep_their_cookies_wildcards_included(owner, sett
 
 
 async def test_https_behind_a_trusted_proxy_is_the_own_origin(owner, settings):
-    poll = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    poll = await database_sync_to_async(make_poll)(owner=owner, results_visibility="after_close")
     proxied = [(b"host", b"polls.example"), (b"x-forwarded-proto", b"https")]
     origin = (b"origin", b"https://polls.example")
     settings.ALLOWED_HOSTS = ["polls.example"]

@@ -67,7 +67,7 @@ async def test_problems_are_errors_and_the_socket_stays_open(
 
 
 async def test_hidden_and_draft_polls_are_refused_on_the_stream(layer, owner):
-    hidden = await database_sync_to_async(make_poll)(owner=owner, results="after_close")
+    hidden = await database_sync_to_async(make_poll)(owner=owner, results_visibility="after_close")
     draft = await database_sync_to_async(make_poll)(owner=owner, status="draft")
     comm = connect("/ws/")
     await comm.connect()

@@ -7,8 +7,9 @@ runs them tests against them with nothing set. A test that needs a missing
 service or program (Chromium, nginx) calls `require_service`: it is skipped, and
 the run's summary says in one line per missing piece what did not run and
 the command that enables it. With NEXUS_REQUIRE_SERVICES (CI) it fails.
-NEXUS_TEST_LOCAL_SERVICES=0 turns the port probing off (to see what a
-machine without the services runs).
+NEXUS_TEST_LOCAL_SERVICES=0 turns the port probing off, and
+NEXUS_CHROMIUM / NEXUS_NGINX name the programs (a missing path shows what a
+machine without them runs).
 """
 
 import os

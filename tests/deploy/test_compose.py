@@ -117,7 +117,7 @@ def nginx_config(
     """deploy/nginx.conf with compose's host names replaced by local ports: one
     `server` line per replica, as compose's DNS gives nginx one address per
     replica. Its access log names the replica that served each request."""
-    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    nginx = os.environ.get("NEXUS_NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
     require_service(Path(nginx).exists(), "nginx")
 
     site = (ROOT / "deploy" / "nginx.conf").read_text()

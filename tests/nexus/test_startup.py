@@ -4,14 +4,16 @@ request's Host header (nexus.links)."""
 
 import os
 import re
+import signal
 import subprocess
 import sys
 
+import httpx
 import pytest
 import segno
 
 from tests.factories import make_poll
-from tests.servers import ROOT, collected_static
+from tests.servers import ROOT, collected_static, free_port, wait_for
 
 PRODUCTION = {
     "PATH": os.environ["PATH"],
@@ -134,3 +136,51 @@ def test_the_suite_lists_what_it_could_not_run_with_the_command_that_enables_it(
         "(apt-get install postgresql), or set DATABASE_URL=postgres://…"
     ) in result.stdout
     assert "services: Postgres missing" in result.stdout
+
+
+def test_make_lan_serves_phones_on_the_network_with_its_address_in_the_links(tmp_path):
+    """`make lan`: listens on every address, allows this machine's LAN
+    address, and puts it in the printed links and the presenter's QR link."""
+    lan = subprocess.run(
+        [sys.executable, "scripts/lan-address.py"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    assert lan and not lan.startswith("127."), lan
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DEBUG", "NEXUS_PUBLIC_URL", "ALLOWED_HOSTS", "REDIS_URL")
+    }
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "lan", f"PORT={port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        printed = []
+        for line in make.stdout:  # the demo's links come before the server starts
+            printed.append(line)
+            if line.startswith("Try a vote:"):
+                break
+        code = next(line.split()[2].rstrip(":") for line in printed if line.startswith("Demo poll"))
+        assert f"  present   http://{lan}:{port}/p/{code}/present/\n" in printed
+        url = f"http://{lan}:{port}/p/{code}/present/"
+        wait_for(lambda: _get(url) is not None, 30, "make lan's server")
+        page = _get(url)
+        assert page.status_code == 200
+        assert f"http://{lan}:{port}/p/{code}/" in page.text  # the link under the QR code
+    finally:
+        os.killpg(make.pid, signal.SIGTERM)
+        make.wait(10)
+
+
+def _get(url: str):
+    try:
+        return httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return None

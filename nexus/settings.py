@@ -90,8 +90,9 @@ def _public_url() -> str:
     host = next((h for h in ALLOWED_HOSTS if h != "*" and not h.startswith(".")), None)
     if "*" in ALLOWED_HOSTS or host is None:
         raise ImproperlyConfigured(
-            "ALLOWED_HOSTS accepts any host name: set NEXUS_PUBLIC_URL (e.g. "
-            "https://polls.example.org), the address QR codes and links show"
+            "ALLOWED_HOSTS names no single host to put in links ('*' or only .wildcards): "
+            "set NEXUS_PUBLIC_URL (e.g. https://polls.example.org), the address QR codes "
+            "and links show"
         )
     return f"{'https' if env_bool('NEXUS_HTTPS', False) else 'http'}://{host}"
 

@@ -38,7 +38,7 @@ def start(env: dict) -> subprocess.CompletedProcess:
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL must look like redis://host:6379/0"),
         ({"NEXUS_THROTTLE_ANON": "lots"}, "NEXUS_THROTTLE_ANON must be a DRF rate"),
         ({"NEXUS_DB_POOL_MAX": "ten"}, "NEXUS_DB_POOL_MAX must be an integer, got 'ten'"),
-        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS accepts any host name: set NEXUS_PUBLIC_URL"),
+        ({"ALLOWED_HOSTS": "*"}, "ALLOWED_HOSTS names no single host to put in links"),
         ({"ALLOWED_HOSTS": ".example.org"}, "set NEXUS_PUBLIC_URL (e.g. https://polls."),
         ({"NEXUS_PUBLIC_URL": "polls.example.org"}, "NEXUS_PUBLIC_URL must be scheme://host"),
         ({"NEXUS_PUBLIC_URL": "https://polls.example.org/vote"}, "with no path"),

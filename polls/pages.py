@@ -46,7 +46,8 @@ def missing_poll(request, code: str) -> HttpResponse:
 
 @cache_control(max_age=86400)
 def favicon(request):
-    return redirect(staticfiles_storage.url("nexus/favicon.svg"), permanent=True)
+    # Not permanent: the hashed name changes when the icon does.
+    return redirect(staticfiles_storage.url("nexus/favicon.svg"))
 
 
 @ensure_csrf_cookie

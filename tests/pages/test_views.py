@@ -107,7 +107,7 @@ def test_unknown_pages_and_server_errors_have_the_site_s_pages(client, db):
 
 def test_the_favicon_is_served(client, db):
     response = client.get("/favicon.ico")
-    assert response.status_code == 301
+    assert response.status_code == 302
     assert response["Location"].endswith("nexus/favicon.svg")
     assert 'rel="icon"' in client.get("/").content.decode()
 

@@ -125,6 +125,7 @@ def pytest_terminal_summary(terminalreporter):
     for reason, count in sorted(reasons.items()):
         what = reason.removeprefix(PREFIX)
         if reason.startswith(PREFIX) and what in ENABLE:
-            terminalreporter.line(f"{count} tests need {what}: {ENABLE[what]}")
+            tests = "1 test needs" if count == 1 else f"{count} tests need"
+            terminalreporter.line(f"{tests} {what}: {ENABLE[what]}")
         else:
-            terminalreporter.line(f"{count} tests skipped: {reason}")
+            terminalreporter.line(f"{count} skipped: {reason}")

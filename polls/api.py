@@ -148,7 +148,10 @@ class PollPagination(LimitOffsetPagination):
         summary="Create a poll",
         request=PollWriteSerializer,
         examples=[examples.POLL_CREATE, examples.POLL],
-        responses={201: PollSerializer, **errors("invalid", "not_authenticated", "throttled")},
+        responses={
+            201: PollSerializer,
+            **errors("invalid", "not_authenticated", "forbidden", "throttled"),
+        },
     ),
     retrieve=extend_schema(
         summary="Get a poll",
@@ -215,6 +218,8 @@ class PollViewSet(OneTripThrottling, ViewSet):
             raise Forbidden("Only the poll's owner may do this.")
         serializer = PollWriteSerializer(instance=poll, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
+        if "event" in serializer.validated_data:
+            raise Invalid(fields={"event": "A poll joins an event when it is created."})
         services.poll_update(poll_id=poll_id, user=request.user, **serializer.validated_data)
         return self._poll_response(poll_id)
 

@@ -105,3 +105,26 @@ TOKEN = OpenApiExample(
     status_codes=[200],
     value={"token": "9ca476a393e8ba067f24a9ed2542a70b13236ef3"},
 )
+
+EVENT_CREATE = OpenApiExample("An event", request_only=True, value={"title": "All-hands, November"})
+
+EVENT = OpenApiExample(
+    "An event on its second question",
+    response_only=True,
+    value={
+        "id": "H4WQ8R",
+        "title": "All-hands, November",
+        "owner": "alice",
+        "polls": ["K7Q2XP", "M3N9TD", "Q2ZP7C"],
+        "current": "M3N9TD",
+        "version": 7,
+        "urls": {
+            "page": "/e/H4WQ8R/",
+            "present": "/e/H4WQ8R/present/",
+            "websocket": "/ws/events/H4WQ8R/",
+        },
+        "created_at": "2026-11-28T09:00:00Z",
+    },
+)
+
+EVENT_CURRENT = OpenApiExample("Show this poll", request_only=True, value={"poll": "M3N9TD"})

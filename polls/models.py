@@ -274,3 +274,54 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"export {self.id} of {self.poll_id}"
+
+
+class JoinCode(models.Model):
+    """Every join code ever handed out, a poll's or an event's: one namespace,
+    so `/p/{code}/` and the join box find either, and a code is never given
+    twice (a QR code printed for a deleted poll never leads to a new one)."""
+
+    code = models.CharField(primary_key=True, max_length=10)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Event(models.Model):
+    """One join code for a series of polls that a presenter steps through."""
+
+    id = models.CharField(primary_key=True, max_length=10, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="events", db_index=False
+    )
+    title = models.CharField(max_length=200)
+    # The poll the room is on; null between questions (or when it was deleted).
+    current = models.ForeignKey(
+        Poll, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Bumped with every change the room sees (current poll, the polls' list).
+    version = models.BigIntegerField(default=1)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["owner", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.id}: {self.title[:60]}"
+
+
+class EventPoll(models.Model):
+    """A poll's place in its event (a poll is in at most one)."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="items", db_index=False)
+    poll = models.OneToOneField(Poll, on_delete=models.CASCADE, related_name="event_item")
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [models.Index(fields=["event", "position"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} #{self.position}: {self.poll_id}"

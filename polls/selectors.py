@@ -8,7 +8,7 @@ from django.utils import timezone
 from nexus.errors import NotFound
 
 from .errors import ResultsHidden
-from .models import Ballot, Choice, Export, Poll
+from .models import Ballot, Choice, Event, Export, Poll
 from .visibility import results_denial
 from .voters import Voter
 
@@ -181,3 +181,23 @@ def export_get(*, export_id, user) -> Export:
     if export is None:
         raise NotFound("No export with this id.")
     return export
+
+
+def event_get(*, event_id: str) -> Event:
+    event = Event.objects.select_related("owner").filter(pk=event_id).first()
+    if event is None:
+        raise NotFound("No event with this id.")
+    return event
+
+
+def event_list(*, user, mine: bool = False) -> QuerySet[Event]:
+    events = Event.objects.select_related("owner")
+    if mine:
+        events = events.filter(owner_id=user.pk)
+    return events.order_by("-created_at", "id")
+
+
+def event_poll_ids(*, event: Event, user) -> list[str]:
+    """The event's polls in order; drafts only for their owner, as everywhere."""
+    items = event.items.filter(poll__in=Poll.objects.filter(_visible(user)))
+    return list(items.order_by("position", "id").values_list("poll_id", flat=True))

@@ -3,9 +3,14 @@ import json
 from django.utils import timezone
 from rest_framework import serializers
 
-from nexus.fields import StrictBooleanField, StrictCharField, StrictIntegerField
+from nexus.fields import (
+    StrictBooleanField,
+    StrictCharField,
+    StrictIntegerField,
+    StrictRegexField,
+)
 
-from .models import Choice, Poll
+from .models import JOIN_CODE_PATTERN, Choice, Poll
 
 MAX_CHOICES = 50
 
@@ -22,6 +27,20 @@ class PollUrlsSerializer(serializers.Serializer):
     websocket = serializers.CharField()
     page = serializers.CharField()
     present = serializers.CharField()
+
+
+JOIN_CODE_REGEX = rf"^{JOIN_CODE_PATTERN}$"
+
+
+class JoinCodeField(StrictRegexField):
+    """A poll's or an event's join code, in any case."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", {"invalid": "A join code: 4 to 16 letters and digits."})
+        super().__init__(JOIN_CODE_REGEX, max_length=16, **kwargs)
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).upper()
 
 
 def poll_urls(poll_id: str) -> dict:
@@ -137,6 +156,7 @@ class PollWriteSerializer(serializers.Serializer):
             "max_value": "Enter at most 1,000,000.",
         },
     )
+    event = JoinCodeField(required=False, help_text="Add the poll to this event (its owner only).")
     opens_at = serializers.DateTimeField(allow_null=True, default=None)
     closes_at = serializers.DateTimeField(allow_null=True, default=None)
 
@@ -285,3 +305,62 @@ class ExportSerializer(serializers.Serializer):
     url = serializers.CharField()
     rows = serializers.IntegerField(help_text="Ballots written so far.")
     download = serializers.CharField(required=False)
+
+
+def event_urls(event_id: str) -> dict:
+    return {
+        "page": f"/e/{event_id}/",
+        "present": f"/e/{event_id}/present/",
+        "websocket": f"/ws/events/{event_id}/",
+    }
+
+
+class EventUrlsSerializer(serializers.Serializer):
+    page = serializers.CharField()
+    present = serializers.CharField()
+    websocket = serializers.CharField()
+
+
+class EventSerializer(serializers.Serializer):
+    """An event as `GET /api/events/{id}/` answers it; built by `event_data`."""
+
+    id = serializers.CharField()
+    title = serializers.CharField()
+    owner = serializers.CharField()
+    polls = serializers.ListField(child=serializers.CharField())
+    current = serializers.CharField(allow_null=True)
+    version = serializers.IntegerField()
+    urls = EventUrlsSerializer()
+    created_at = serializers.DateTimeField()
+
+
+def event_data(event, poll_ids: list[str]) -> dict:
+    """`poll_ids`: the polls this caller may see, in order (selectors)."""
+    return EventSerializer(
+        {
+            "id": event.id,
+            "title": event.title,
+            "owner": event.owner.username,
+            "polls": poll_ids,
+            # A draft's code stays hidden from all but its owner, as in `polls`.
+            "current": event.current_id if event.current_id in poll_ids else None,
+            "version": event.version,
+            "urls": event_urls(event.id),
+            "created_at": event.created_at,
+        }
+    ).data
+
+
+class EventWriteSerializer(serializers.Serializer):
+    title = StrictCharField(
+        max_length=200,
+        error_messages={
+            "blank": "Give the event a title.",
+            "required": "Give the event a title.",
+            "max_length": "Keep the title under 200 characters.",
+        },
+    )
+
+
+class EventCurrentSerializer(serializers.Serializer):
+    poll = JoinCodeField(allow_null=True)

@@ -12,6 +12,7 @@ from .api import (
     VoterView,
     VoteView,
 )
+from .event_api import EventCurrentView, EventDetailView, EventListView
 from .models import JOIN_CODE_PATTERN
 
 
@@ -35,6 +36,9 @@ poll_detail = PollViewSet.as_view(
 )
 
 urlpatterns = [
+    path("events/", EventListView.as_view(), name="event-list"),
+    path("events/<code:event_id>/", EventDetailView.as_view(), name="event-detail"),
+    path("events/<code:event_id>/current/", EventCurrentView.as_view(), name="event-current"),
     path("polls/", poll_list, name="poll-list"),
     path("polls/<code:poll_id>/", poll_detail, name="poll-detail"),
     path("polls/<code:poll_id>/open/", PollViewSet.as_view({"post": "open"}), name="poll-open"),

@@ -2,33 +2,28 @@
 
 from dataclasses import dataclass
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
 from ..errors import PollHasVotes
-from ..models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll, new_join_code
-from . import exports
+from ..models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll
+from . import events, exports
 from .common import broadcast_after_commit, bump, locked_owned_poll
-
-JOIN_CODE_ATTEMPTS = 8
+from .join_codes import join_code_claim
 
 
 @transaction.atomic
 def poll_create(*, owner, question: str, choices: list[str], **options) -> Poll:
     """Create a poll and its choices. Inputs are already validated."""
+    event_id = options.pop("event", None)
     poll = Poll(owner=owner, question=question, **options)
-    for attempt in range(JOIN_CODE_ATTEMPTS):
-        poll.id = new_join_code()
-        try:
-            with transaction.atomic():
-                poll.save(force_insert=True)
-            break
-        except IntegrityError:  # join code taken: draw another
-            if attempt == JOIN_CODE_ATTEMPTS - 1:
-                raise
+    poll.id = join_code_claim()
+    poll.save(force_insert=True)
     _choices_create(poll, choices)
     _schedule_timed(poll)
+    if event_id is not None:
+        events.event_poll_add(event_id=event_id, poll=poll, user=owner)
     return poll
 
 
@@ -97,6 +92,7 @@ def poll_delete(*, poll_id: str, user) -> None:
     poll = locked_owned_poll(poll_id, user)
     export_ids = list(poll.exports.values_list("pk", flat=True))
     _ballots_delete(poll)
+    events.event_poll_removed(poll)  # before the delete clears its row
     poll.delete()
     transaction.on_commit(lambda: exports.files_delete(export_ids), robust=True)
     broadcast_after_commit(poll_id)  # subscribers are told it is gone

@@ -83,3 +83,45 @@ def test_simultaneous_retries_with_one_idempotency_key_count_once():
     assert {r.status_code for r in responses} == {201}
     assert len({r.content for r in responses}) == 1
     assert Ballot.objects.filter(poll=poll).count() == 1
+
+
+def test_polls_added_to_one_event_at_once_get_distinct_places_in_order():
+    from polls.models import EventPoll
+    from polls.services import events
+    from tests.conftest import client_for
+
+    owner = UserFactory()
+    event = events.event_create(owner=owner, title="All-hands")
+
+    def add(i):
+        body = {"question": f"Q{i}?", "choices": ["a", "b"], "event": event.id}
+        return client_for(owner).post("/api/polls/", body, format="json").status_code
+
+    assert run_together(12, add) == [201] * 12
+    positions = list(EventPoll.objects.filter(event=event).values_list("position", flat=True))
+    assert sorted(positions) == list(range(12))
+    event.refresh_from_db()
+    assert event.version == 13
+
+
+def test_deleting_the_current_poll_while_the_owner_switches_never_deadlocks():
+    from polls.models import Event
+    from polls.services import events
+    from tests.conftest import client_for
+
+    owner = UserFactory()
+    event = events.event_create(owner=owner, title="All-hands")
+    polls = [make_poll(owner=owner, event=event.id) for _ in range(6)]
+
+    def act(i):
+        client = client_for(owner)
+        if i % 2:
+            return client.delete(f"/api/polls/{polls[i].id}/").status_code
+        url = f"/api/events/{event.id}/current/"
+        return client.post(url, {"poll": polls[i + 1].id}, format="json").status_code
+
+    statuses = run_together(6, act)
+    assert all(s in (200, 204, 400) for s in statuses), statuses  # 400: switched to a deleted poll
+    assert [s for i, s in enumerate(statuses) if i % 2] == [204, 204, 204]
+    current = Event.objects.get(pk=event.id).current_id
+    assert current is None or current in {p.id for p in polls[::2]}

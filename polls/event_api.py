@@ -28,6 +28,7 @@ def _event_response(request, event_id: str, status: int = http.HTTP_200_OK) -> R
 
 class EventListView(OneTripThrottling, APIView):
     permission_classes = [IsAuthenticatedOrReadOnly]
+    pagination_class = PollPagination
 
     def get_throttles(self):
         return [cls() for cls in WRITE_THROTTLES] if self.request.method == "POST" else []
@@ -44,7 +45,7 @@ class EventListView(OneTripThrottling, APIView):
             raise Invalid(fields={"mine": "true or false."})
         if mine == "true" and not request.user.is_authenticated:
             raise NotAuthenticated("Sign in to list your events.")
-        paginator = PollPagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.event_list(user=request.user, mine=mine == "true"), request, view=self
         )

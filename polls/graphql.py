@@ -17,8 +17,14 @@ from nexus.errors import ApplicationError, Forbidden, Invalid, error_body, excep
 from nexus.outage import database_unavailable
 
 from . import models, selectors, services
-from .serializers import InviteMintSerializer, PollWriteSerializer
-from .services import idempotency, invites
+from .serializers import (
+    EventCurrentSerializer,
+    EventWriteSerializer,
+    InviteMintSerializer,
+    PollWriteSerializer,
+    event_data,
+)
+from .services import events, idempotency, invites
 from .voters import passcode_checked, voter_id_issue
 
 
@@ -83,6 +89,32 @@ class Poll:
     @strawberry_django.field
     def has_passcode(self, root: models.Poll) -> bool:
         return bool(root.passcode)
+
+
+@strawberry.type
+class Event:
+    """An event as REST answers it (polls.serializers.event_data)."""
+
+    id: strawberry.ID
+    title: str
+    owner: str
+    polls: list[strawberry.ID]
+    current: strawberry.ID | None
+    version: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, event: models.Event, user) -> "Event":
+        data = event_data(event, selectors.event_poll_ids(event=event, user=user))
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            owner=data["owner"],
+            polls=data["polls"],
+            current=data["current"],
+            version=data["version"],
+            created_at=event.created_at,
+        )
 
 
 @strawberry.type
@@ -156,6 +188,7 @@ class CreatePollInput:
     max_ballots_per_address: int | None = strawberry.UNSET
     opens_at: datetime | None = strawberry.UNSET
     closes_at: datetime | None = strawberry.UNSET
+    event: strawberry.ID | None = strawberry.UNSET
 
 
 # --- queries and mutations ------------------------------------------------------
@@ -195,6 +228,27 @@ class Query:
             raise drf.NotAuthenticated("Sign in to list your polls.")
         polls = selectors.poll_list(user=user, status=status, mine=mine, search=search)
         return list(polls[offset : offset + limit])
+
+    @strawberry.field
+    @contract_errors
+    def event(self, info: Info, id: strawberry.ID) -> Event | None:
+        try:
+            return Event.of(selectors.event_get(event_id=str(id).upper()), _user(info))
+        except ApplicationError:
+            return None
+
+    @strawberry.field
+    @contract_errors
+    def events(
+        self, info: Info, mine: bool = False, offset: int = 0, limit: int = 20
+    ) -> list[Event]:
+        if not offset >= 0 or not 1 <= limit <= 100:
+            raise Invalid(fields={"limit": "1 to 100; offset >= 0."})
+        user = _user(info)
+        if mine and not user.is_authenticated:
+            raise drf.NotAuthenticated("Sign in to list your events.")
+        found = selectors.event_list(user=user, mine=mine)[offset : offset + limit]
+        return [Event.of(e, user) for e in found]
 
     @strawberry.field
     @contract_errors
@@ -298,6 +352,34 @@ class Mutation:
     def close_poll(self, info: Info, id: strawberry.ID) -> Poll:
         services.poll_close(poll_id=str(id).upper(), user=_user(info))
         return selectors.poll_get(poll_id=str(id).upper(), user=_user(info))
+
+    @strawberry.mutation
+    @contract_errors
+    def create_event(self, info: Info, title: str) -> Event:
+        info.context.throttle()
+        if not _user(info).is_authenticated:
+            raise drf.NotAuthenticated()
+        serializer = EventWriteSerializer(data={"title": title})
+        serializer.is_valid(raise_exception=True)
+        event = events.event_create(owner=_user(info), **serializer.validated_data)
+        return Event.of(selectors.event_get(event_id=event.id), _user(info))
+
+    @strawberry.mutation
+    @contract_errors
+    def set_event_current(self, info: Info, id: strawberry.ID, poll: strawberry.ID | None) -> Event:
+        serializer = EventCurrentSerializer(data={"poll": poll})
+        serializer.is_valid(raise_exception=True)
+        event_id = str(id).upper()
+        events.event_current_set(
+            event_id=event_id, user=_user(info), poll_id=serializer.validated_data["poll"]
+        )
+        return Event.of(selectors.event_get(event_id=event_id), _user(info))
+
+    @strawberry.mutation
+    @contract_errors
+    def delete_event(self, info: Info, id: strawberry.ID) -> bool:
+        events.event_delete(event_id=str(id).upper(), user=_user(info))
+        return True
 
 
 @strawberry.type

@@ -239,7 +239,15 @@ class VoterSerializer(serializers.Serializer):
 
 
 class InviteMintSerializer(serializers.Serializer):
-    count = StrictIntegerField(min_value=1, max_value=10_000)
+    count = StrictIntegerField(
+        min_value=1,
+        max_value=10_000,
+        error_messages={
+            "min_value": "Create between 1 and 10000 invites at a time.",
+            "max_value": "Create between 1 and 10000 invites at a time.",
+            "invalid": "Enter a whole number of invites.",
+        },
+    )
 
 
 class InviteSerializer(serializers.Serializer):

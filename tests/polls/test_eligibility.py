@@ -363,3 +363,18 @@ def test_a_malformed_passcode_is_invalid_and_not_a_guess(api, passcode_poll, pas
         "fields": {"X-Poll-Passcode": "1-64 printable characters."},
     }
     assert not Ballot.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("count", "message"),
+    [
+        (0, "Create between 1 and 10000 invites at a time."),
+        (10_001, "Create between 1 and 10000 invites at a time."),
+        ("5", "Enter a whole number of invites."),
+        (2.5, "Enter a whole number of invites."),
+    ],
+)
+def test_a_bad_invite_count_is_said_in_plain_words(owner_api, invite_poll, count, message):
+    response = mint(owner_api, invite_poll, count=count)
+    assert (response.status_code, response.json()["fields"]) == (400, {"count": message})
+    assert owner_api.get(f"/api/polls/{invite_poll.id}/invites/").json()["issued"] == 0

@@ -201,3 +201,29 @@ def event_poll_ids(*, event: Event, user) -> list[str]:
     """The event's polls in order; drafts only for their owner, as everywhere."""
     items = event.items.filter(poll__in=Poll.objects.filter(_visible(user)))
     return list(items.order_by("position", "id").values_list("poll_id", flat=True))
+
+
+def event_live_state(*, event_id: str) -> dict | None:
+    """The event socket's `event` message (contract: "Events"); None if gone.
+    `current` is a draft's code only for nobody: a socket shows the room,
+    and a draft is the owner's alone."""
+    row = (
+        Event.objects.filter(pk=event_id)
+        .values("id", "title", "version", "current_id", "current__status")
+        .first()
+    )
+    if row is None:
+        return None
+    current = None if row["current__status"] == Poll.Status.DRAFT else row["current_id"]
+    return {
+        "type": "event",
+        "event": row["id"],
+        "version": row["version"],
+        "current": current,
+        "title": row["title"],
+    }
+
+
+def event_versions(*, event_ids: list[str]) -> dict[str, int]:
+    """{event id: version} for the events that still exist; one query."""
+    return dict(Event.objects.filter(pk__in=event_ids).values_list("id", "version"))

@@ -1,4 +1,5 @@
-"""Live-results consumers: `/ws/polls/{id}/` and the multiplexed `/ws/`.
+"""Live-results consumers: `/ws/polls/{id}/`, the multiplexed `/ws/`, and
+`/ws/events/{id}/`, which follows the event's current poll.
 
 The channels shape, with a process-local group: connect -> accept -> join the
 poll in this process's hub (hub.py) -> send the snapshot; disconnect ->
@@ -29,11 +30,12 @@ from polls.errors import InvalidVoterId
 from polls.models import JOIN_CODE_PATTERN, Poll
 from polls.visibility import results_denial
 
+from . import snapshots
 from .auth import voter_from_scope
 from .budget import CLOSE_CODE as FLOODED
 from .budget import MessageBudget
 from .hub import hub_for
-from .states import DELETED, encode, event_for, text_frame
+from .states import DELETED, encode, event_for, event_key, text_frame
 
 logger = logging.getLogger("nexus.realtime")
 
@@ -280,3 +282,69 @@ def load(poll_id: str, voter) -> tuple[selectors.LiveState | None, bool]:
         and selectors.voter_has_ballot(poll_id=poll_id, voter=voter)
     )
     return state, voted
+
+
+class EventConsumer(LiveConsumer):
+    """`/ws/events/{id}/`: the event's state on connect and on every change,
+    and after it the current poll's results, as on `/ws/polls/{id}/` (the
+    same visibility); a switch moves the socket to the new poll without a
+    reconnect. A current poll the socket may not see is an error message,
+    not a close: the room goes on. 4404: no such event, or it was deleted."""
+
+    async def opened(self):
+        event_id = self.scope["url_route"]["kwargs"]["event_id"]
+        self.current: str | None = None
+        self.switching: asyncio.Task | None = None
+        if not JOIN_CODE.match(event_id):  # names no event: no query
+            await self.close(code=CLOSE["not_found"])
+            return
+        self.key = event_key(event_id.upper())
+        await self.hub.join(self.key, self)
+        state = await database_sync_to_async(snapshots.read_event)(self.key)
+        if state["type"] == "event.deleted":
+            self.hub.leave(self.key, self)
+            await self.close(code=CLOSE["not_found"])
+            return
+        self.deliver(state, text_frame(state["text"]))
+
+    async def disconnect(self, code):
+        if hasattr(self, "key"):
+            self.hub.leave(self.key, self)
+        if self.switching is not None:
+            self.switching.cancel()
+        await super().disconnect(code)
+
+    def deliver(self, event: dict, frame: dict):
+        if event["poll"] != self.key:
+            return super().deliver(event, frame)
+        if event["type"] == "event.deleted":
+            self._offer(self.key, DELETED, frame)
+            return self.close_after_outbox(CLOSE["not_found"])
+        if event["version"] <= self.sent.get(self.key, 0):
+            return
+        self._offer(self.key, event["version"], frame)
+        if event["current"] != self.current:
+            previous, self.current = self.current, event["current"]
+            self.switching = asyncio.ensure_future(
+                self._switch(previous, self.current, after=self.switching)
+            )
+
+    async def _switch(self, previous: str | None, current: str | None, after):
+        """Leave the last poll, join the new one and queue its state; a
+        switch waits for the one before it, so they apply in order."""
+        if after is not None:
+            await asyncio.wait([after])  # never raises, even if it failed
+        if previous is not None:
+            self.outbox.pop(previous, None)
+            self.forget(previous)
+        if current is not None and current == self.current:
+            code = await self.subscribe(current)
+            if code:
+                self.revoke(current, code)
+
+    def revoke(self, poll_id: str, code: str):
+        self.forget(poll_id)
+        if code != "not_found":  # a deleted poll has said so already
+            error = {"type": "error", "code": code, "poll": poll_id}
+            self.outbox[poll_id] = text_frame(encode(error))
+            self._wake()

@@ -32,9 +32,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from nexus.outage import CHANNEL_LAYER, DATABASE, database_unavailable
-from polls import selectors
 
-from .states import event_for, group_name, text_frame, version_of
+from . import snapshots
+from .states import group_name, text_frame, version_of
 
 logger = logging.getLogger("nexus.realtime")
 
@@ -175,18 +175,15 @@ class Hub:
     async def reconcile(self) -> None:
         """Deliver fresh state to sockets that are behind; tidy the hub's groups."""
         if self.watchers:
-            versions = await database_sync_to_async(selectors.poll_versions)(
-                poll_ids=list(self.watchers)
-            )
+            versions = await database_sync_to_async(snapshots.versions)(list(self.watchers))
             for poll_id, watchers in list(self.watchers.items()):
                 newest = versions.get(poll_id)
                 if newest is None or any(w.version_of(poll_id) < newest for w in watchers):
                     await self.resync(poll_id)
         await self._tidy_groups()
 
-    async def resync(self, poll_id: str) -> None:
-        state = await database_sync_to_async(selectors.live_state)(poll_id=poll_id)
-        self.deliver(event_for(poll_id, state))
+    async def resync(self, key: str) -> None:
+        self.deliver(await database_sync_to_async(snapshots.read_event)(key))
 
     async def _tidy_groups(self) -> None:
         for poll_id in [p for p in self.groups if p not in self.watchers]:

@@ -1,6 +1,7 @@
 """From a commit to the channel layer: `poll_changed`, the coalescer, `publish`.
 
-A write commits -> `poll_changed(poll_id)` (from `transaction.on_commit`) ->
+A write commits -> `poll_changed(poll_id)` (from `transaction.on_commit`;
+`event_changed` for an event, under its key "event.<id>") ->
 in a server process, the poll is marked dirty in the process's coalescer,
 on the process's event loop -> at most once per NEXUS_BROADCAST_INTERVAL
 per poll, `publish` reads one consistent snapshot, encodes it once
@@ -27,10 +28,10 @@ from django.conf import settings
 
 from nexus.metrics import BROADCASTS, VOTE_TO_BROADCAST
 from nexus.outage import CHANNEL_LAYER
-from polls import selectors
 
 from .buffers import cap_send_buffers
-from .states import event_for, group_name
+from .snapshots import read_event
+from .states import event_key, group_name
 
 logger = logging.getLogger("nexus.realtime")
 
@@ -119,25 +120,32 @@ _bound: tuple[asyncio.AbstractEventLoop, Coalescer] | None = None
 
 def poll_changed(poll_id: str) -> None:
     """Call after commit: the poll's live state changed (or it was deleted)."""
+    _changed(poll_id)
+
+
+def event_changed(event_id: str) -> None:
+    """Call after commit: the event's state changed (or it was deleted)."""
+    _changed(event_key(event_id))
+
+
+def _changed(key: str) -> None:
     bound = _bound
     if bound is not None and bound[0].is_running():
         loop, coalescer = bound
         # A fresh context: the caller's belongs to its request (asgiref keeps
         # the request's executor there); the coalescer outlives the request.
-        loop.call_soon_threadsafe(coalescer.mark, poll_id, context=contextvars.Context())
+        loop.call_soon_threadsafe(coalescer.mark, key, context=contextvars.Context())
         return
     try:  # no server loop here (a command, a worker): publish now, before moving on
-        event = event_for(poll_id, selectors.live_state(poll_id=poll_id))
-        async_to_sync(get_channel_layer().group_send)(group_name(poll_id), event)
+        async_to_sync(get_channel_layer().group_send)(group_name(key), read_event(key))
     except Exception as exc:
         CHANNEL_LAYER.failed(exc)
 
 
-async def publish(poll_id: str) -> dict:
-    """Read the poll's state, encode it once, send it to the poll's group."""
-    state = await database_sync_to_async(selectors.live_state)(poll_id=poll_id)
-    event = event_for(poll_id, state)
-    await get_channel_layer().group_send(group_name(poll_id), event)
+async def publish(key: str) -> dict:
+    """Read the state, encode it once, send it to the poll's or event's group."""
+    event = await database_sync_to_async(read_event)(key)
+    await get_channel_layer().group_send(group_name(key), event)
     BROADCASTS.inc()
     return event
 

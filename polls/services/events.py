@@ -12,6 +12,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
+from realtime import publish
 
 from ..models import Event, EventPoll, Poll
 from .join_codes import join_code_claim
@@ -37,6 +38,12 @@ def _bump(event: Event, *, fields: list[str]) -> None:
     event.version += 1
     event.updated_at = timezone.now()
     event.save(update_fields=[*fields, "version", "updated_at"])
+    _broadcast_after_commit(event.pk)
+
+
+def _broadcast_after_commit(event_id: str) -> None:
+    # robust: the write is committed whatever happens to its broadcast.
+    transaction.on_commit(lambda: publish.event_changed(event_id), robust=True)
 
 
 def event_poll_add(*, event_id: str, poll: Poll, user) -> None:
@@ -82,3 +89,4 @@ def event_current_set(*, event_id: str, user, poll_id: str | None) -> Event:
 def event_delete(*, event_id: str, user) -> None:
     """The event goes; its polls stay, on their own codes."""
     _locked_owned_event(event_id, user).delete()
+    _broadcast_after_commit(event_id)  # its sockets are told it is gone

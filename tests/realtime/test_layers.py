@@ -10,12 +10,13 @@ REALTIME = Path(__file__).resolve().parents[2] / "realtime"
 # module -> the realtime modules it may import
 ALLOWED = {
     "states": set(),
-    "publish": {"buffers", "states"},
+    "snapshots": {"states"},
+    "publish": {"buffers", "snapshots", "states"},
     "buffers": set(),
-    "hub": {"states"},
+    "hub": {"snapshots", "states"},
     "auth": set(),
     "budget": set(),
-    "consumers": {"auth", "budget", "hub", "states"},
+    "consumers": {"auth", "budget", "hub", "snapshots", "states"},
     "graphql_ws": {"budget"},
     "streams": {"consumers", "hub", "states"},
     "routing": {"consumers", "graphql_ws"},

@@ -118,6 +118,16 @@ class Event:
 
 
 @strawberry.type
+class EventState:
+    """What `/ws/events/{id}/` sends as its `event` message."""
+
+    event: strawberry.ID
+    version: int
+    current: strawberry.ID | None
+    title: str
+
+
+@strawberry.type
 class ChoiceResult:
     id: strawberry.ID
     text: str
@@ -407,6 +417,24 @@ class Subscription:
                 if any(c["id"] not in texts for c in message["choices"]):
                     texts = await database_sync_to_async(selectors.choice_texts)(poll_id=poll_id)
                 yield Results.of(message, texts)
+        except ApplicationError as exc:
+            raise _graphql_error(exc) from exc
+
+    @strawberry.subscription
+    async def event_state(
+        self, info: Info, event_id: strawberry.ID
+    ) -> AsyncGenerator[EventState, None]:
+        """The event's state now, then at every change (the presenter moves on)."""
+        from realtime.streams import EventStream
+
+        try:
+            async for message in EventStream(str(event_id).upper()).states():
+                yield EventState(
+                    event=message["event"],
+                    version=message["version"],
+                    current=message["current"],
+                    title=message["title"],
+                )
         except ApplicationError as exc:
             raise _graphql_error(exc) from exc
 

@@ -12,9 +12,10 @@ from channels.db import database_sync_to_async
 
 from nexus.errors import ApplicationError, NotFound
 
+from . import snapshots
 from .consumers import gate, load
 from .hub import hub_for
-from .states import event_for
+from .states import event_for, event_key
 
 
 class Hidden(ApplicationError):
@@ -71,3 +72,47 @@ class StateStream:
             raise NotFound("No poll with this id.")
         if code == "results_hidden":
             raise Hidden()
+
+
+class EventStream:
+    """An event's states (the `event` message of `/ws/events/{id}/`), for
+    the `eventState` subscription: the current one, then each newer one."""
+
+    def __init__(self, event_id: str):
+        self.key = event_key(event_id)
+        self.sent = 0
+        self.sending_since: float | None = None  # the watchdog's interface; never blocked
+        self.latest: dict | None = None
+        self.wake = asyncio.Event()
+
+    def version_of(self, key: str) -> int:
+        return self.sent
+
+    def too_slow(self) -> None:
+        """Nothing to do: a stream hands states to its reader, it never blocks a send."""
+
+    def deliver(self, event: dict, frame: dict) -> None:
+        if event["type"] == "event.deleted" or event["version"] > max(
+            self.sent, (self.latest or {}).get("version", 0)
+        ):
+            self.latest = event
+        self.wake.set()
+
+    async def states(self) -> AsyncIterator[dict]:
+        """Raises NotFound when the event does not exist or is deleted."""
+        hub = hub_for()
+        await hub.join(self.key, self)
+        try:
+            event = await database_sync_to_async(snapshots.read_event)(self.key)
+            while True:
+                if event is not None:
+                    if event["type"] == "event.deleted":
+                        raise NotFound("No event with this id.")
+                    if event["version"] > self.sent:
+                        self.sent = event["version"]
+                        yield json.loads(event["text"])
+                await self.wake.wait()
+                self.wake.clear()
+                event, self.latest = self.latest, None
+        finally:
+            hub.leave(self.key, self)

@@ -141,3 +141,43 @@ async def test_queries_and_mutations_over_the_socket_are_refused_cleanly(
         pass
     assert message["payload"]["data"]["pollResults"]["poll"] == poll["id"]
     await ws.close()
+
+
+EVENT_STATE = """subscription($id: ID!) { eventState(eventId: $id) {
+  event version current title } }"""
+
+
+async def subscribe_event(server: Server, event_id: str):
+    ws = await connect(f"{server.ws}/graphql/", subprotocols=["graphql-transport-ws"])
+    await ws.send(json.dumps({"type": "connection_init"}))
+    assert json.loads(await ws.recv()) == {"type": "connection_ack"}
+    payload = {"query": EVENT_STATE, "variables": {"id": event_id}}
+    await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+    return ws
+
+
+async def test_event_state_follows_the_presenter(server):
+    poll, token = create_poll(server)
+    auth = {"Authorization": f"Token {token}"}
+    event = httpx.post(f"{server.url}/api/events/", json={"title": "Talk"}, headers=auth).json()
+    second = httpx.post(
+        f"{server.url}/api/polls/",
+        headers=auth,
+        json={"question": "Next?", "choices": ["a", "b"], "event": event["id"]},
+    ).json()
+    ws = await subscribe_event(server, event["id"].lower())
+    first = (await next_payload(ws))["data"]["eventState"]
+    assert first == {"event": event["id"], "version": 2, "current": None, "title": "Talk"}
+    switched = httpx.post(
+        f"{server.url}/api/events/{event['id']}/current/", json={"poll": second["id"]}, headers=auth
+    )
+    assert switched.status_code == 200
+    update = (await next_payload(ws))["data"]["eventState"]
+    assert (update["version"], update["current"]) == (3, second["id"])
+    assert httpx.delete(f"{server.url}/api/events/{event['id']}/", headers=auth).status_code == 204
+    gone = await next_payload(ws)
+    assert gone["errors"][0]["extensions"] == {"code": "not_found"}
+    await ws.close()
+    unknown = await subscribe_event(server, "NOPE42")
+    assert (await next_payload(unknown))["errors"][0]["extensions"] == {"code": "not_found"}
+    await unknown.close()

@@ -18,7 +18,7 @@ ALLOWED = {
     "budget": set(),
     "consumers": {"auth", "budget", "hub", "snapshots", "states"},
     "graphql_ws": {"budget"},
-    "streams": {"consumers", "hub", "states"},
+    "streams": {"consumers", "hub", "snapshots", "states"},
     "routing": {"consumers", "graphql_ws"},
 }
 

@@ -21,8 +21,8 @@ from nexus import links
 from nexus.errors import ApplicationError, NotFound
 
 from . import selectors
-from .models import JOIN_CODE_PATTERN, Poll
-from .serializers import PollSerializer
+from .models import JOIN_CODE_PATTERN, Event, Poll
+from .serializers import PollSerializer, event_data
 from .services import invites
 from .voters import VOTER_COOKIE, voter_resolve
 
@@ -54,8 +54,12 @@ def favicon(request):
 def home(request):
     code = request.GET.get("code", "").strip().upper()
     if code:
-        if not re.fullmatch(JOIN_CODE_PATTERN, code) or not Poll.objects.filter(pk=code).exists():
+        if not re.fullmatch(JOIN_CODE_PATTERN, code):
             return missing_poll(request, code[:16])
+        if Event.objects.filter(pk=code).exists():  # one namespace: an event's code
+            return redirect("page-event", event_id=code)
+        if not Poll.objects.filter(pk=code).exists():
+            return missing_poll(request, code)
         return redirect("page-vote", poll_id=code)
     return render(request, "polls/home.html")
 
@@ -84,11 +88,14 @@ def _my_ballot(request, poll: dict) -> dict:
 def vote_page(request, poll_id):
     poll = _poll(request, poll_id)
     if poll is None:
+        if Event.objects.filter(pk=poll_id).exists():  # /p/{code}/ takes an event's code too
+            return redirect("page-event", event_id=poll_id)
         return missing_poll(request, poll_id)
     signed_in_only = poll["eligibility"] == Poll.Eligibility.SIGNED_IN or not poll["anonymous"]
     context = {
         "poll": poll,
         "ballot": _my_ballot(request, poll),
+        "embedded": request.GET.get("embed") == "1",  # inside an event's page
         "sign_in_needed": signed_in_only and not request.user.is_authenticated,
         "sign_in_url": f"{reverse('login')}?{urlencode({'next': request.path})}",
     }
@@ -101,7 +108,47 @@ def present_page(request, poll_id):
     if poll is None:
         return missing_poll(request, poll_id)
     vote_url = links.absolute(request, poll["urls"]["page"])
-    return render(request, "polls/present.html", {"poll": poll, "vote_url": vote_url})
+    context = {"poll": poll, "vote_url": vote_url, "embedded": request.GET.get("embed") == "1"}
+    return render(request, "polls/present.html", context)
+
+
+def _event(request, event_id: str) -> dict | None:
+    """What the event's pages need; the polls list as its API shows it."""
+    try:
+        event = selectors.event_get(event_id=event_id)
+    except NotFound:
+        return None
+    data = event_data(event, selectors.event_poll_ids(event=event, user=request.user))
+    return {**data, "is_owner": event.owner_id == request.user.pk}
+
+
+@ensure_csrf_cookie
+def event_page(request, event_id):
+    """A phone at an event: follows the presenter from question to question."""
+    event = _event(request, event_id)
+    if event is None:
+        return missing_poll(request, event_id)
+    return render(request, "polls/event.html", {"event": event})
+
+
+@ensure_csrf_cookie
+def event_present_page(request, event_id):
+    """The projector at an event; its owner gets the controls."""
+    event = _event(request, event_id)
+    if event is None:
+        return missing_poll(request, event_id)
+    event_url = links.absolute(request, event["urls"]["page"])
+    return render(request, "polls/event_present.html", {"event": event, "event_url": event_url})
+
+
+@cache_control(max_age=3600)
+def event_qr_svg(request, event_id):
+    """The event page's address as a QR code: one code for the whole talk."""
+    if not Event.objects.filter(pk=event_id).exists():
+        raise Http404("No event with this code")
+    return HttpResponse(
+        _qr(links.absolute(request, f"/e/{event_id}/")), content_type="image/svg+xml"
+    )
 
 
 @cache_control(max_age=3600)
@@ -110,11 +157,17 @@ def qr_svg(request, poll_id):
     poll = _poll(request, poll_id)
     if poll is None:
         raise Http404("No poll with this code")
+    return HttpResponse(
+        _qr(links.absolute(request, poll["urls"]["page"])), content_type="image/svg+xml"
+    )
+
+
+def _qr(url: str) -> bytes:
     buffer = io.BytesIO()
-    segno.make(links.absolute(request, poll["urls"]["page"]), error="m").save(
+    segno.make(url, error="m").save(
         buffer, kind="svg", scale=10, border=2, xmldecl=False, title="Scan to vote"
     )
-    return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+    return buffer.getvalue()
 
 
 @login_required

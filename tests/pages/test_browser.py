@@ -374,3 +374,36 @@ def test_no_page_loads_anything_from_another_host(site, host, screen):
     page.wait_for_selector("#not-found input[name=code]")
     assert foreign == []
     assert failed == [f"404 {site.url}/p/NOPE42/"]
+
+
+def test_the_presenter_presses_next_and_two_phones_follow_within_a_second(
+    site, host, screen, fresh_phone
+):
+    event = host.api("POST", "/api/events/", json={"title": "All-hands"}).json()
+    first = host.poll(question="First question?", event=event["id"])
+    second = host.poll(question="Second question?", event=event["id"])
+    host.api("POST", f"/api/events/{event['id']}/current/", json={"poll": first["id"]})
+    host.sign_in(screen)
+    projector = screen.new_page()
+    projector.goto(f"{site.url}/e/{event['id']}/present/")
+    expect(projector.frame_locator("#current-poll").locator("#question")).to_have_text(
+        "First question?", timeout=5 * SECOND
+    )
+    phones = [fresh_phone(), fresh_phone()]
+    for phone in phones:
+        phone.goto(f"{site.url}/e/{event['id']}/")
+        expect(phone.frame_locator("#current-poll").locator("#question")).to_have_text(
+            "First question?", timeout=5 * SECOND
+        )
+    projector.locator("body").press("ArrowRight")
+    for phone in phones:
+        expect(phone.frame_locator("#current-poll").locator("#question")).to_have_text(
+            "Second question?", timeout=SECOND
+        )
+    expect(projector.frame_locator("#current-poll").locator("#question")).to_have_text(
+        "Second question?", timeout=SECOND
+    )
+    expect(projector.locator("#position")).to_have_text("2 / 2")
+    assert host.api("GET", f"/api/events/{event['id']}/").json()["current"] == second["id"]
+    shoot(projector, "event-present")
+    shoot(phones[0], "event-phone")

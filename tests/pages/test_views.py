@@ -232,6 +232,33 @@ def test_pages_send_a_content_security_policy_and_the_api_does_not(client, poll,
     for url in ("/", f"/p/{poll.id}/", f"/p/{poll.id}/present/", "/dashboard/"):
         policy = client.get(url).headers.get("Content-Security-Policy", "")
         assert "script-src 'self'" in policy, url
-        assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+        assert "frame-ancestors 'self'" in policy and "object-src 'none'" in policy
+        assert client.get(url).headers["X-Frame-Options"] == "SAMEORIGIN"  # no other site frames it
         assert "unsafe-inline" not in policy
     assert "Content-Security-Policy" not in api.get(f"/api/polls/{poll.id}/").headers
+
+
+def test_event_pages_and_codes_lead_to_the_event(client, user):
+    from polls.services import events
+
+    event = events.event_create(owner=user, title="All-hands")
+    assert client.get("/", {"code": event.id.lower()})["Location"] == f"/e/{event.id}/"
+    assert client.get(f"/p/{event.id}/")["Location"] == f"/e/{event.id}/"  # one namespace
+    phone = client.get(f"/e/{event.id}/")
+    assert phone.status_code == 200 and 'id="current-poll"' in phone.text
+    screen = client.get(f"/e/{event.id}/present/")
+    assert screen.status_code == 200
+    assert f"http://testserver/e/{event.id}/" in screen.text and 'id="next"' not in screen.text
+    client.force_login(user)
+    assert 'id="next"' in client.get(f"/e/{event.id}/present/").text  # the owner's controls
+    assert client.get(f"/e/{event.id}/qr.svg")["Content-Type"] == "image/svg+xml"
+    missing = client.get("/e/NOPE42/")
+    assert missing.status_code == 404 and "No poll has the code NOPE42" in missing.text
+    assert client.get("/e/NOPE42/qr.svg").status_code == 404
+
+
+def test_a_poll_s_pages_inside_an_event_hide_their_own_code_and_header(client, poll):
+    assert 'id="join-code"' in client.get(f"/p/{poll.id}/present/").text
+    assert 'id="join-code"' not in client.get(f"/p/{poll.id}/present/?embed=1").text
+    assert 'class="bar"' in client.get(f"/p/{poll.id}/").text
+    assert 'class="bar"' not in client.get(f"/p/{poll.id}/?embed=1").text

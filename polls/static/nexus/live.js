@@ -68,3 +68,18 @@ export function watchPolls(onState, { onStatus, onError = () => {} } = {}) {
     stop: conn.stop,
   };
 }
+
+// An event (`/ws/events/{id}/`): onEvent(message) gets each newer event
+// state ({event, version, current, title}); the current poll's results
+// messages that follow are for pages that show them (onResults).
+export function watchEvent(eventId, onEvent, { onStatus, onResults = () => {} } = {}) {
+  let version = 0;
+  return reconnecting(`/ws/events/${eventId}/`, {
+    onStatus,
+    onMessage(msg) {
+      if (msg.type === "event" && msg.version > version) { version = msg.version; onEvent(msg); }
+      else if (msg.type === "results") onResults(msg);
+      else if (msg.type === "deleted") onStatus?.("deleted");
+    },
+  });
+}

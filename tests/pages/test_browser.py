@@ -407,3 +407,47 @@ def test_the_presenter_presses_next_and_two_phones_follow_within_a_second(
     assert host.api("GET", f"/api/events/{event['id']}/").json()["current"] == second["id"]
     shoot(projector, "event-present")
     shoot(phones[0], "event-phone")
+
+
+def test_the_presenter_s_keys_close_veil_and_count_down_and_phones_say_closed(
+    site, host, screen, fresh_phone
+):
+    event = host.api("POST", "/api/events/", json={"title": "Keys"}).json()
+    first = host.poll(question="Close me?", event=event["id"])
+    second = host.poll(question="Count me down?", event=event["id"])
+    host.api("POST", f"/api/events/{event['id']}/current/", json={"poll": first["id"]})
+    host.sign_in(screen)
+    projector = screen.new_page()
+    projector.goto(f"{site.url}/e/{event['id']}/present/?countdown=2")
+    stage = projector.frame_locator("#current-poll")
+    expect(stage.locator("#question")).to_have_text("Close me?", timeout=5 * SECOND)
+    phones = [fresh_phone(), fresh_phone()]
+    for phone in phones:
+        phone.goto(f"{site.url}/e/{event['id']}/")
+        expect(phone.frame_locator("#current-poll").locator("#question")).to_have_text(
+            "Close me?", timeout=5 * SECOND
+        )
+
+    projector.locator("body").press("r")  # results hidden on the projector only
+    expect(stage.locator("#bars")).to_be_hidden()
+    expect(projector.locator("#results-toggle")).to_have_attribute("aria-pressed", "true")
+    projector.locator("body").press("r")
+    expect(stage.locator("#bars")).to_be_visible()
+
+    projector.locator("body").press("c")
+    expect(stage.locator("#status")).to_have_text("closed", timeout=SECOND)
+    for phone in phones:
+        expect(phone.frame_locator("#current-poll").locator("#message")).to_have_text(
+            "This poll is closed, so votes are no longer taken.", timeout=SECOND
+        )
+    expect(projector.locator("#open-close")).to_have_text("Open")
+
+    projector.locator("body").press("ArrowRight")
+    expect(stage.locator("#question")).to_have_text("Count me down?", timeout=SECOND)
+    projector.locator("body").press("t")
+    expect(projector.locator("#countdown-left")).to_contain_text("Closes in", timeout=SECOND)
+    for phone in phones:  # the countdown ran out: closed by the server, on every phone
+        expect(phone.frame_locator("#current-poll").locator("#message")).to_have_text(
+            "This poll is closed, so votes are no longer taken.", timeout=5 * SECOND
+        )
+    assert host.api("GET", f"/api/polls/{second['id']}/").json()["status"] == "closed"

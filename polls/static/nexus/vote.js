@@ -70,7 +70,10 @@ function showResults() {
     const word = state.total_votes === 1 ? "vote" : "votes";
     document.getElementById("total").textContent = `(${state.total_votes} ${word})`;
     renderBars(document.getElementById("bars"), choiceTexts(poll), state);
-    if (state.status === "closed") lockForm(true);
+    if (state.status === "closed") {  // say so, not just grey the form out
+      lockForm(true);
+      say(plainError({ data: { code: "poll_closed" } }), "error");
+    }
   }, {
     voter: invite,
     onStatus(status) {

@@ -389,12 +389,17 @@ def test_the_presenter_presses_next_and_two_phones_follow_within_a_second(
     expect(projector.frame_locator("#current-poll").locator("#question")).to_have_text(
         "First question?", timeout=5 * SECOND
     )
+    expect(projector.locator("#preview")).to_have_text("Next: Second question?")  # owner only
     phones = [fresh_phone(), fresh_phone()]
     for phone in phones:
         phone.goto(f"{site.url}/e/{event['id']}/")
         expect(phone.frame_locator("#current-poll").locator("#question")).to_have_text(
             "First question?", timeout=5 * SECOND
         )
+    audience = phones[0].context.new_page()  # the projector's page, signed out
+    audience.goto(f"{site.url}/e/{event['id']}/present/")
+    expect(audience.locator("#join-code")).to_have_text(event["id"])
+    assert audience.locator("#preview").count() == 0 and audience.locator("#next").count() == 0
     projector.locator("body").press("ArrowRight")
     for phone in phones:
         expect(phone.frame_locator("#current-poll").locator("#question")).to_have_text(
@@ -404,6 +409,7 @@ def test_the_presenter_presses_next_and_two_phones_follow_within_a_second(
         "Second question?", timeout=SECOND
     )
     expect(projector.locator("#position")).to_have_text("2 / 2")
+    expect(projector.locator("#preview")).to_be_hidden()  # nothing after the last one
     assert host.api("GET", f"/api/events/{event['id']}/").json()["current"] == second["id"]
     shoot(projector, "event-present")
     shoot(phones[0], "event-phone")

@@ -35,6 +35,16 @@ function show(next) {
   }
   const index = polls.indexOf(next.current);
   if (position) position.textContent = index < 0 ? `– / ${polls.length}` : `${index + 1} / ${polls.length}`;
+  if (event.is_owner) preview(polls[index + 1]);
+}
+
+// The owner's eyes only (this page shows it to the signed-in owner): the
+// question that → brings up next.
+async function preview(pollId) {
+  const box = document.getElementById("preview");
+  const answer = pollId ? await api("GET", `/api/polls/${pollId}/`) : null;
+  box.hidden = !answer?.ok;
+  if (answer?.ok) document.getElementById("preview-question").textContent = answer.data.question;
 }
 
 function veil() { frame.contentDocument?.body?.classList.toggle("veiled", veiled); }

@@ -12,7 +12,13 @@ from nexus.openapi import errors
 
 from . import examples, selectors
 from .api import PollPagination
-from .serializers import EventCurrentSerializer, EventSerializer, EventWriteSerializer, event_data
+from .serializers import (
+    EventCurrentSerializer,
+    EventPollsSerializer,
+    EventSerializer,
+    EventWriteSerializer,
+    event_data,
+)
 from .services import events
 from .throttles import WRITE_THROTTLES, OneTripThrottling
 
@@ -96,5 +102,21 @@ class EventCurrentView(APIView):
         serializer.is_valid(raise_exception=True)
         events.event_current_set(
             event_id=event_id, user=request.user, poll_id=serializer.validated_data["poll"]
+        )
+        return _event_response(request, event_id)
+
+
+class EventPollsView(APIView):
+    @extend_schema(
+        summary="Reorder the event's polls (those left out leave the event)",
+        request=EventPollsSerializer,
+        examples=[examples.EVENT],
+        responses={200: EventSerializer, **errors("invalid", *OWNER_CODES)},
+    )
+    def put(self, request, event_id):
+        serializer = EventPollsSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        events.event_polls_set(
+            event_id=event_id, user=request.user, poll_ids=serializer.validated_data["polls"]
         )
         return _event_response(request, event_id)

@@ -19,6 +19,7 @@ from nexus.outage import database_unavailable
 from . import models, selectors, services
 from .serializers import (
     EventCurrentSerializer,
+    EventPollsSerializer,
     EventWriteSerializer,
     InviteMintSerializer,
     PollWriteSerializer,
@@ -382,6 +383,17 @@ class Mutation:
         event_id = str(id).upper()
         events.event_current_set(
             event_id=event_id, user=_user(info), poll_id=serializer.validated_data["poll"]
+        )
+        return Event.of(selectors.event_get(event_id=event_id), _user(info))
+
+    @strawberry.mutation
+    @contract_errors
+    def set_event_polls(self, info: Info, id: strawberry.ID, polls: list[strawberry.ID]) -> Event:
+        serializer = EventPollsSerializer(data={"polls": polls})
+        serializer.is_valid(raise_exception=True)
+        event_id = str(id).upper()
+        events.event_polls_set(
+            event_id=event_id, user=_user(info), poll_ids=serializer.validated_data["polls"]
         )
         return Event.of(selectors.event_get(event_id=event_id), _user(info))
 

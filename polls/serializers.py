@@ -372,3 +372,11 @@ class EventWriteSerializer(serializers.Serializer):
 
 class EventCurrentSerializer(serializers.Serializer):
     poll = JoinCodeField(allow_null=True)
+
+
+class EventPollsSerializer(serializers.Serializer):
+    polls = serializers.ListField(
+        child=JoinCodeField(),
+        max_length=500,
+        help_text="The event's polls in their new order; those left out leave the event.",
+    )

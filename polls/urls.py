@@ -12,7 +12,7 @@ from .api import (
     VoterView,
     VoteView,
 )
-from .event_api import EventCurrentView, EventDetailView, EventListView
+from .event_api import EventCurrentView, EventDetailView, EventListView, EventPollsView
 from .models import JOIN_CODE_PATTERN
 
 
@@ -39,6 +39,7 @@ urlpatterns = [
     path("events/", EventListView.as_view(), name="event-list"),
     path("events/<code:event_id>/", EventDetailView.as_view(), name="event-detail"),
     path("events/<code:event_id>/current/", EventCurrentView.as_view(), name="event-current"),
+    path("events/<code:event_id>/polls/", EventPollsView.as_view(), name="event-polls"),
     path("polls/", poll_list, name="poll-list"),
     path("polls/<code:poll_id>/", poll_detail, name="poll-detail"),
     path("polls/<code:poll_id>/open/", PollViewSet.as_view({"post": "open"}), name="poll-open"),

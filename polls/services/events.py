@@ -1,5 +1,6 @@
 """Events: one join code for a series of polls that a presenter steps
-through (create, add a poll, switch the current poll, delete).
+through (create, add a poll, reorder or remove polls, switch the current
+poll, delete).
 
 Lock order: an event's row comes after its polls' rows (poll_create and
 poll_delete hold the poll when they get here; event_current_set locks its
@@ -82,6 +83,32 @@ def event_current_set(*, event_id: str, user, poll_id: str | None) -> Event:
     if event.current_id != poll_id:
         event.current_id = poll_id
         _bump(event, fields=["current"])
+    return event
+
+
+@transaction.atomic
+def event_polls_set(*, event_id: str, user, poll_ids: list[str]) -> Event:
+    """Reorder the event's polls; those left out leave the event (they stay
+    polls, on their own codes). Only polls already in it may be named."""
+    event = _locked_owned_event(event_id, user)
+    if len(set(poll_ids)) != len(poll_ids):
+        raise Invalid(fields={"polls": "A poll may appear only once."})
+    items = {item.poll_id: item for item in event.items.all()}
+    unknown = [p for p in poll_ids if p not in items]
+    if unknown:
+        raise Invalid(fields={"polls": f"Not part of the event: {', '.join(unknown[:5])}."})
+    order = [items[p].poll_id for p in sorted(items, key=lambda p: items[p].position)]
+    if order == poll_ids:
+        return event
+    EventPoll.objects.filter(event=event).exclude(poll_id__in=poll_ids).delete()
+    for position, poll_id in enumerate(poll_ids):
+        items[poll_id].position = position
+    EventPoll.objects.bulk_update([items[p] for p in poll_ids], ["position"])
+    fields = []
+    if event.current_id is not None and event.current_id not in poll_ids:
+        event.current = None
+        fields.append("current")
+    _bump(event, fields=fields)
     return event
 
 

@@ -95,3 +95,13 @@ def test_nul_in_an_event_s_variables_is_refused_at_the_edge(owner_api):
     )
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
     assert not Event.objects.exists()
+
+
+def test_the_owner_reorders_over_graphql(owner_api, other_api):
+    event = create_event(owner_api)
+    first, second = add_poll(owner_api, event["id"]), add_poll(owner_api, event["id"])
+    query = "mutation($id: ID!, $p: [ID!]!) { setEventPolls(id: $id, polls: $p) { polls version } }"
+    body = gql(owner_api, query, id=event["id"], p=[second, first])
+    assert body["data"]["setEventPolls"] == {"polls": [second, first], "version": 4}
+    assert codes(gql(other_api, query, id=event["id"], p=[first])) == ["forbidden"]
+    assert codes(gql(owner_api, query, id=event["id"], p=[first, first])) == ["invalid"]

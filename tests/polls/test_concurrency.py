@@ -125,3 +125,29 @@ def test_deleting_the_current_poll_while_the_owner_switches_never_deadlocks():
     assert [s for i, s in enumerate(statuses) if i % 2] == [204, 204, 204]
     current = Event.objects.get(pk=event.id).current_id
     assert current is None or current in {p.id for p in polls[::2]}
+
+
+def test_reordering_adding_and_deleting_at_once_keep_one_place_per_poll():
+    from polls.models import EventPoll
+    from polls.services import events
+    from tests.conftest import client_for
+
+    owner = UserFactory()
+    event = events.event_create(owner=owner, title="All-hands")
+    polls = [make_poll(owner=owner, event=event.id).id for _ in range(6)]
+
+    def act(i):
+        client = client_for(owner)
+        if i % 3 == 0:
+            url = f"/api/events/{event.id}/polls/"
+            return client.put(url, {"polls": polls[::-1]}, format="json").status_code
+        if i % 3 == 1:
+            body = {"question": f"Q{i}?", "choices": ["a", "b"], "event": event.id}
+            return client.post("/api/polls/", body, format="json").status_code
+        return client.delete(f"/api/polls/{polls[i]}/").status_code
+
+    statuses = run_together(6, act)
+    # a reorder naming a poll deleted just before it is refused, never a 500
+    assert all(s in (200, 201, 204, 400) for s in statuses), statuses
+    positions = list(EventPoll.objects.filter(event=event).values_list("position", flat=True))
+    assert len(positions) == len(set(positions))

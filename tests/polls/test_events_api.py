@@ -246,3 +246,48 @@ def test_a_stranger_s_poll_list_never_shows_another_owner_s_event_polls(db):
     event = new_event(client_for(owner))
     add_poll(client_for(owner), event["id"], status="draft")
     assert client_for(UserFactory()).get(f"/api/events/{event['id']}/").json()["polls"] == []
+
+
+def test_the_owner_reorders_and_removes_polls_and_removed_polls_stay(owner_api, api):
+    event = new_event(owner_api)
+    a, b, c = (add_poll(owner_api, event["id"], question=f"{n}?")["id"] for n in "abc")
+    owner_api.post(f"/api/events/{event['id']}/current/", {"poll": b}, format="json")
+    url = f"/api/events/{event['id']}/polls/"
+    body = owner_api.put(url, {"polls": [c.lower(), a]}, format="json").json()
+    assert (body["polls"], body["current"], body["version"]) == ([c, a], None, 6)
+    assert api.get(f"/api/polls/{b}/").status_code == 200  # left the event, still a poll
+    again = owner_api.put(url, {"polls": [c, a]}, format="json").json()
+    assert again["version"] == 6  # the same order again changes nothing
+    more = add_poll(owner_api, event["id"])["id"]  # appended after the survivors
+    assert api.get(f"/api/events/{event['id']}/").json()["polls"] == [c, a, more]
+
+
+@pytest.mark.parametrize(
+    ("polls", "message"),
+    [
+        ("ABCDEF", 'Expected a list of items but got type "str".'),
+        (["SAME01", "SAME01"], "A poll may appear only once."),
+        (["NOPE42"], "Not part of the event: NOPE42."),
+        ([["A"]], "Item 1: Must be a string."),
+        (["x"], "Item 1: A join code: 4 to 16 letters and digits."),
+        (["ABCD"] * 501, "Ensure this field has no more than 500 elements."),
+    ],
+    ids=["string", "repeat", "foreign", "nested", "short", "huge"],
+)
+def test_a_bad_order_is_400_and_changes_nothing(owner_api, polls, message):
+    event = new_event(owner_api)
+    kept = add_poll(owner_api, event["id"])["id"]
+    polls = [kept if p == "SAME01" else p for p in polls] if isinstance(polls, list) else polls
+    response = owner_api.put(f"/api/events/{event['id']}/polls/", {"polls": polls}, format="json")
+    assert response.status_code == 400
+    assert response.json()["fields"]["polls"] == message
+    assert owner_api.get(f"/api/events/{event['id']}/").json()["polls"] == [kept]
+
+
+def test_only_the_owner_reorders(owner_api, other_api, api):
+    event = new_event(owner_api)
+    poll = add_poll(owner_api, event["id"])["id"]
+    url = f"/api/events/{event['id']}/polls/"
+    assert other_api.put(url, {"polls": []}, format="json").status_code == 403
+    assert api.put(url, {"polls": []}, format="json").status_code == 401
+    assert owner_api.get(f"/api/events/{event['id']}/").json()["polls"] == [poll]

@@ -457,3 +457,34 @@ def test_the_presenter_s_keys_close_veil_and_count_down_and_phones_say_closed(
             "This poll is closed, so votes are no longer taken.", timeout=5 * SECOND
         )
     assert host.api("GET", f"/api/polls/{second['id']}/").json()["status"] == "closed"
+
+
+def test_the_dashboard_builds_an_event_and_orders_its_polls(site, host, screen):
+    host.sign_in(screen)
+    page = screen.new_page()
+    page.goto(f"{site.url}/dashboard/")
+    page.get_by_label("Event title").fill("Quarterly review")
+    page.get_by_role("button", name="New event").click()
+    card = page.locator("article.event-card", has_text="Quarterly review")
+    expect(card).to_be_visible()
+    code = card.locator(".code").inner_text()
+    for question in ("Budget?", "Hiring?"):
+        card.locator("a.add").click()
+        page.wait_for_url(f"**/?event={code}")
+        page.get_by_label("Question").fill(question)
+        page.get_by_label("Choices, one per line").fill("Yes\nNo")
+        expect(page.get_by_label("Part of the event")).to_have_value(code)
+        page.get_by_role("button", name="Create and present").click()
+        page.wait_for_url("**/dashboard/")
+        card = page.locator("article.event-card", has_text="Quarterly review")
+    items = card.locator(".event-polls li")
+    expect(items).to_have_count(2)
+    expect(items.first).to_contain_text("Budget?")
+    card.get_by_role("button", name="Move “Hiring?” up").click()
+    expect(items.first).to_contain_text("Hiring?")
+    card.get_by_role("button", name="Remove “Budget?” from the event").click()
+    expect(items).to_have_count(1)
+    event = host.api("GET", f"/api/events/{code}/").json()
+    assert len(event["polls"]) == 1
+    assert card.locator("a.present").get_attribute("href") == f"/e/{code}/present/"
+    shoot(page, "dashboard-events")

@@ -23,10 +23,24 @@ function pollBody(data) {
   const cap = data.get("max_ballots_per_address").trim();
   // Sent as typed when it is not a whole number, for the server to explain.
   if (cap !== "") body.max_ballots_per_address = /^\d+$/.test(cap) ? Number(cap) : cap;
+  if (data.get("event")) body.event = data.get("event");
   return body;
 }
 
+// The owner's events, to add the new poll to one (?event=<id> preselects it).
+async function offerEvents() {
+  const answer = await api("GET", "/api/events/?mine=true&limit=100");
+  if (!answer.ok || !answer.data.results.length) return;
+  const select = document.getElementById("event");
+  for (const event of answer.data.results) {
+    select.append(new Option(`${event.title} (${event.id})`, event.id));
+  }
+  select.value = new URLSearchParams(location.search).get("event") || "";
+  document.getElementById("event-row").hidden = false;
+}
+
 if (form) {
+  offerEvents();
   form.addEventListener("change", showEligibilityExtras);
   showEligibilityExtras();
   form.addEventListener("submit", async (event) => {
@@ -36,7 +50,8 @@ if (form) {
     const answer = await api("POST", "/api/polls/", body);
     if (answer.ok) {
       // An invite poll needs its invites made first: that is on the dashboard.
-      location.href = body.eligibility === "invite" ? "/dashboard/" : answer.data.urls.present;
+      // A poll of an event is presented through the event's screen.
+      location.href = body.eligibility === "invite" || body.event ? "/dashboard/" : answer.data.urls.present;
       return;
     }
     const fields = answer.data?.fields || {};

@@ -324,6 +324,9 @@ if NEXUS_NUM_PROXIES > 0:
 # Preloading is a promise to browsers' lists that takes months to undo: the
 # operator opts in (NEXUS_HSTS_PRELOAD=1); `check --deploy` need not nag.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+# X_FRAME_OPTIONS is SAMEORIGIN, not DENY, on purpose: an event's pages show
+# the current poll's page in a frame (the CSP's frame-ancestors says the same).
+SILENCED_SYSTEM_CHECKS.append("security.W019")
 
 # GraphiQL and schema introspection: on in development, off in production
 # unless asked for.

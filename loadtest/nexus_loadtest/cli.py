@@ -34,6 +34,15 @@ def parser() -> argparse.ArgumentParser:
         help="each subscriber is one /ws/ socket on P polls; votes go round-robin",
     )
     p.add_argument(
+        "--event",
+        type=int,
+        default=0,
+        metavar="E",
+        help="an event of E polls: screens on /ws/events/{id}/, votes on the current poll, "
+        "the presenter moves on every --switch-every seconds (needs --rate)",
+    )
+    p.add_argument("--switch-every", type=float, default=3.0, metavar="S")
+    p.add_argument(
         "--processes",
         type=int,
         default=1,
@@ -69,10 +78,16 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(
                 f"--{name.replace('_', '-')} must start with http:// or https://, got {value!r}"
             )
+    if args.event and (args.rate <= 0 or args.dashboard):
+        return _fail("--event needs --rate (votes follow the presenter's clock) and no --dashboard")
+    if args.event and args.switch_every <= 0:
+        return _fail("--switch-every must be positive")
     opts = Options(
         url=args.url.rstrip("/"),
         ws_url=args.ws_url and args.ws_url.rstrip("/"),
         dashboard=args.dashboard,
+        event=args.event,
+        switch_every=args.switch_every,
         processes=max(1, args.processes),
         subscribers=args.subscribers,
         votes=args.votes,

@@ -1,7 +1,9 @@
 """Drive a running Nexus from outside, through its public API only.
 
 Opens S WebSocket subscribers to one poll (or, with `dashboard=P`, S sockets
-each subscribed to P polls over `/ws/`), optionally spread over child
+each subscribed to P polls over `/ws/`; with `event=E`, S sockets on an
+event of E polls whose presenter moves on every `switch_every` seconds,
+votes going to the poll that is current at their time), optionally spread over child
 processes; casts V votes from distinct anonymous voters over C keep-alive
 connections (open loop at R votes/s, or as fast as answered), spread over the
 polls; and measures what an organiser cares about: votes/s, POST latency,
@@ -39,6 +41,8 @@ class Options:
     connections: int = 32
     probe_every: int = 10
     dashboard: int = 0  # 0: /ws/polls/{id}/ sockets; P: /ws/ sockets on P polls each
+    event: int = 0  # E: an event of E polls; screens on /ws/events/{id}/, votes on the current
+    switch_every: float = 3.0  # seconds between the presenter's switches (event mode)
     processes: int = 1  # subscriber sockets spread over this many processes
     pids: list[int] = field(default_factory=list)
     redis_url: str | None = None
@@ -58,14 +62,17 @@ async def run(opts: Options, progress=None) -> dict:
         connector=aiohttp.TCPConnector(limit=opts.connections),
         timeout=aiohttp.ClientTimeout(total=60),
     ) as http:
-        polls = await _create_polls(http, max(1, opts.dashboard))
+        owner, polls, event = await _create_polls(http, max(1, opts.dashboard, opts.event), opts)
         poll_ids = [poll["id"] for poll in polls]
         rss_before = _rss(opts.pids)
-        children, local = await _open_subscribers(opts, ws_url, poll_ids, progress)
+        children, local = await _open_subscribers(opts, ws_url, poll_ids, progress, event)
         rss_per_socket = (_rss(opts.pids) - rss_before) / max(1, opts.subscribers)
         cpu_before, redis_before = _cpu(opts.pids), await _redis_calls(opts.redis_url)
         started = time.monotonic()
+        presenter = event and asyncio.create_task(_present(http, opts, owner, event, poll_ids))
         votes = await _drive_votes(http, opts, polls, progress)
+        if presenter:
+            await presenter
         voting_s = time.monotonic() - started
         finals = {
             poll["id"]: _projection(await _json(http.get(poll["urls"]["results"])))
@@ -92,7 +99,7 @@ async def run(opts: Options, progress=None) -> dict:
     )
 
 
-async def _open_subscribers(opts: Options, ws_url: str, poll_ids: list[str], progress):
+async def _open_subscribers(opts: Options, ws_url: str, poll_ids: list[str], progress, event):
     """With several processes, children hold all the sockets and this one only
     votes: reading thousands of sockets must not slow the votes' clock."""
     if opts.processes == 1:
@@ -106,12 +113,12 @@ async def _open_subscribers(opts: Options, ws_url: str, poll_ids: list[str], pro
         parent_end, child_end = context.Pipe()
         process = context.Process(
             target=child,
-            args=(child_end, ws_url, poll_ids, share, bool(opts.dashboard), opts.timeout),
+            args=(child_end, ws_url, poll_ids, share, _mode(opts, event), opts.timeout),
             daemon=True,
         )
         process.start()
         children.append((parent_end, process))
-    local = Subscribers(ws_url, poll_ids, shares[0], bool(opts.dashboard))
+    local = Subscribers(ws_url, poll_ids, shares[0], _mode(opts, event))
     await local.open(opts.timeout, progress)
     for ready, (conn, _) in enumerate(children, start=1):
         if await asyncio.to_thread(conn.recv) != "ready":
@@ -140,14 +147,28 @@ async def _json(request) -> dict:
         return body
 
 
-async def _create_polls(http: aiohttp.ClientSession, count: int) -> list[dict]:
+def _mode(opts: Options, event: dict | None) -> str:
+    """How screens connect: "event:<id>", "dashboard" or "poll"."""
+    if event:
+        return f"event:{event['id']}"
+    return "dashboard" if opts.dashboard else "poll"
+
+
+async def _create_polls(
+    http: aiohttp.ClientSession, count: int, opts: Options
+) -> tuple[dict, list[dict], dict | None]:
+    """An account, its polls and (event mode) the event holding them, on its first."""
     name = f"loadtest-{secrets.token_hex(4)}"
     account = await _json(
         http.post(
             "/api/auth/register/", json={"username": name, "password": secrets.token_urlsafe(16)}
         )
     )
-    return [
+    owner = {"Authorization": f"Token {account['token']}"}
+    event = None
+    if opts.event:
+        event = await _json(http.post("/api/events/", json={"title": name}, headers=owner))
+    polls = [
         await _json(
             http.post(
                 "/api/polls/",
@@ -156,12 +177,31 @@ async def _create_polls(http: aiohttp.ClientSession, count: int) -> list[dict]:
                     "question": "Load test",
                     "choices": ["Bulk", "Probe"],
                     "max_ballots_per_address": 0,
+                    **({"event": event["id"]} if event else {}),
                 },
-                headers={"Authorization": f"Token {account['token']}"},
+                headers=owner,
             )
         )
         for _ in range(count)
     ]
+    if event:
+        current = {"poll": polls[0]["id"]}
+        await _json(http.post(f"/api/events/{event['id']}/current/", json=current, headers=owner))
+    return owner, polls, event
+
+
+def _event_slot(opts: Options, offset: float, polls: int) -> int:
+    """The poll a vote scheduled `offset` seconds in goes to (event mode)."""
+    return min(polls - 1, int(offset // opts.switch_every))
+
+
+async def _present(http, opts: Options, owner: dict, event: dict, poll_ids: list[str]) -> None:
+    """The presenter: moves the room to the next poll every switch_every seconds."""
+    t0 = time.monotonic()
+    for slot, poll_id in enumerate(poll_ids[1:], start=1):
+        await asyncio.sleep(max(0.0, t0 + slot * opts.switch_every - time.monotonic()))
+        url = f"/api/events/{event['id']}/current/"
+        await _json(http.post(url, json={"poll": poll_id}, headers=owner))
 
 
 @dataclass
@@ -180,12 +220,19 @@ class Vote:
 
 
 async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list[Vote]:
-    """Votes go round-robin over the polls; every Nth of a poll's is a probe."""
+    """Votes go round-robin over the polls, or in event mode to the poll that
+    is current at their scheduled time; every Nth of a poll's is a probe."""
     n = len(polls)
-    votes = [
-        Vote(i, polls[i % n]["id"], (i // n) % opts.probe_every == opts.probe_every - 1)
-        for i in range(opts.votes)
-    ]
+    if opts.event:
+        slots = [_event_slot(opts, i / opts.rate, n) for i in range(opts.votes)]
+    else:
+        slots = [i % n for i in range(opts.votes)]
+    seen: Counter[int] = Counter()
+    votes = []
+    for i, slot in enumerate(slots):
+        seen[slot] += 1
+        probe = seen[slot] % opts.probe_every == 0
+        votes.append(Vote(i, polls[slot]["id"], probe))
     urls = {poll["id"]: poll["urls"]["vote"] for poll in polls}
     choices = {poll["id"]: [c["id"] for c in poll["choices"]] for poll in polls}
     t0 = time.monotonic()
@@ -264,10 +311,13 @@ def _report(opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_c
     messages = [m for s in summaries for m in s["messages"]]
     broadcasts = max(1, statistics.median(messages) - 1) if messages else 1
     total = sum(final["total_votes"] for final in finals.values())
+    per_poll = Counter(v.poll for v in ok)  # each poll's tally, not only their sum
+    exact = all(final["total_votes"] == per_poll[poll] for poll, final in finals.items())
     ms = lambda x: None if x is None else round(x * 1000, 1)  # noqa: E731
     return {
         "subscribers": opts.subscribers,
         "polls": len(finals),
+        "event": bool(opts.event),
         "processes": opts.processes,
         "votes": opts.votes,
         "rate_offered": opts.rate,
@@ -284,7 +334,7 @@ def _report(opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_c
         "convergence_s": None if converge_s is None else round(converge_s, 3),
         "final_total": total,
         "accepted": len(ok),
-        "exact": total == len(ok),
+        "exact": exact and total == len(ok),
         "versions_monotonic": not any(s["went_back"] for s in summaries),
         "server_cpu_s": None if cpu_s is None else round(cpu_s, 2),
         "server_cpu_per_s": None if cpu_s is None else round(cpu_s / voting_s, 2),

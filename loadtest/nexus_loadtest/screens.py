@@ -37,27 +37,44 @@ class Screen:
 
 
 class Subscribers:
-    """This process's share of the sockets: one Screen per (socket, poll)."""
+    """This process's share of the sockets: one Screen per (socket, poll).
 
-    def __init__(self, ws_url: str, poll_ids: list[str], count: int, dashboard: bool):
-        self.ws_url, self.poll_ids, self.count, self.dashboard = ws_url, poll_ids, count, dashboard
+    `mode`: "poll" (`/ws/polls/{id}/`), "dashboard" (`/ws/` on every poll)
+    or "event:<id>" (`/ws/events/{id}/`: a socket shows the poll the
+    presenter is on, so it must show the first poll's state before the votes
+    and the last poll's final state at the end; the ones between it showed
+    while they were current)."""
+
+    def __init__(self, ws_url: str, poll_ids: list[str], count: int, mode: str):
+        self.ws_url, self.poll_ids, self.count, self.mode = ws_url, poll_ids, count, mode
         self.screens: list[dict[str, Screen]] = []
         self.sockets: list = []
         self.readers: list[asyncio.Task] = []
+        self.event_versions_back = False  # an event message older than the last one
+        event = mode.startswith("event:")
+        self.first = poll_ids[:1] if event else poll_ids  # shown before the votes
+        self.last = poll_ids[-1:] if event else poll_ids  # converged at the end
 
     async def open(self, timeout: float, progress=None) -> None:
         async def read(ws, screens: dict[str, Screen]):
+            event_version = 0
             async for text in ws:
                 message = json.loads(text)
                 if message.get("type") == "results" and message["poll"] in screens:
                     screens[message["poll"]].show(message, time.monotonic())
+                elif message.get("type") == "event":
+                    self.event_versions_back |= message["version"] <= event_version
+                    event_version = message["version"]
 
         async def one():
-            path = "/ws/" if self.dashboard else f"/ws/polls/{self.poll_ids[0]}/"
+            if self.mode.startswith("event:"):
+                path = f"/ws/events/{self.mode.removeprefix('event:')}/"
+            else:
+                path = "/ws/" if self.mode == "dashboard" else f"/ws/polls/{self.poll_ids[0]}/"
             ws = await connect(
                 self.ws_url + path, ping_interval=None, max_queue=None, open_timeout=timeout
             )
-            if self.dashboard:
+            if self.mode == "dashboard":
                 for poll_id in self.poll_ids:
                     await ws.send(json.dumps({"type": "subscribe", "poll": poll_id}))
             return ws
@@ -72,18 +89,20 @@ class Subscribers:
             if progress:
                 progress("subscribers", len(self.sockets), self.count)
         # Everyone has the first state of every poll before the votes start.
-        if not await self._until(lambda poll_id, s: s.last is not None, timeout):
+        if not await self._until(lambda poll_id, s: s.last is not None, self.first, timeout):
             raise RuntimeError("some subscribers never got the first state")
 
     async def converged(self, finals: dict[str, dict], timeout: float) -> float | None:
         """When every screen showed its poll's final results (None: never)."""
-        if await self._until(lambda poll_id, s: s.last == finals[poll_id], timeout):
+        if await self._until(lambda poll_id, s: s.last == finals[poll_id], self.last, timeout):
             return time.monotonic()
         return None
 
-    async def _until(self, condition, timeout: float) -> bool:
+    async def _until(self, condition, poll_ids: list[str], timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while not all(condition(*item) for screens in self.screens for item in screens.items()):
+        while not all(
+            condition(poll_id, screens[poll_id]) for screens in self.screens for poll_id in poll_ids
+        ):
             if time.monotonic() > deadline:
                 return False
             await asyncio.sleep(0.005)
@@ -101,7 +120,8 @@ class Subscribers:
         return {
             "to_screen_ms": to_screen,
             "messages": [s.messages for screens in self.screens for s in screens.values()],
-            "went_back": any(s.went_back for screens in self.screens for s in screens.values()),
+            "went_back": self.event_versions_back
+            or any(s.went_back for screens in self.screens for s in screens.values()),
             "converged_at": converged_at,
         }
 
@@ -111,12 +131,12 @@ class Subscribers:
         await asyncio.gather(*(ws.close() for ws in self.sockets), return_exceptions=True)
 
 
-def child(conn, ws_url: str, poll_ids: list[str], count: int, dashboard: bool, timeout: float):
+def child(conn, ws_url: str, poll_ids: list[str], count: int, mode: str, timeout: float):
     """A child process's sockets: open, say ready, then answer for convergence."""
 
     async def main():
         raise_file_limit(count + 256)
-        group = Subscribers(ws_url, poll_ids, count, dashboard)
+        group = Subscribers(ws_url, poll_ids, count, mode)
         await group.open(timeout)
         conn.send("ready")
         finals, probe_times = await asyncio.to_thread(conn.recv)

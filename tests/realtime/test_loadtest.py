@@ -132,3 +132,21 @@ def _answers(port: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def test_an_event_s_screens_follow_the_presenter_and_every_poll_is_exact(split):
+    report = run(*split, subscribers=40, votes=240, rate=120, event=3, switch_every=0.6)
+    assert (report["event"], report["polls"]) == (True, 3)
+    assert report["statuses"] == {"201": 240}
+    assert report["exact"] and report["versions_monotonic"]
+    assert report["convergence_s"] is not None  # every screen shows the last poll's final state
+    assert loadtest.passed(report)
+
+
+def test_event_mode_needs_a_rate():
+    result = loadtest_cli("--url", "http://127.0.0.1:1", "--event", "3", "--votes", "10")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "nexus-loadtest: --event needs --rate (votes follow the presenter's clock)"
+        " and no --dashboard"
+    )

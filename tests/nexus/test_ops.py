@@ -42,9 +42,10 @@ def test_redis_or_the_broker_down_only_degrade_readiness(client, settings):
     assert body["checks"]["broker"].startswith("error: ")
 
 
-def test_a_database_that_hangs_is_a_503_within_a_second(client, monkeypatch):
-    """A probe that never returns: readiness answers by its deadline, and a
-    second probe waits on the first instead of taking another thread."""
+def test_a_database_that_hangs_is_a_503_by_the_deadline_not_the_probe_s(client, monkeypatch):
+    """A probe that hangs for 10 s: readiness answers by its deadline (0.8 s;
+    the bound below leaves room for a loaded CI machine, where it took 1.07 s),
+    and a second probe waits on the first instead of taking another thread."""
     release = threading.Event()
     started: list[int] = []
 
@@ -58,7 +59,7 @@ def test_a_database_that_hangs_is_a_503_within_a_second(client, monkeypatch):
         for _ in range(2):
             began = time.monotonic()
             response = client.get("/readyz")
-            assert time.monotonic() - began < 1.0
+            assert time.monotonic() - began < ops.PROBE_DEADLINE + 1.0
             assert response.status_code == 503
             body = response.json()
             assert (body["status"], body["failed"]) == ("unavailable", ["database"])

@@ -30,12 +30,11 @@ from polls.errors import InvalidVoterId
 from polls.models import JOIN_CODE_PATTERN, Poll
 from polls.visibility import results_denial
 
-from . import snapshots
 from .auth import voter_from_scope
 from .budget import CLOSE_CODE as FLOODED
 from .budget import MessageBudget
 from .hub import hub_for
-from .states import DELETED, encode, event_for, event_key, text_frame
+from .states import DELETED, encode, event_key, text_frame
 
 logger = logging.getLogger("nexus.realtime")
 
@@ -131,16 +130,27 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # --- subscriptions ---------------------------------------------------------
 
     async def subscribe(self, poll_id: str) -> str | None:
-        """Join the poll, then queue its current state. Returns an error code."""
-        await self.hub.join(poll_id, self)
-        state, voted = await database_sync_to_async(load)(poll_id, self.voter)
-        code = gate(state and event_for(poll_id, state), self.user_id, voted)
+        """Join the poll, then queue its current state. Returns an error code.
+        The state is the hub's shared read (one for every socket joining at
+        once); only whether this voter has a ballot is asked per socket, and
+        only where it decides what the socket may see."""
+        joined = await self.hub.join(poll_id, self)
+        event = await self.hub.snapshot(poll_id, joined)
+        voted = (
+            event["type"] != "poll.deleted"
+            and event["results"] == Poll.Results.AFTER_VOTE
+            and self.voter is not None
+            and await database_sync_to_async(selectors.voter_has_ballot)(
+                poll_id=poll_id, voter=self.voter
+            )
+        )
+        code = gate(event, self.user_id, voted)
         if code:
             self.forget(poll_id)
             return code
         self.voted[poll_id] = voted
         self.sent.pop(poll_id, None)  # a (re)subscription is answered with the state
-        self._offer(poll_id, state.version, text_frame(encode(state.message)))
+        self._offer(poll_id, event["version"], text_frame(event["text"]))
         return None
 
     def forget(self, poll_id: str):
@@ -299,8 +309,8 @@ class EventConsumer(LiveConsumer):
             await self.close(code=CLOSE["not_found"])
             return
         self.key = event_key(event_id.upper())
-        await self.hub.join(self.key, self)
-        state = await database_sync_to_async(snapshots.read_event)(self.key)
+        joined = await self.hub.join(self.key, self)
+        state = await self.hub.snapshot(self.key, joined)
         if state["type"] == "event.deleted":
             self.hub.leave(self.key, self)
             await self.close(code=CLOSE["not_found"])

@@ -58,9 +58,14 @@ class Hub:
         self._groups_refreshed = asyncio.get_running_loop().time()
         self._next_fan_out: dict[str, float] = {}  # poll -> loop time of its next fan-out
         self._waiting: dict[str, dict] = {}  # poll -> newest event not yet fanned out
+        self._joins = 0  # joins so far: orders them against snapshot reads
+        self._reads: dict[str, tuple[int, asyncio.Future]] = {}  # key -> (joins at start, read)
 
-    async def join(self, poll_id: str, watcher: Watcher) -> None:
-        """Watch a poll; returns once this process receives its broadcasts."""
+    async def join(self, poll_id: str, watcher: Watcher) -> int:
+        """Watch a poll; returns, once this process receives its broadcasts,
+        the join's number for `snapshot`."""
+        self._joins += 1
+        joined = self._joins
         self.watchers.setdefault(poll_id, set()).add(watcher)
         if self._started is None:
             self._started = asyncio.ensure_future(self._start())
@@ -68,6 +73,23 @@ class Hub:
         if poll_id not in self.groups:
             self.groups[poll_id] = asyncio.ensure_future(self._group_add(poll_id))
         await asyncio.shield(self.groups[poll_id])
+        return joined
+
+    async def snapshot(self, key: str, joined: int) -> dict:
+        """The key's state, read now, as its channel-layer event. Sockets that
+        join together (an event's room moving to the next poll, a thousand
+        screens opening) share one read: any read that began after a caller
+        joined is as fresh as one of its own."""
+        entry = self._reads.get(key)
+        if entry is None or entry[0] < joined:
+            read = asyncio.ensure_future(database_sync_to_async(snapshots.read_event)(key))
+            entry = self._reads[key] = (self._joins, read)
+            read.add_done_callback(lambda _, done=entry: self._forget_read(key, done))
+        return await asyncio.shield(entry[1])
+
+    def _forget_read(self, key: str, entry: tuple[int, asyncio.Future]) -> None:
+        if self._reads.get(key) is entry:
+            del self._reads[key]
 
     def leave(self, poll_id: str, watcher: Watcher) -> None:
         """Stop watching; the hub leaves the group at the next reconcile."""

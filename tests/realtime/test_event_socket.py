@@ -110,3 +110,25 @@ async def test_the_event_socket_ignores_commands_but_answers_ping(layer, owner, 
     await comm.send_json_to({"type": "ping"})
     assert await comm.receive_json_from(timeout=3) == {"type": "pong"}
     await comm.disconnect()
+
+
+async def test_a_room_that_moves_on_reads_the_next_poll_once(layer, owner, event, monkeypatch):
+    """Every socket of the room joins the new poll at once: one shared read
+    of its state, not one query per screen."""
+    from realtime import snapshots
+
+    ev, (first, second) = event
+    reads = []
+    real = snapshots.read_event
+    monkeypatch.setattr(snapshots, "read_event", lambda key: reads.append(key) or real(key))
+    sockets = [connect(f"/ws/events/{ev.id}/") for _ in range(20)]
+    for comm in sockets:
+        assert (await comm.connect())[0]
+        assert is_event(await comm.receive_json_from(timeout=3))
+    await switch(ev, owner, second)
+    for comm in sockets:
+        seen = await receive_until(comm, lambda m: m.get("poll") == second.id)
+        assert [m["type"] for m in seen] == ["event", "results"]
+    assert reads.count(second.id) == 1
+    for comm in sockets:
+        await comm.disconnect()

@@ -16,7 +16,7 @@ ALLOWED = {
     "hub": {"snapshots", "states"},
     "auth": set(),
     "budget": set(),
-    "consumers": {"auth", "budget", "hub", "snapshots", "states"},
+    "consumers": {"auth", "budget", "hub", "states"},
     "graphql_ws": {"budget"},
     "streams": {"consumers", "hub", "snapshots", "states"},
     "routing": {"consumers", "graphql_ws"},

@@ -43,7 +43,8 @@ def require_service(available: bool, what: str) -> None:
     pytest.skip(f"{PREFIX}{what}")
 
 
-def _answers(port: int) -> bool:
+def answers(port: int) -> bool:
+    """Something listens on this local port."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
     except OSError:
@@ -94,7 +95,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
             ("REDIS_URL", 6379, _redis),
             ("NEXUS_TEST_BROKER_URL", 5672, _broker),
         ):
-            if not os.environ.get(variable) and _answers(port) and (url := probe()):
+            if not os.environ.get(variable) and answers(port) and (url := probe()):
                 os.environ[variable] = url
     return (yield)
 

@@ -4,7 +4,6 @@ process, on Postgres and Redis; and from its own package, with no settings."""
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import nexus_loadtest as loadtest
 import pytest
 
 from tests.servers import BIN, Server, free_port, migrate, server_env, wait_for
+from tests.services import answers
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_a_wrong_url_is_one_line_not_a_traceback(url, message, tmp_path):
             stderr=subprocess.DEVNULL,
         )
         url = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _answers(port), 10, "http.server")
+        wait_for(lambda: answers(port), 10, "http.server")
     try:
         result = loadtest_cli("--url", url, "--subscribers", "0", "--votes", "1")
     finally:
@@ -124,29 +124,3 @@ def test_a_wrong_url_is_one_line_not_a_traceback(url, message, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("nexus-loadtest: "), result.stderr
     assert message in lines[0]
     assert "Traceback" not in result.stderr
-
-
-def _answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-def test_an_event_s_screens_follow_the_presenter_and_every_poll_is_exact(split):
-    report = run(*split, subscribers=40, votes=240, rate=120, event=3, switch_every=0.6)
-    assert (report["event"], report["polls"]) == (True, 3)
-    assert report["statuses"] == {"201": 240}
-    assert report["exact"] and report["versions_monotonic"]
-    assert report["convergence_s"] is not None  # every screen shows the last poll's final state
-    assert loadtest.passed(report)
-
-
-def test_event_mode_needs_a_rate():
-    result = loadtest_cli("--url", "http://127.0.0.1:1", "--event", "3", "--votes", "10")
-    assert result.returncode == 1
-    assert result.stderr.strip() == (
-        "nexus-loadtest: --event needs --rate (votes follow the presenter's clock)"
-        " and no --dashboard"
-    )

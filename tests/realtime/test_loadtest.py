@@ -124,3 +124,21 @@ def test_a_wrong_url_is_one_line_not_a_traceback(url, message, tmp_path):
     assert len(lines) == 1 and lines[0].startswith("nexus-loadtest: "), result.stderr
     assert message in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_an_event_s_screens_follow_the_presenter_and_every_poll_is_exact(split):
+    report = run(*split, subscribers=40, votes=240, rate=120, event=3, switch_every=0.6)
+    assert (report["event"], report["polls"]) == (True, 3)
+    assert report["statuses"] == {"201": 240}
+    assert report["exact"] and report["versions_monotonic"]
+    assert report["convergence_s"] is not None  # every screen shows the last poll's final state
+    assert loadtest.passed(report)
+
+
+def test_event_mode_needs_a_rate():
+    result = loadtest_cli("--url", "http://127.0.0.1:1", "--event", "3", "--votes", "10")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "nexus-loadtest: --event needs --rate (votes follow the presenter's clock)"
+        " and no --dashboard"
+    )

@@ -291,6 +291,24 @@ class Context:
     stuck: list[socket.socket] = field(default_factory=list)
 
 
+async def create_poll(http, body: dict, token: str, deadline_s: float = 15.0) -> dict:
+    """Creates the fault's poll as a client should: a 503 (the previous fault's
+    Postgres still coming back in one worker's pool) is retried after its
+    Retry-After, until the deadline."""
+    give_up = time.monotonic() + deadline_s
+    while True:
+        async with http.post(
+            "/api/polls/", json=body, headers={"Authorization": f"Token {token}"}
+        ) as response:
+            answer = await response.json()
+            retry_after = response.headers.get("Retry-After")
+        if response.status == 201:
+            return answer
+        if response.status != 503 or retry_after is None or time.monotonic() > give_up:
+            raise SystemExit(f"faults: creating the poll: {response.status} {answer}")
+        await asyncio.sleep(float(retry_after))
+
+
 async def run_fault(name: str, ctx: Context, args, token: str) -> dict:
     connector = aiohttp.TCPConnector(limit=args.connections)
     # A vote's answer time counts from when its request was sent, not from
@@ -312,12 +330,11 @@ async def run_fault(name: str, ctx: Context, args, token: str) -> dict:
         texts = ["Yes", "No"] + (
             [f"{n:02d} " + "x" * 190 for n in range(40)] if name == "stuck-sockets" else []
         )
-        async with http.post(
-            "/api/polls/",
-            json={"question": f"Fault: {name}", "choices": texts, "max_ballots_per_address": 0},
-            headers={"Authorization": f"Token {token}"},
-        ) as response:
-            ctx.poll = await response.json()
+        ctx.poll = await create_poll(
+            http,
+            {"question": f"Fault: {name}", "choices": texts, "max_ballots_per_address": 0},
+            token,
+        )
         ctx.vote_url = ctx.poll["urls"]["vote"]
         screens = Screens(ctx.ws_http.replace("http", "ws", 1), ctx.poll["id"], args.screens)
         if await screens.open(ws_session) is None:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -10,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema
 from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
-from rest_framework.fields import empty
+from rest_framework.fields import ListField, empty
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.renderers import BaseRenderer, JSONRenderer
@@ -20,13 +21,16 @@ from rest_framework.viewsets import ViewSet
 
 from nexus import links
 from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
+from nexus.fields import StrictIntegerField
 from nexus.metrics import VOTES
 from nexus.openapi import errors
 
 from . import examples, selectors, services
 from .eligibility import guarded
+from .kinds import VoteBody
 from .models import Poll
 from .serializers import (
+    MAX_MARKS,
     BallotSerializer,
     ExportSerializer,
     InviteBatchSerializer,
@@ -248,20 +252,39 @@ class PollViewSet(OneTripThrottling, ViewSet):
 
 
 JSON = JSONRenderer()
-_CHOICES = VoteSerializer().fields["choices"]
+_IDS = ListField(child=StrictIntegerField(), allow_empty=True, max_length=MAX_MARKS)
+_SCORE = StrictIntegerField(min_value=-32768, max_value=32767)
+_ITEM = re.compile(r"[0-9]{1,18}")
 
 
-def vote_choices(data) -> list[int]:
-    """The vote body's `choices`, checked as VoteSerializer says. Its one
-    field is run directly: a serializer per request deep-copies its fields,
-    which was a measurable part of the vote (docs/BENCHMARKS.md)."""
+def vote_body(data) -> VoteBody:
+    """The vote's body, checked as VoteSerializer says: one of `choices`,
+    `ratings` or `ranking`. Its fields are run directly: a serializer per
+    request deep-copies its fields, which was a measurable part of the vote
+    (docs/BENCHMARKS.md)."""
     if not isinstance(data, dict):
         message = VoteSerializer.default_error_messages["invalid"]
         raise ValidationError({"non_field_errors": [message.format(datatype=type(data).__name__)]})
+    shapes = [shape for shape in ("choices", "ratings", "ranking") if shape in data]
+    if len(shapes) > 1:
+        raise ValidationError({"non_field_errors": ["Send one of choices, ratings or ranking."]})
+    shape = shapes[0] if shapes else "choices"
     try:
-        return _CHOICES.run_validation(data.get("choices", empty))
+        if shape != "ratings":
+            return VoteBody(shape, tuple(_IDS.run_validation(data.get(shape, empty))))
+        return VoteBody("ratings", *_ratings(data["ratings"]))
     except ValidationError as exc:
-        raise ValidationError({"choices": exc.detail}) from None
+        raise ValidationError({shape: exc.detail}) from None
+
+
+def _ratings(ratings) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    if not isinstance(ratings, dict):
+        raise ValidationError('An object of choice id to score, like {"11": 4}.')
+    if len(ratings) > _IDS.max_length:
+        raise ValidationError(f"Rate at most {_IDS.max_length} items.")
+    if not all(isinstance(k, str) and _ITEM.fullmatch(k) for k in ratings):
+        raise ValidationError('Each key is a choice id, like "11".')
+    return tuple(map(int, ratings)), tuple(_SCORE.run_validation(v) for v in ratings.values())
 
 
 class VoteView(OneTripThrottling, APIView):
@@ -310,14 +333,14 @@ class VoteView(OneTripThrottling, APIView):
         },
     )
     def post(self, request, poll_id):
-        choice_ids = vote_choices(request.data)
+        body = vote_body(request.data)
         voter = request_voter(request, create=True)
         key = idempotency.key_from_request(request)
 
         outcome = idempotency.vote_answer(
             poll_id=poll_id,
             voter=voter,
-            choice_ids=choice_ids,
+            body=body,
             key=key,
             passcode=passcode_from_request(request),
             address=address_prefix(request),
@@ -364,9 +387,13 @@ class MyVoteView(OneTripThrottling, APIView):
         mine = voter and selectors.ballot_mine(poll_id=poll_id, voter=voter)
         if not mine:
             raise NotFound("You have no ballot in this poll.")
-        ballot, choice_ids = mine
+        ballot, marks = mine
         _, body = ballot_answer(
-            poll_id=poll_id, created_at=ballot.created_at, choice_ids=choice_ids, voter=voter
+            poll_id=poll_id,
+            created_at=ballot.created_at,
+            marks=marks,
+            kind=ballot.poll.kind,
+            voter=voter,
         )
         return HttpResponse(body, content_type="application/json")
 

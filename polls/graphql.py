@@ -17,7 +17,9 @@ from nexus.errors import ApplicationError, Forbidden, Invalid, error_body, excep
 from nexus.outage import database_unavailable
 
 from . import models, selectors, services
+from .kinds import VoteBody
 from .serializers import (
+    MAX_MARKS,
     EventCurrentSerializer,
     EventPollsSerializer,
     EventWriteSerializer,
@@ -62,6 +64,18 @@ class Choice:
     position: int
 
 
+@strawberry.type
+class Scale:
+    min: int
+    max: int
+
+
+@strawberry.input
+class ScaleInput:
+    min: int
+    max: int
+
+
 @strawberry_django.type(models.Poll)
 class Poll:
     id: strawberry.ID
@@ -90,6 +104,12 @@ class Poll:
     @strawberry_django.field
     def has_passcode(self, root: models.Poll) -> bool:
         return bool(root.passcode)
+
+    @strawberry_django.field(description="A rating poll's scale; null for other kinds.")
+    def scale(self, root: models.Poll) -> Scale | None:
+        if root.kind != models.Poll.Kind.RATING:
+            return None
+        return Scale(min=root.scale_min, max=root.scale_max)
 
 
 @strawberry.type
@@ -134,6 +154,47 @@ class ChoiceResult:
     text: str
     votes: int
     share: float
+    count: int | None = strawberry.field(default=None, description="rating: ratings given")
+    mean: float | None = strawberry.field(default=None, description="rating: mean score")
+    distribution: list[int] | None = strawberry.field(
+        default=None, description="rating: how many gave each score, min to max"
+    )
+    borda: int | None = strawberry.field(default=None, description="ranking: Borda points")
+    first: int | None = strawberry.field(default=None, description="ranking: ranked first")
+
+
+@strawberry.type
+class ChoiceCount:
+    choice: strawberry.ID
+    votes: int
+
+
+@strawberry.type
+class IrvRound:
+    counts: list[ChoiceCount]
+    eliminated: strawberry.ID | None
+
+
+@strawberry.type
+class Irv:
+    """A ranking poll's instant-runoff count (docs/API.md: the tie rule)."""
+
+    rounds: list[IrvRound]
+    winner: strawberry.ID | None
+
+    @classmethod
+    def of(cls, data: dict) -> "Irv":
+        rounds = [
+            IrvRound(
+                counts=[ChoiceCount(choice=c, votes=n) for c, n in r["counts"].items()],
+                eliminated=r["eliminated"],
+            )
+            for r in data["rounds"]
+        ]
+        return cls(rounds=rounds, winner=data["winner"])
+
+
+_KIND_FIELDS = ("count", "mean", "distribution", "borda", "first")
 
 
 @strawberry.type
@@ -143,6 +204,7 @@ class Results:
     status: str
     total_votes: int
     choices: list[ChoiceResult]
+    irv: Irv | None = None
 
     @classmethod
     def of(cls, data: dict, texts: dict[int, str]) -> "Results":
@@ -157,10 +219,24 @@ class Results:
                     text=c.get("text", texts.get(c["id"], "")),
                     votes=c["votes"],
                     share=c["share"],
+                    **{k: c[k] for k in _KIND_FIELDS if k in c},
                 )
                 for c in data["choices"]
             ],
+            irv=Irv.of(data["irv"]) if "irv" in data else None,
         )
+
+
+@strawberry.type
+class Rating:
+    choice: strawberry.ID
+    score: int
+
+
+@strawberry.input
+class RatingInput:
+    choice: strawberry.ID
+    score: int
 
 
 @strawberry.type
@@ -169,6 +245,8 @@ class Ballot:
     choices: list[strawberry.ID]
     voter_id: str | None
     created_at: datetime
+    ratings: list[Rating] | None = None
+    ranking: list[strawberry.ID] | None = None
 
 
 @strawberry.type
@@ -190,6 +268,7 @@ class CreatePollInput:
     description: str | None = strawberry.UNSET
     kind: str | None = strawberry.UNSET
     max_choices: int | None = strawberry.UNSET
+    scale: ScaleInput | None = strawberry.UNSET
     anonymous: bool | None = strawberry.UNSET
     allow_vote_change: bool | None = strawberry.UNSET
     results: str | None = strawberry.UNSET
@@ -207,6 +286,27 @@ class CreatePollInput:
 
 def _user(info: Info):
     return info.context.user
+
+
+def _vote_body(choices, ratings, ranking) -> VoteBody:
+    """The vote mutation's one ballot argument, as REST's body (polls.kinds)."""
+    given = {
+        name: value
+        for name, value in (("choices", choices), ("ratings", ratings), ("ranking", ranking))
+        if value is not None
+    }
+    if len(given) != 1:
+        raise Invalid("Give one of choices, ratings or ranking.")
+    ((shape, value),) = given.items()
+    if len(value) > MAX_MARKS:
+        raise Invalid(fields={shape: f"At most {MAX_MARKS}."})
+    try:
+        if shape == "ratings":
+            ids = tuple(int(r.choice) for r in value)
+            return VoteBody(shape, ids, tuple(r.score for r in value))
+        return VoteBody(shape, tuple(int(c) for c in value))
+    except ValueError:
+        raise Invalid(fields={shape: "Choice ids are integers."}) from None
 
 
 @strawberry.type
@@ -295,7 +395,9 @@ class Mutation:
         self,
         info: Info,
         poll_id: strawberry.ID,
-        choices: list[strawberry.ID],
+        choices: list[strawberry.ID] | None = None,
+        ratings: list[RatingInput] | None = None,
+        ranking: list[strawberry.ID] | None = None,
         voter_id: str | None = None,
         idempotency_key: str | None = None,
         passcode: str | None = None,
@@ -303,27 +405,29 @@ class Mutation:
     ) -> Ballot:
         info.context.throttle()
         poll_id = str(poll_id).upper()
-        try:
-            choice_ids = [int(c) for c in choices]
-        except ValueError:
-            raise Invalid(fields={"choices": "Choice ids are integers."}) from None
+        body = _vote_body(choices, ratings, ranking)
         voter = info.context.voter(voter_id, external=external_voter, create=True)
         key = idempotency.key_checked(idempotency_key, field="idempotencyKey")
         outcome = idempotency.vote_answer(
             poll_id=poll_id,
             voter=voter,
-            choice_ids=choice_ids,
+            body=body,
             key=key,
             passcode=passcode_checked(passcode, field="passcode"),
             address=info.context.address,
         )
         if voter.generated:
             info.context.set_voter_cookie(voter.voter_id)
+        ratings_out = outcome.ratings
         return Ballot(
             poll=outcome.poll_id,
             choices=list(outcome.choice_ids),
             voter_id=outcome.voter_id,
             created_at=outcome.created_at,
+            ratings=None
+            if ratings_out is None
+            else [Rating(choice=c, score=n) for c, n in ratings_out.items()],
+            ranking=None if outcome.ranking is None else list(outcome.ranking),
         )
 
     @strawberry.mutation

@@ -21,6 +21,8 @@ class Poll(models.Model):
     class Kind(models.TextChoices):
         SINGLE = "single"
         MULTIPLE = "multiple"
+        RATING = "rating"
+        RANKING = "ranking"
 
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -50,6 +52,9 @@ class Poll(models.Model):
     description = models.TextField(blank=True, default="")
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.SINGLE)
     max_choices = models.PositiveSmallIntegerField(default=1)
+    # A rating poll's scale (min 0..1, max 2..10); null for the other kinds.
+    scale_min = models.PositiveSmallIntegerField(null=True, blank=True)
+    scale_max = models.PositiveSmallIntegerField(null=True, blank=True)
     anonymous = models.BooleanField(default=True)
     allow_vote_change = models.BooleanField(default=False)
     # Who sees the results when (polls.visibility); the API calls it `results`.
@@ -194,6 +199,27 @@ class BallotChoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ballot_id} -> {self.choice_id}"
+
+
+class TallyLine(models.Model):
+    """A cached count beside Choice.votes, for the kinds whose results need
+    more than "how many named this choice" (polls.kinds): `m:<choice>:<value>`
+    counts marks of one value (a rating's score, a ranking's place), and
+    `r:<id>,<id>,...` counts ballots with that whole ranking (instant-runoff
+    needs each ballot's order). Bumped in the ballot's own transaction with
+    the poll's version; `manage.py recount` rebuilds them from the marks."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+", db_index=False)
+    key = models.CharField(max_length=600)
+    count = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "key"], name="tallyline_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / {self.key}: {self.count}"
 
 
 class Invite(models.Model):

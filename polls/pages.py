@@ -22,7 +22,7 @@ from nexus.errors import ApplicationError, NotFound
 
 from . import selectors
 from .models import JOIN_CODE_PATTERN, Event, Poll
-from .serializers import PollSerializer, event_data
+from .serializers import PollSerializer, ballot_marks, event_data
 from .services import invites
 from .voters import VOTER_COOKIE, voter_resolve
 
@@ -81,7 +81,9 @@ def _my_ballot(request, poll: dict) -> dict:
     except ApplicationError:  # a voter id the server no longer accepts: the page renews it
         return {"known": False, "choices": None}
     mine = voter and selectors.ballot_mine(poll_id=poll["id"], voter=voter)
-    return {"known": True, "choices": mine[1] if mine else None}
+    if not mine:
+        return {"known": True, "choices": None}
+    return {"known": True, **ballot_marks(mine[1], poll["kind"])}
 
 
 @ensure_csrf_cookie

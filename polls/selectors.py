@@ -2,13 +2,16 @@
 
 from dataclasses import dataclass
 
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from nexus.errors import NotFound
 
+from . import kinds
 from .errors import ResultsHidden
-from .models import Ballot, Choice, Event, Export, Poll
+from .kinds import Mark
+from .models import Ballot, Choice, Event, Export, Poll, TallyLine
 from .visibility import results_denial
 from .voters import Voter
 
@@ -55,19 +58,19 @@ def _status_is(status: str) -> Q:
     return Q(status=status)
 
 
-def ballot_mine(*, poll_id: str, voter: Voter) -> tuple[Ballot, list[int]] | None:
-    """The voter's ballot in the poll and the choices it names, if any."""
-    ballot = Ballot.objects.filter(poll_id=poll_id, voter_key=voter.key).first()
-    if ballot is None:
+def ballot_mine(*, poll_id: str, voter: Voter) -> tuple[Ballot, list[Mark]] | None:
+    """The voter's ballot in the poll (its poll loaded) and its marks, if any."""
+    ballot = Ballot.objects.select_related("poll").filter(poll_id=poll_id, voter_key=voter.key)
+    found = ballot.first()
+    if found is None:
         return None
-    return ballot, sorted(ballot.marks.values_list("choice_id", flat=True))
+    return found, list(found.marks.values_list("choice_id", "value"))
 
 
 def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
-    """The poll's results, honouring visibility. One query for the snapshot."""
-    choices = list(
-        Choice.objects.filter(poll_id=poll_id).select_related("poll").order_by("position")
-    )
+    """The poll's results, honouring visibility. One query for the snapshot
+    (a rating or ranking poll's counts: one transaction)."""
+    choices, lines = _tally(poll_id)
     if not choices:  # every poll has at least two choices
         raise NotFound("No poll with this id.")
     poll = choices[0].poll
@@ -87,7 +90,25 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
         raise NotFound("No poll with this id.")
     if denial:
         raise ResultsHidden(_hidden_reason(poll))
-    return results_snapshot(poll, choices)
+    return results_snapshot(poll, choices, lines)
+
+
+def _tally(poll_id: str) -> tuple[list[Choice], dict[str, int]]:
+    """The poll's choices with the poll joined (tally and version in one
+    statement) and, for the kinds that keep more counts (TallyLine), those
+    counts from the same snapshot: both reads in one transaction, repeatable
+    read on Postgres (statements in read committed each see their own)."""
+    choices = _choices_with_poll(poll_id)
+    if not choices or choices[0].poll.kind not in kinds.WITH_LINES:
+        return choices, {}
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        choices = _choices_with_poll(poll_id)
+        lines = TallyLine.objects.filter(poll_id=poll_id, count__gt=0).values_list("key", "count")
+        return choices, dict(lines)
 
 
 def _choices_with_poll(poll_id: str) -> list[Choice]:
@@ -101,9 +122,13 @@ def _hidden_reason(poll: Poll) -> str:
     return "Results are shown when the poll closes."
 
 
-def results_snapshot(poll: Poll, choices: list[Choice]) -> dict:
-    """Results as the contract spells them, from one consistent read."""
+def results_snapshot(poll: Poll, choices: list[Choice], lines: dict[str, int]) -> dict:
+    """Results as the contract spells them, from one consistent read; a
+    rating or ranking poll's own fields come from its counts (`lines`)."""
     total = poll.total_votes
+    low, high = poll.scale_min, poll.scale_max
+    scale = None if low is None or high is None else (low, high)
+    per_choice, extra = kinds.results(poll.kind, scale, [c.id for c in choices], lines)
     return {
         "poll": poll.id,
         "version": poll.version,
@@ -115,9 +140,11 @@ def results_snapshot(poll: Poll, choices: list[Choice]) -> dict:
                 "text": c.text,
                 "votes": c.votes,
                 "share": round(c.votes / total, 4) if total else 0.0,
+                **per_choice.get(c.id, {}),
             }
             for c in choices
         ],
+        **extra,
         "updated_at": poll.updated_at,
     }
 
@@ -142,19 +169,21 @@ class LiveState:
 
 def live_state(*, poll_id: str) -> LiveState | None:
     """The poll's live-results message from one consistent read; None if gone."""
-    choices = _choices_with_poll(poll_id)
+    choices, lines = _tally(poll_id)
     if not choices:
         return None
     poll = choices[0].poll
-    snapshot = results_snapshot(poll, choices)
+    snapshot = results_snapshot(poll, choices, lines)
     message = {
         "type": "results",
         "poll": poll.id,
         "version": poll.version,
         "status": snapshot["status"],
         "total_votes": poll.total_votes,
-        "choices": [{k: c[k] for k in ("id", "votes", "share")} for c in snapshot["choices"]],
+        "choices": [{k: v for k, v in c.items() if k != "text"} for c in snapshot["choices"]],
     }
+    if "irv" in snapshot:
+        message["irv"] = snapshot["irv"]
     return LiveState(
         message, poll.owner_id, poll.results_visibility, poll.status == Poll.Status.DRAFT
     )

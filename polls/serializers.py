@@ -1,6 +1,7 @@
 import json
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from nexus.fields import (
@@ -10,6 +11,7 @@ from nexus.fields import (
     StrictRegexField,
 )
 
+from .kinds import in_order, ratings_of
 from .models import JOIN_CODE_PATTERN, Choice, Poll
 
 MAX_CHOICES = 50
@@ -53,6 +55,22 @@ def poll_urls(poll_id: str) -> dict:
     }
 
 
+class ScaleSerializer(serializers.Serializer):
+    """A rating poll's scale: each item is rated from `min` to `max`."""
+
+    min = StrictIntegerField(
+        min_value=0, max_value=1, error_messages={"min_value": "0 or 1.", "max_value": "0 or 1."}
+    )
+    max = StrictIntegerField(
+        min_value=2,
+        max_value=10,
+        error_messages={"min_value": "From 2 to 10.", "max_value": "From 2 to 10."},
+    )
+
+
+DEFAULT_SCALE = {"min": 1, "max": 5}
+
+
 class PollSerializer(serializers.ModelSerializer):
     """A poll as answered by every endpoint (read-only)."""
 
@@ -60,6 +78,7 @@ class PollSerializer(serializers.ModelSerializer):
     has_passcode = serializers.SerializerMethodField()
     owner = serializers.CharField(source="owner.username")
     choices = ChoiceSerializer(many=True)
+    scale = serializers.SerializerMethodField()
     urls = serializers.SerializerMethodField()
     results = serializers.ChoiceField(source="results_visibility", choices=Poll.Results.choices)
 
@@ -71,6 +90,7 @@ class PollSerializer(serializers.ModelSerializer):
             "description",
             "kind",
             "max_choices",
+            "scale",
             "anonymous",
             "allow_vote_change",
             "results",
@@ -85,6 +105,12 @@ class PollSerializer(serializers.ModelSerializer):
             "choices",
             "urls",
         ]
+
+    @extend_schema_field(ScaleSerializer(allow_null=True))
+    def get_scale(self, poll: Poll) -> dict | None:
+        if poll.kind != Poll.Kind.RATING:
+            return None
+        return {"min": poll.scale_min, "max": poll.scale_max}
 
     def get_has_passcode(self, poll: Poll) -> bool:
         return bool(poll.passcode)
@@ -119,13 +145,16 @@ class PollWriteSerializer(serializers.Serializer):
                 "max_length": "Keep each choice under 200 characters.",
             },
         ),
-        min_length=2,
+        min_length=1,  # 2 but for rating polls (validate)
         max_length=MAX_CHOICES,
         error_messages={
             "min_length": "Give at least 2 choices, one per line.",
             "max_length": f"Give at most {MAX_CHOICES} choices.",
             "required": "Give at least 2 choices, one per line.",
         },
+    )
+    scale = ScaleSerializer(
+        required=False, help_text="Rating polls only; default 1 to 5 (min 0..1, max 2..10)."
     )
     anonymous = StrictBooleanField(default=True)
     allow_vote_change = StrictBooleanField(default=False)
@@ -177,6 +206,7 @@ class PollWriteSerializer(serializers.Serializer):
     def validate(self, attrs: dict) -> dict:
         merged = {**self._current(), **attrs}
         errors = {}
+        self._kind(attrs, merged, errors)
         limit = self._max_choices(attrs, merged, errors)
         if limit > len(merged["choices"]):
             errors["max_choices"] = f"At most {len(merged['choices'])}, the number of choices."
@@ -203,7 +233,24 @@ class PollWriteSerializer(serializers.Serializer):
         if "passcode" in attrs and eligibility != Poll.Eligibility.PASSCODE:
             errors["passcode"] = "Only polls with eligibility passcode take a passcode."
 
+    def _kind(self, attrs: dict, merged: dict, errors: dict) -> None:
+        """Rating polls rate 1..50 items on a scale; every other kind has 2..50 choices."""
+        kind, scale = merged["kind"], attrs.pop("scale", None)
+        if kind != Poll.Kind.RATING and len(merged["choices"]) < 2:
+            errors["choices"] = "Give at least 2 choices, one per line."
+        if kind != Poll.Kind.RATING:
+            if scale is not None:
+                errors["scale"] = "Only rating polls have a scale."
+            attrs["scale_min"] = attrs["scale_max"] = None
+            return
+        scale = scale or merged.get("scale") or DEFAULT_SCALE
+        attrs["scale_min"], attrs["scale_max"] = scale["min"], scale["max"]
+
     def _max_choices(self, attrs: dict, merged: dict, errors: dict) -> int:
+        if merged["kind"] in (Poll.Kind.RATING, Poll.Kind.RANKING):
+            if "max_choices" in attrs:
+                errors["max_choices"] = "Only multiple-choice polls take max_choices."
+            return len(merged["choices"])
         if merged["kind"] == Poll.Kind.SINGLE:
             if attrs.get("max_choices", 1) != 1:
                 errors["max_choices"] = "A single-choice poll takes exactly 1 choice."
@@ -224,14 +271,38 @@ class PollWriteSerializer(serializers.Serializer):
             "eligibility": poll.eligibility,
             "passcode": poll.passcode,
             "max_choices": poll.max_choices,
+            "scale": None
+            if poll.scale_min is None
+            else {"min": poll.scale_min, "max": poll.scale_max},
             "choices": [c.text for c in poll.choices.all()],
             "opens_at": poll.opens_at,
             "closes_at": poll.closes_at,
         }
 
 
+MAX_MARKS = 100  # ids in one vote body: a list longer than any poll is refused unread
+
+
 class VoteSerializer(serializers.Serializer):
-    choices = serializers.ListField(child=StrictIntegerField(), allow_empty=True, max_length=100)
+    """One of the three, as the poll's kind says (polls.api.vote_body checks it)."""
+
+    choices = serializers.ListField(
+        child=StrictIntegerField(),
+        max_length=MAX_MARKS,
+        required=False,
+        help_text="single and multiple choice polls: the chosen choice ids.",
+    )
+    ratings = serializers.DictField(
+        child=StrictIntegerField(),
+        required=False,
+        help_text='rating polls: {"<choice id>": score}, each within the poll\'s scale.',
+    )
+    ranking = serializers.ListField(
+        child=StrictIntegerField(),
+        max_length=MAX_MARKS,
+        required=False,
+        help_text="ranking polls: choice ids, best first, no repeats.",
+    )
 
 
 class VoterSerializer(serializers.Serializer):
@@ -267,6 +338,12 @@ class InviteCountsSerializer(serializers.Serializer):
 class BallotSerializer(serializers.Serializer):
     poll = serializers.CharField()
     choices = serializers.ListField(child=serializers.IntegerField())
+    ratings = serializers.DictField(
+        child=serializers.IntegerField(), required=False, help_text="A rating poll's ballot."
+    )
+    ranking = serializers.ListField(
+        child=serializers.IntegerField(), required=False, help_text="A ranking poll's, best first."
+    )
     voter_id = serializers.CharField(required=False)
     created_at = serializers.DateTimeField()
 
@@ -274,8 +351,19 @@ class BallotSerializer(serializers.Serializer):
 _DATETIME = serializers.DateTimeField()
 
 
+def ballot_marks(marks, kind: str) -> dict:
+    """What a ballot names: `choices` (ids in order), and a rating's scores
+    or a ranking's order."""
+    data: dict = {"choices": sorted(c for c, _ in marks)}
+    if kind == Poll.Kind.RATING:
+        data["ratings"] = ratings_of(marks)
+    elif kind == Poll.Kind.RANKING:
+        data["ranking"] = in_order(marks)
+    return data
+
+
 def ballot_answer(
-    *, poll_id: str, created_at, choice_ids: list[int], voter, created: bool = False
+    *, poll_id: str, created_at, marks, kind: str, voter, created: bool = False
 ) -> tuple[int, str]:
     """(status, JSON text) of a vote's answer: what Idempotency-Key replays.
 
@@ -283,7 +371,7 @@ def ballot_answer(
     (it deep-copies its fields) was a tenth of a vote request's Python time.
     `test_the_vote_answer_is_what_the_ballot_serializer_renders` holds them equal.
     """
-    data = {"poll": poll_id, "choices": choice_ids}
+    data: dict = {"poll": poll_id, **ballot_marks(marks, kind)}
     if voter.is_anonymous:
         data["voter_id"] = voter.voter_id
     data["created_at"] = _DATETIME.to_representation(created_at)
@@ -294,8 +382,37 @@ def ballot_answer(
 class ChoiceResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     text = serializers.CharField()
-    votes = serializers.IntegerField()
+    votes = serializers.IntegerField(help_text="Ballots naming this choice (rating: rating it).")
     share = serializers.FloatField()
+    # Rating polls (absent otherwise).
+    count = serializers.IntegerField(required=False, help_text="rating: ratings of this item")
+    mean = serializers.FloatField(required=False, allow_null=True, help_text="rating: mean score")
+    distribution = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="rating: how many gave each score, scale min to max",
+    )
+    # Ranking polls (absent otherwise).
+    borda = serializers.IntegerField(
+        required=False, help_text="ranking: n-1 points for first of n, down to 0; unranked 0"
+    )
+    first = serializers.IntegerField(required=False, help_text="ranking: ballots ranking it first")
+
+    def to_representation(self, instance: dict) -> dict:
+        # Another kind's fields stay absent (a nullable one would show as null).
+        return {k: v for k, v in super().to_representation(instance).items() if k in instance}
+
+
+class IrvRoundSerializer(serializers.Serializer):
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="choice id: ballots")
+    eliminated = serializers.IntegerField(allow_null=True)
+
+
+class IrvSerializer(serializers.Serializer):
+    """A ranking poll's instant-runoff count; docs/API.md gives the tie rule."""
+
+    rounds = IrvRoundSerializer(many=True)
+    winner = serializers.IntegerField(allow_null=True)
 
 
 class ResultsSerializer(serializers.Serializer):
@@ -304,6 +421,7 @@ class ResultsSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=Poll.Status.choices)
     total_votes = serializers.IntegerField()
     choices = ChoiceResultSerializer(many=True)
+    irv = IrvSerializer(required=False, help_text="ranking polls only")
     updated_at = serializers.DateTimeField()
 
 

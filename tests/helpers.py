@@ -17,9 +17,14 @@ def anon(name: str) -> Voter:
 
 
 def vote(client, poll_id, choices, voter="voter-0001", **headers):
+    return cast(client, poll_id, {"choices": choices}, voter, **headers)
+
+
+def cast(client, poll_id, body, voter="voter-0001", **headers):
+    """POST any vote body ({"ratings": ...}, {"ranking": ...}) as `voter`."""
     extra = {"HTTP_X_VOTER_ID": voter_id(voter)} if voter else {}
     extra.update({f"HTTP_{k.upper().replace('-', '_')}": v for k, v in headers.items()})
-    return client.post(f"/api/polls/{poll_id}/votes/", {"choices": choices}, format="json", **extra)
+    return client.post(f"/api/polls/{poll_id}/votes/", body, format="json", **extra)
 
 
 def is_timestamp(value) -> bool:

@@ -21,11 +21,11 @@ from ..errors import (
     AddressLimit,
     AlreadyVoted,
     IdempotencyMismatch,
-    InvalidChoice,
     NotInvited,
     PollClosed,
     VoteChangeNotAllowed,
 )
+from ..kinds import Mark, checked_marks, in_order, ratings_of
 from ..models import Poll
 from ..serializers import ballot_answer
 from ..voters import Voter
@@ -40,6 +40,10 @@ class BallotWrite:
     address: str = ""  # the client's address prefix, for the address cap
     key: str | None = None  # Idempotency-Key
     fingerprint: str = ""
+    # The body's shape (polls.kinds.SHAPES): "choices"; "ratings", with the
+    # scores in `values` beside `choice_ids`; "ranking", `choice_ids` best first.
+    shape: str = "choices"
+    values: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,13 +57,25 @@ class VoteOutcome:
     choice_ids: tuple[int, ...] = ()
     voter_id: str | None = None
     created_at: datetime | None = None
+    ratings: dict[str, int] | None = None  # a rating poll's ballot
+    ranking: tuple[int, ...] | None = None  # a ranking poll's ballot
 
     @classmethod
     def replayed(cls, status: int, body: str) -> "VoteOutcome":
         data = json.loads(body)
         created = datetime.fromisoformat(data["created_at"].replace("Z", "+00:00"))
         choices = tuple(data["choices"])
-        return cls(status, body, data["poll"], choices, data.get("voter_id"), created)
+        ranking = tuple(data["ranking"]) if "ranking" in data else None
+        return cls(
+            status,
+            body,
+            data["poll"],
+            choices,
+            data.get("voter_id"),
+            created,
+            data.get("ratings"),
+            ranking,
+        )
 
 
 @dataclass
@@ -74,8 +90,8 @@ class BallotState:
     poll_id: str
     voter: Voter
     original_id: int | None = None  # the committed ballot, if any
-    original_marks: frozenset[int] = frozenset()
-    final_marks: frozenset[int] | None = None  # None: no ballot after the batch
+    original_marks: frozenset[Mark] = frozenset()
+    final_marks: frozenset[Mark] | None = None  # None: no ballot after the batch
     created_at: datetime | None = None  # of the final ballot
     new_row: bool = False  # the final ballot is a new row (a first ballot)
     id: int | None = None  # the final row's id, once written
@@ -144,7 +160,9 @@ class Batch:
         voter_admit(poll, voter, write.passcode)
         if not state.open_now:
             raise PollClosed()
-        chosen = frozenset(_checked_choices(poll, state.choices, list(write.choice_ids or ())))
+        chosen = checked_marks(
+            poll, state.choices, write.shape, write.choice_ids or (), write.values
+        )
         ballot = self._ballot(write)
         if ballot.final_marks is not None:
             if not poll.allow_vote_change:
@@ -192,27 +210,22 @@ class Batch:
         return self.state.ballots[where]
 
     def _answer(self, write: BallotWrite, ballot: BallotState, *, created: bool) -> VoteOutcome:
-        marks = tuple(sorted(ballot.final_marks or ()))
+        marks, kind = ballot.final_marks or frozenset(), self.state.polls[write.poll_id].poll.kind
         status, body = ballot_answer(
             poll_id=write.poll_id,
             created_at=ballot.created_at,
-            choice_ids=list(marks),
+            marks=marks,
+            kind=kind,
             voter=write.voter,
             created=created,
         )
-        voter_id = write.voter.voter_id if write.voter.is_anonymous else None
-        return VoteOutcome(status, body, write.poll_id, marks, voter_id, ballot.created_at)
-
-
-def _checked_choices(poll: Poll, valid: set[int], choice_ids: list[int]) -> set[int]:
-    chosen = set(choice_ids)
-    if not chosen:
-        raise InvalidChoice("Pick at least one choice.")
-    if len(chosen) != len(choice_ids):
-        raise InvalidChoice("A choice may be named only once.")
-    if not chosen <= valid:
-        raise InvalidChoice(f"Unknown choice for this poll: {sorted(chosen - valid)}.")
-    limit = 1 if poll.kind == Poll.Kind.SINGLE else poll.max_choices
-    if len(chosen) > limit:
-        raise InvalidChoice(f"Pick at most {limit} choice{'s' if limit > 1 else ''}.")
-    return chosen
+        return VoteOutcome(
+            status,
+            body,
+            write.poll_id,
+            tuple(sorted(c for c, _ in marks)),
+            write.voter.voter_id if write.voter.is_anonymous else None,
+            ballot.created_at,
+            ratings_of(marks) if kind == Poll.Kind.RATING else None,
+            tuple(in_order(marks)) if kind == Poll.Kind.RANKING else None,
+        )

@@ -16,6 +16,8 @@ from django.db import DatabaseError, connection, transaction
 
 from realtime import publish
 
+from .. import kinds
+from ..kinds import Mark
 from ..models import (
     ACCEPTS_VOTES_PARAMS,
     ACCEPTS_VOTES_SQL,
@@ -26,17 +28,20 @@ from ..models import (
     IdempotencyRecord,
     Invite,
     Poll,
+    TallyLine,
 )
 from .batch_decide import BallotState, BallotWrite, Batch, PollState, State
 
 _POLL, _CHOICE, _BALLOT, _MARK = (m._meta.db_table for m in (Poll, Choice, Ballot, BallotChoice))
 _INVITE, _ADDRESS = Invite._meta.db_table, AddressCount._meta.db_table
-_RECORD = IdempotencyRecord._meta.db_table
+_RECORD, _LINE = IdempotencyRecord._meta.db_table, TallyLine._meta.db_table
 _POLL_FIELDS = (
     "status",
     "owner_id",
     "kind",
     "max_choices",
+    "scale_min",
+    "scale_max",
     "anonymous",
     "allow_vote_change",
     "eligibility",
@@ -146,12 +151,13 @@ def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
             )
     if ballots:
         ids = {b.original_id: b for b in ballots.values() if b.original_id is not None}
-        marks: dict[int, set[int]] = {i: set() for i in ids}
+        marks: dict[int, set[Mark]] = {i: set() for i in ids}
         cursor.execute(
-            f"SELECT ballot_id, choice_id FROM {_MARK} WHERE ballot_id IN ({_in(ids)})", list(ids)
+            f"SELECT ballot_id, choice_id, value FROM {_MARK} WHERE ballot_id IN ({_in(ids)})",
+            list(ids),
         )
-        for ballot_id, choice_id in cursor.fetchall():
-            marks[ballot_id].add(choice_id)
+        for ballot_id, choice_id, value in cursor.fetchall():
+            marks[ballot_id].add((choice_id, value))
         for ballot_id, ballot in ids.items():
             ballot.original_marks = ballot.final_marks = frozenset(marks[ballot_id])
     return ballots
@@ -213,6 +219,7 @@ def apply(batch: Batch) -> None:
     with connection.cursor() as cursor:
         _ballot_rows(cursor, changed, at)
         _tallies(cursor, changed, batch.touched, at)
+        _lines(cursor, changed, batch.state.polls)
         _invites_used(cursor, batch.invites_used, at)
         _addresses(cursor, batch.address_added, batch.state.address_counts)
         _store_records(cursor, batch.new_records, at)
@@ -256,11 +263,13 @@ def _ballot_rows(cursor, changed: list[BallotState], at) -> None:
         inserted = {(p, k): i for i, p, k in cursor.fetchall()}
         for b in new:
             b.id = inserted[(b.poll_id, b.voter.key)]
-    marks = [(b.id, b.poll_id, c) for b in changed if b.final_marks for c in sorted(b.final_marks)]
+    marks = [
+        (b.id, b.poll_id, c, v) for b in changed if b.final_marks for c, v in sorted(b.final_marks)
+    ]
     if marks:
         cursor.execute(
-            f"INSERT INTO {_MARK} (ballot_id, poll_id, choice_id) VALUES "
-            + ", ".join(["(%s, %s, %s)"] * len(marks)),
+            f"INSERT INTO {_MARK} (ballot_id, poll_id, choice_id, value) VALUES "
+            + ", ".join(["(%s, %s, %s, %s)"] * len(marks)),
             [value for mark in marks for value in mark],
         )
 
@@ -270,8 +279,8 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
     votes: Counter = Counter()
     totals: Counter = Counter()
     for b in changed:
-        votes.update(b.final_marks or ())
-        votes.subtract(b.original_marks)
+        votes.update(c for c, _ in b.final_marks or ())
+        votes.subtract(c for c, _ in b.original_marks)
         totals[b.poll_id] += (b.final_marks is not None) - (b.original_id is not None)
     votes = Counter({c: d for c, d in votes.items() if d})
     if votes:
@@ -287,6 +296,25 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
             f"UPDATE {_POLL} SET version = version + 1, updated_at = %s,"
             f" total_votes = total_votes + CASE id {cases} END WHERE id IN ({_in(polls)})",
             [at, *(v for p in polls for v in (p, totals[p])), *polls],
+        )
+
+
+def _lines(cursor, changed: list[BallotState], polls: dict[str, PollState]) -> None:
+    """The rating and ranking polls' cached counts (TallyLine): one upsert."""
+    delta: Counter = Counter()
+    for b in changed:
+        kind = polls[b.poll_id].poll.kind
+        for key, n in kinds.lines(kind, b.final_marks or ()).items():
+            delta[(b.poll_id, key)] += n
+        for key, n in kinds.lines(kind, b.original_marks).items():
+            delta[(b.poll_id, key)] -= n
+    rows = [(p, k, n) for (p, k), n in sorted(delta.items()) if n]
+    if rows:
+        cursor.execute(
+            f"INSERT INTO {_LINE} (poll_id, key, count) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(rows))
+            + f" ON CONFLICT (poll_id, key) DO UPDATE SET count = {_LINE}.count + excluded.count",
+            [value for row in rows for value in row],
         )
 
 

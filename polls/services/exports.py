@@ -121,24 +121,23 @@ def _write(writer, export: Export) -> int:
         ]
     )
     writer.writerow([])
-    writer.writerow(["choice", "votes", "share"])
-    writer.writerows([inert(c["text"]), c["votes"], c["share"]] for c in results["choices"])
+    _write_choices(writer, poll, results)
     writer.writerow([])
     writer.writerow(["voter", "choices", "voted_at"])
     marks = (
         BallotChoice.objects.filter(poll=poll)
-        .order_by("ballot_id", "choice_id")
-        .values_list("ballot_id", "ballot__voter_key", "ballot__created_at", "choice_id")
+        .order_by("ballot_id", *(["value"] if poll.kind == Poll.Kind.RANKING else []), "choice_id")
+        .values_list("ballot_id", "ballot__voter_key", "ballot__created_at", "choice_id", "value")
         .iterator(chunk_size=CHUNK)
     )
     rows = 0
     for _, group in itertools.groupby(marks, key=lambda mark: mark[0]):
         ballot = list(group)
-        _, voter_key, created_at, _ = ballot[0]
+        _, voter_key, created_at, _, _ = ballot[0]
         writer.writerow(
             [
                 _pseudonym(poll.pk, voter_key),
-                inert("; ".join(texts.get(mark[3], "?") for mark in ballot)),
+                inert("; ".join(_mark(poll, texts.get(m[3], "?"), m[4]) for m in ballot)),
                 created_at.isoformat(),
             ]
         )
@@ -146,6 +145,45 @@ def _write(writer, export: Export) -> int:
         if rows % PROGRESS_EVERY == 0:
             Export.objects.filter(pk=export.pk).update(rows=rows)
     return rows
+
+
+def _write_choices(writer, poll: Poll, results: dict) -> None:
+    """One row per choice with its kind's results; a ranking's instant-runoff
+    rounds after them."""
+    choices = results["choices"]
+    if poll.kind == Poll.Kind.RATING:
+        low = poll.scale_min or 0
+        scores = [f"rated {low + n}" for n in range(len(choices[0]["distribution"]))]
+        writer.writerow(["item", "ratings", "mean", *scores])
+        for c in choices:
+            mean = "" if c["mean"] is None else c["mean"]
+            writer.writerow([inert(c["text"]), c["count"], mean, *c["distribution"]])
+        return
+    if poll.kind == Poll.Kind.RANKING:
+        writer.writerow(["candidate", "ranked", "borda", "first"])
+        writer.writerows([inert(c["text"]), c["votes"], c["borda"], c["first"]] for c in choices)
+        writer.writerow([])
+        texts = {str(c["id"]): inert(c["text"]) for c in choices}
+        names = [texts[str(c["id"])] for c in choices]
+        writer.writerow(["instant-runoff round", *names, "eliminated"])
+        for number, round_ in enumerate(results["irv"]["rounds"], start=1):
+            counts = [round_["counts"].get(str(c["id"]), "") for c in choices]
+            out = round_["eliminated"]
+            writer.writerow([number, *counts, "" if out is None else texts[str(out)]])
+        winner = results["irv"]["winner"]
+        writer.writerow(["winner", "" if winner is None else texts[str(winner)]])
+        return
+    writer.writerow(["choice", "votes", "share"])
+    writer.writerows([inert(c["text"]), c["votes"], c["share"]] for c in choices)
+
+
+def _mark(poll: Poll, text: str, value: int | None) -> str:
+    """A ballot's mark in its CSV cell: `Red`, `Speed: 4` (a rating), `1. Red` (a ranking)."""
+    if poll.kind == Poll.Kind.RATING:
+        return f"{text}: {value}"
+    if poll.kind == Poll.Kind.RANKING:
+        return f"{(value or 0) + 1}. {text}"
+    return text
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from nexus.errors import Invalid
 
 from ..eligibility import guarded
+from ..kinds import VoteBody
 from ..models import IdempotencyRecord
 from .votes import VoteOutcome, vote_cast
 
@@ -57,7 +58,7 @@ def vote_answer(
     *,
     poll_id: str,
     voter,
-    choice_ids: list[int],
+    body: VoteBody,
     key: str | None,
     passcode: str | None = None,
     address: str = "",
@@ -74,11 +75,13 @@ def vote_answer(
         return vote_cast(
             poll_id=poll_id,
             voter=voter,
-            choice_ids=choice_ids,
+            choice_ids=body.ids,
+            shape=body.shape,
+            values=body.values,
             passcode=passcode,
             address=address,
             key=key,
-            fingerprint=fingerprint(poll_id, {"choices": choice_ids}) if key else "",
+            fingerprint=fingerprint(poll_id, body.as_json()) if key else "",
         )
 
     return guarded("passcode", address, cast, check_first=passcode is not None)

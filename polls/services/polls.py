@@ -1,13 +1,15 @@
 """Polls: create, edit, open, close, reset, delete and recount."""
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from .. import kinds
 from ..errors import PollHasVotes
-from ..models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll
+from ..models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll, TallyLine
 from . import events, exports
 from .common import broadcast_after_commit, bump, locked_owned_poll
 from .join_codes import join_code_claim
@@ -34,7 +36,8 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
     new_choices = changes.pop("choices", None)
     if new_choices is not None and new_choices == _choice_texts(poll):
         new_choices = None
-    frozen = {"kind", "eligibility"}  # with choices: what a cast ballot was judged by
+    # With choices: what a cast ballot was judged by.
+    frozen = {"kind", "eligibility", "scale_min", "scale_max"}
     rule_changes = any(getattr(poll, f) != changes[f] for f in frozen & changes.keys())
     if (new_choices is not None or rule_changes) and Ballot.objects.filter(poll=poll).exists():
         raise PollHasVotes()
@@ -82,6 +85,7 @@ def poll_reset(*, poll_id: str, user) -> Poll:
     AddressCount.objects.filter(poll=poll).delete()
     Invite.objects.filter(poll=poll).update(used_at=None)
     Choice.objects.filter(poll=poll).update(votes=0)
+    TallyLine.objects.filter(poll=poll).delete()
     poll.total_votes = 0
     bump(poll, fields=["total_votes"])
     return poll
@@ -101,7 +105,7 @@ def poll_delete(*, poll_id: str, user) -> None:
 @dataclass(frozen=True)
 class Drift:
     poll_id: str
-    what: str  # "total_votes" or "choice <id>"
+    what: str  # "total_votes", "choice <id>" or "count <TallyLine key>"
     cached: int
     actual: int
 
@@ -113,7 +117,7 @@ def poll_recount(*, poll_id: str) -> list[Drift]:
     actual = dict(
         BallotChoice.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id"))
     )
-    drifts = []
+    drifts = _lines_recount(poll)
     for choice in Choice.objects.filter(poll=poll):
         count = actual.get(choice.id, 0)
         if choice.votes != count:
@@ -125,6 +129,32 @@ def poll_recount(*, poll_id: str) -> list[Drift]:
         poll.total_votes = total
     if drifts:  # the tally changed: a new version, never an old one reused
         bump(poll, fields=["total_votes"])
+    return drifts
+
+
+def _lines_recount(poll: Poll) -> list[Drift]:
+    """A rating or ranking poll's TallyLine counts, rebuilt from its marks."""
+    if poll.kind not in kinds.WITH_LINES:
+        return []
+    ballots: dict[int, list] = defaultdict(list)
+    for ballot_id, choice_id, value in BallotChoice.objects.filter(poll=poll).values_list(
+        "ballot_id", "choice_id", "value"
+    ):
+        ballots[ballot_id].append((choice_id, value))
+    actual: Counter = Counter()
+    for marks in ballots.values():
+        actual.update(kinds.lines(poll.kind, marks))
+    cached = dict(TallyLine.objects.filter(poll=poll).values_list("key", "count"))
+    drifts = [
+        Drift(poll.id, f"count {key}", cached.get(key, 0), actual[key])
+        for key in sorted(cached.keys() | actual.keys())
+        if cached.get(key, 0) != actual[key]
+    ]
+    if drifts:
+        TallyLine.objects.filter(poll=poll).delete()
+        TallyLine.objects.bulk_create(
+            [TallyLine(poll=poll, key=key, count=n) for key, n in sorted(actual.items())]
+        )
     return drifts
 
 

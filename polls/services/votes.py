@@ -3,6 +3,7 @@ pipeline (pipeline.py), which commits it, with the tally and a new version,
 in a batch with whatever else arrived at the same time."""
 
 import re
+from collections.abc import Sequence
 
 from nexus.errors import NotFound
 
@@ -20,13 +21,18 @@ def vote_cast(
     *,
     poll_id: str,
     voter: Voter,
-    choice_ids: list[int],
+    choice_ids: Sequence[int],
+    shape: str = "choices",
+    values: Sequence[int] = (),
     passcode: str | None = None,
     address: str = "",
     key: str | None = None,
     fingerprint: str = "",
 ) -> VoteOutcome:
     """Record the voter's ballot, or change it where the poll allows.
+
+    `choice_ids` are the choices, the rated items (their scores in `values`)
+    or the ranking, best first, as `shape` says (polls.kinds.VoteBody).
 
     `address` is the client's address prefix (polls.voters.address_prefix),
     counted against the poll's cap for anonymous first ballots. With `key`
@@ -39,6 +45,8 @@ def vote_cast(
         poll_id=poll_id,
         voter=voter,
         choice_ids=tuple(choice_ids),
+        shape=shape,
+        values=tuple(values),
         passcode=passcode,
         address=address,
         key=key,

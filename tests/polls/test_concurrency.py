@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from polls.models import Ballot, BallotChoice
 from tests.factories import UserFactory, make_poll
-from tests.helpers import choice_ids, vote
+from tests.helpers import cast, choice_ids, vote
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres")]
 
@@ -151,3 +151,30 @@ def test_reordering_adding_and_deleting_at_once_keep_one_place_per_poll():
     assert all(s in (200, 201, 204, 400) for s in statuses), statuses
     positions = list(EventPoll.objects.filter(event=event).values_list("position", flat=True))
     assert len(positions) == len(set(positions))
+
+
+def test_simultaneous_rankings_and_changes_keep_every_count_exact(capsys):
+    """Forty voters rank at once, then twenty of them change their order at
+    once: the places, the whole orders and the tally agree with the ballots."""
+    poll = make_poll(
+        owner=UserFactory(),
+        kind="ranking",
+        choices=["A", "B", "C", "D"],
+        allow_vote_change=True,
+        max_ballots_per_address=0,
+    )
+    ids = choice_ids(poll)
+
+    def rank(i, rotation):
+        order = ids[rotation % 4 :] + ids[: rotation % 4]
+        body = {"ranking": order[: 1 + i % 4]}
+        return cast(APIClient(), poll.id, body, voter=f"ranker-{i}").status_code
+
+    assert run_together(40, lambda i: rank(i, i)) == [201] * 40
+    assert run_together(20, lambda i: rank(i, i + 1)) == [200] * 20
+    results = APIClient().get(f"/api/polls/{poll.id}/results/").json()
+    assert results["total_votes"] == 40
+    assert sum(results["irv"]["rounds"][0]["counts"].values()) == 40
+    assert sum(c["first"] for c in results["choices"]) == 40
+    assert BallotChoice.objects.filter(poll=poll).count() == sum(1 + i % 4 for i in range(40))
+    assert_recount_finds_no_drift(capsys, poll.id)

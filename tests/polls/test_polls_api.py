@@ -17,6 +17,7 @@ def poll_body(poll_id, owner, choices, **overrides):
         "description": "",
         "kind": "single",
         "max_choices": 1,
+        "scale": None,
         "anonymous": True,
         "allow_vote_change": False,
         "results": "live",

@@ -297,8 +297,16 @@ def test_a_first_vote_costs_a_pinned_number_of_queries(api, poll, django_assert_
         assert vote(api, poll.id, [red]).status_code == 201
 
 
+KIND_BALLOTS = {  # kind: (marks, what the ballot says beyond `choices`)
+    "multiple": ({(3, None), (5, None)}, {}),
+    "rating": ({(3, 4), (5, 1)}, {"ratings": {"3": 4, "5": 1}}),
+    "ranking": ({(3, 1), (5, 0)}, {"ranking": [5, 3]}),
+}
+
+
+@pytest.mark.parametrize("kind", KIND_BALLOTS)
 @pytest.mark.parametrize("anonymous", [True, False], ids=["anonymous", "account"])
-def test_the_vote_answer_is_what_the_ballot_serializer_renders(anonymous):
+def test_the_vote_answer_is_what_the_ballot_serializer_renders(anonymous, kind):
     from datetime import datetime
 
     from rest_framework.renderers import JSONRenderer
@@ -308,12 +316,18 @@ def test_the_vote_answer_is_what_the_ballot_serializer_renders(anonymous):
 
     created_at = datetime(2026, 11, 27, 8, 1, 2, 345678, UTC)
     voter = anon("voter-0001") if anonymous else Voter.for_user(7)
-    data = {"poll": "K7Q2XP", "choices": [3, 5]}
+    marks, extra = KIND_BALLOTS[kind]
+    data = {"poll": "K7Q2XP", "choices": [3, 5], **extra}
     if anonymous:
         data["voter_id"] = voter_id("voter-0001")
     data["created_at"] = created_at
     rendered = JSONRenderer().render(BallotSerializer(data).data).decode()
     answer = ballot_answer(
-        poll_id="K7Q2XP", created_at=created_at, choice_ids=[3, 5], voter=voter, created=True
+        poll_id="K7Q2XP",
+        created_at=created_at,
+        marks=marks,
+        kind=kind,
+        voter=voter,
+        created=True,
     )
     assert answer == (201, rendered)

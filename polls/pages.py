@@ -98,6 +98,7 @@ def vote_page(request, poll_id):
         "poll": poll,
         "ballot": _my_ballot(request, poll),
         "embedded": request.GET.get("embed") == "1",  # inside an event's page
+        "scale": range(poll["scale"]["min"], poll["scale"]["max"] + 1) if poll["scale"] else (),
         "sign_in_needed": signed_in_only and not request.user.is_authenticated,
         "sign_in_url": f"{reverse('login')}?{urlencode({'next': request.path})}",
     }

@@ -14,6 +14,14 @@ from .conftest import shoot, vote_over_api
 SECOND = 1000  # Playwright timeouts are in ms
 
 
+@pytest.fixture
+def projector(browser):
+    """A 1080p projector."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    yield context
+    context.close()
+
+
 def test_a_phone_vote_moves_the_presenter_screen_within_a_second(site, host, phone, screen):
     poll = host.poll(question="Which colour for the new logo?")
     present = screen.new_page()
@@ -377,14 +385,14 @@ def test_no_page_loads_anything_from_another_host(site, host, screen):
 
 
 def test_the_presenter_presses_next_and_two_phones_follow_within_a_second(
-    site, host, screen, fresh_phone
+    site, host, projector, fresh_phone
 ):
     event = host.api("POST", "/api/events/", json={"title": "All-hands"}).json()
     first = host.poll(question="First question?", event=event["id"])
     second = host.poll(question="Second question?", event=event["id"])
     host.api("POST", f"/api/events/{event['id']}/current/", json={"poll": first["id"]})
-    host.sign_in(screen)
-    projector = screen.new_page()
+    host.sign_in(projector)
+    projector = projector.new_page()
     projector.goto(f"{site.url}/e/{event['id']}/present/")
     expect(projector.frame_locator("#current-poll").locator("#question")).to_have_text(
         "First question?", timeout=5 * SECOND
@@ -488,3 +496,108 @@ def test_the_dashboard_builds_an_event_and_orders_its_polls(site, host, screen):
     assert len(event["polls"]) == 1
     assert card.locator("a.present").get_attribute("href") == f"/e/{code}/present/"
     shoot(page, "dashboard-events")
+
+
+def test_a_rating_vote_by_keyboard_alone_shows_on_the_projector_within_a_second(
+    site, host, phone, projector
+):
+    poll = host.poll(
+        question="How was the talk?",
+        kind="rating",
+        choices=["Content", "Delivery", "Slides"],
+        scale={"min": 1, "max": 5},
+    )
+    screen = projector.new_page()
+    screen.goto(f"{site.url}{poll['urls']['present']}")
+    expect(screen.locator("#status")).to_have_text("open")
+    page = phone.new_page()
+    page.goto(f"{site.url}{poll['urls']['page']}")
+    # A radio group per item: Tab reaches it, arrows choose the score.
+    content = page.get_by_role("group", name="Content")
+    content.get_by_role("radio").first.focus()
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")  # 1 -> 4
+    expect(content.get_by_role("radio", name="4 of 5")).to_be_checked()
+    page.keyboard.press("Tab")  # to the next item's group
+    page.keyboard.press("ArrowRight")  # 1 -> 2 (the first arrow checks and moves)
+    page.keyboard.press("ArrowLeft")  # back to 1
+    expect(
+        page.get_by_role("group", name="Delivery").get_by_role("radio", name="1 of 5")
+    ).to_be_checked()
+    page.get_by_role("button", name="Vote").focus()
+    with page.expect_response(lambda r: r.url.endswith("/votes/")) as answer:
+        page.keyboard.press("Enter")
+    assert answer.value.status == 201
+    assert answer.value.json()["ratings"] == {
+        str(poll["choices"][0]["id"]): 4,
+        str(poll["choices"][1]["id"]): 1,
+    }
+    voted_at = time.monotonic()
+    expect(screen.locator("#total")).to_have_text("1", timeout=SECOND)
+    assert time.monotonic() - voted_at <= 1.0
+    rows = screen.locator("#bars [data-choice] .count")
+    expect(rows.nth(0)).to_have_text("4.0 / 5 · 1 rating")
+    expect(rows.nth(1)).to_have_text("1.0 / 5 · 1 rating")
+    expect(rows.nth(2)).to_have_text("no ratings")
+    assert screen.locator("#bars li").nth(0).locator(".spread > span").count() == 5
+    expect(page.locator("#message")).to_have_text("Thank you — your vote is in.")
+    page.reload()  # the page shows the ballot it came with
+    expect(
+        page.get_by_role("group", name="Content").get_by_role("radio", name="4 of 5")
+    ).to_be_checked()
+    screen.wait_for_timeout(600)  # the bars' animation, for the picture
+    shoot(screen, "rating-present")
+    shoot(page, "rating-vote")
+
+
+def test_a_ranking_vote_by_keyboard_alone_shows_on_the_projector_within_a_second(
+    site, host, phone, projector
+):
+    poll = host.poll(
+        question="Where do we eat?", kind="ranking", choices=["Pizza", "Sushi", "Tacos"]
+    )
+    pizza, sushi, tacos = (c["id"] for c in poll["choices"])
+    screen = projector.new_page()
+    screen.goto(f"{site.url}{poll['urls']['present']}")
+    expect(screen.locator("#status")).to_have_text("open")
+    page = phone.new_page()
+    page.goto(f"{site.url}{poll['urls']['page']}")
+    # Tacos to the top by keyboard: focus its "up" button, press Enter twice.
+    up = page.get_by_role("button", name="Move Tacos up")
+    up.focus()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    expect(page.locator("#ranking-said")).to_have_text("Tacos: 1 of 3.")
+    expect(page.locator("#ranking .text")).to_have_text(["Tacos", "Pizza", "Sushi"])
+    page.get_by_role("button", name="Move Pizza down").focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#ranking .text")).to_have_text(["Tacos", "Sushi", "Pizza"])
+    page.get_by_role("button", name="Vote").focus()
+    with page.expect_response(lambda r: r.url.endswith("/votes/")) as answer:
+        page.keyboard.press("Enter")
+    assert answer.value.status == 201
+    assert answer.value.json()["ranking"] == [tacos, sushi, pizza]
+    voted_at = time.monotonic()
+    expect(screen.locator("#total")).to_have_text("1", timeout=SECOND)
+    assert time.monotonic() - voted_at <= 1.0
+    rows = screen.locator("#bars [data-choice] .count")
+    expect(rows).to_have_text(["0 points · 0 first", "1 point · 0 first", "2 points · 1 first"])
+    expect(screen.locator("#runoff .winner")).to_have_text("Winner: Tacos", timeout=3 * SECOND)
+    expect(screen.locator("#runoff .rounds li")).to_have_text(
+        ["Round 1: Tacos 1 · Pizza 0 · Sushi 0"]
+    )
+    page.reload()
+    expect(page.locator("#ranking .text")).to_have_text(["Tacos", "Sushi", "Pizza"])
+    # A second phone drags Sushi to the top (drag and drop, the pointer's way).
+    other = phone.browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    other.goto(f"{site.url}{poll['urls']['page']}")
+    other.locator("#ranking li", has_text="Sushi").drag_to(
+        other.locator("#ranking li", has_text="Pizza"), target_position={"x": 20, "y": 2}
+    )
+    expect(other.locator("#ranking .text")).to_have_text(["Sushi", "Pizza", "Tacos"])
+    other.get_by_role("button", name="Vote").click()
+    expect(screen.locator("#total")).to_have_text("2", timeout=SECOND)
+    other.context.close()
+    screen.wait_for_timeout(1500)  # the rounds' animation, for the picture
+    shoot(screen, "ranking-present")
+    shoot(page, "ranking-vote")

@@ -18,3 +18,95 @@ export function renderBars(list, texts, state, { hidden = false } = {}) {
 export function choiceTexts(poll) {
   return new Map(poll.choices.map((c) => [c.id, c.text]));
 }
+
+// Results as the poll's kind shows them: bars of votes (single, multiple),
+// of each item's mean with its scores' spread (rating), or of Borda points
+// with the instant-runoff rounds (ranking; `runoff` is their container).
+export function renderResults(list, texts, state, poll, { hidden = false, runoff = null } = {}) {
+  if (poll.kind === "rating") renderRatings(list, texts, state, poll.scale, hidden);
+  else if (poll.kind === "ranking") renderRanking(list, texts, state, hidden);
+  else renderBars(list, texts, state, { hidden });
+  if (runoff) renderRunoff(runoff, texts, poll.kind === "ranking" && !hidden ? state.irv : null);
+}
+
+function row(list, id, texts, extra = "") {
+  let item = list.querySelector(`[data-choice="${id}"]`);
+  if (!item) {
+    item = document.createElement("li");
+    item.dataset.choice = id;
+    item.innerHTML = `<span class="label"></span><span class="track"><span class="fill"></span></span><span class="count"></span>${extra}`;
+    item.querySelector(".label").textContent = texts.get(id) ?? "";
+    list.append(item);
+  }
+  return item;
+}
+
+const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+function renderRatings(list, texts, state, scale, hidden) {
+  const span = scale.max - scale.min;
+  for (const choice of state.choices) {
+    const item = row(list, choice.id, texts, '<span class="spread" aria-hidden="true"></span>');
+    const count = choice.count ?? 0;
+    const mean = choice.mean ?? null;
+    const width = mean === null ? 0 : Math.round(((mean - scale.min) / span) * 100);
+    item.querySelector(".fill").style.width = hidden ? "0%" : `${width}%`;
+    item.querySelector(".count").textContent = hidden ? ""
+      : mean === null ? "no ratings" : `${mean.toFixed(1)} / ${scale.max} · ${plural(count, "rating")}`;
+    const spread = item.querySelector(".spread");
+    const counts = choice.distribution ?? Array(span + 1).fill(0);
+    const most = Math.max(1, ...counts);
+    if (spread.children.length !== counts.length) {
+      spread.replaceChildren(...counts.map((_, i) => {
+        const column = document.createElement("span");
+        column.innerHTML = '<span class="column"></span><span class="score"></span>';
+        column.querySelector(".score").textContent = scale.min + i;
+        return column;
+      }));
+    }
+    counts.forEach((n, i) => {
+      const column = spread.children[i];
+      column.title = `${scale.min + i}: ${n}`;
+      column.querySelector(".column").style.height = hidden ? "0%" : `${Math.round((n / most) * 100)}%`;
+    });
+  }
+}
+
+function renderRanking(list, texts, state, hidden) {
+  const most = Math.max(1, ...state.choices.map((c) => c.borda ?? 0));
+  for (const choice of state.choices) {
+    const item = row(list, choice.id, texts);
+    const points = choice.borda ?? 0;
+    item.querySelector(".fill").style.width = hidden ? "0%" : `${Math.round((points / most) * 100)}%`;
+    item.querySelector(".count").textContent = hidden ? ""
+      : `${plural(points, "point")} · ${choice.first ?? 0} first`;
+  }
+}
+
+// The instant-runoff rounds, one line each; a changed count replays them
+// one after another (CSS staggers them), ending on the winner.
+function renderRunoff(section, texts, irv) {
+  section.hidden = !irv?.rounds?.length;
+  if (section.hidden) return section.replaceChildren();
+  const key = JSON.stringify(irv);
+  if (section.dataset.key === key) return;
+  section.dataset.key = key;
+  const title = document.createElement("h3");
+  title.textContent = "Instant runoff";
+  const rounds = document.createElement("ol");
+  rounds.className = "rounds";
+  irv.rounds.forEach((round, i) => {
+    const line = document.createElement("li");
+    line.style.animationDelay = `${i * 0.6}s`;
+    const counts = Object.entries(round.counts).sort((a, b) => b[1] - a[1])
+      .map(([id, n]) => `${texts.get(Number(id)) ?? id} ${n}`).join(" · ");
+    const out = round.eliminated === null ? "" : ` — ${texts.get(round.eliminated) ?? round.eliminated} out`;
+    line.textContent = `Round ${i + 1}: ${counts}${out}`;
+    rounds.append(line);
+  });
+  const winner = document.createElement("p");
+  winner.className = "winner";
+  winner.style.animationDelay = `${irv.rounds.length * 0.6}s`;
+  winner.textContent = irv.winner === null ? "No winner yet" : `Winner: ${texts.get(irv.winner) ?? irv.winner}`;
+  section.replaceChildren(title, rounds, winner);
+}

@@ -1,5 +1,5 @@
 import { api, plainError } from "./api.js";
-import { renderBars, choiceTexts } from "./bars.js";
+import { renderResults, choiceTexts } from "./bars.js";
 import { watchPolls } from "./live.js";
 
 const grid = document.getElementById("polls");
@@ -13,7 +13,7 @@ const live = watchPolls((state) => {
   card.el.querySelector(".total-word").textContent = state.total_votes === 1 ? "vote" : "votes";
   card.el.querySelector(".status").textContent = state.status;
   card.el.dataset.status = state.status;
-  renderBars(card.el.querySelector(".bars"), card.texts, state);
+  renderResults(card.el.querySelector(".bars"), card.texts, state, card.poll);
   card.invites?.refreshSoon(); // a vote may have used an invite
 }, { onError: (msg) => msg.poll && cards.get(msg.poll)?.el.classList.add("gone") });
 
@@ -88,7 +88,7 @@ function addCard(poll) {
   });
   grid.append(el);
   const invites = poll.eligibility === "invite" ? invitesBox(el, poll) : null;
-  cards.set(poll.id, { el, texts: choiceTexts(poll), invites });
+  cards.set(poll.id, { el, poll, texts: choiceTexts(poll), invites });
   live.subscribe(poll.id);
 }
 

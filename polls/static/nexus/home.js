@@ -8,6 +8,7 @@ function showEligibilityExtras() {
   document.getElementById("passcode-row").hidden = eligibility !== "passcode";
   document.getElementById("passcode").required = eligibility === "passcode";
   document.getElementById("invite-hint").hidden = eligibility !== "invite";
+  document.getElementById("scale-row").hidden = new FormData(form).get("kind") !== "rating";
 }
 
 function pollBody(data) {
@@ -19,6 +20,9 @@ function pollBody(data) {
     allow_vote_change: data.get("allow_vote_change") === "on",
     eligibility: data.get("eligibility"),
   };
+  if (body.kind === "rating") {
+    body.scale = { min: Number(data.get("scale_min")), max: Number(data.get("scale_max")) };
+  }
   if (body.eligibility === "passcode") body.passcode = data.get("passcode").trim();
   const cap = data.get("max_ballots_per_address").trim();
   // Sent as typed when it is not a whole number, for the server to explain.

@@ -1,4 +1,4 @@
-import { renderBars, choiceTexts } from "./bars.js";
+import { renderResults, choiceTexts } from "./bars.js";
 import { watchPoll } from "./live.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
@@ -15,7 +15,7 @@ function hidden(state) { return poll.results !== "live" && state.status !== "clo
 function show(state) {
   const hide = hidden(state);
   hiddenNote.hidden = !hide;
-  renderBars(bars, texts, state, { hidden: hide });
+  renderResults(bars, texts, state, poll, { hidden: hide, runoff: document.getElementById("runoff") });
   document.getElementById("total").textContent = state.total_votes;
   document.getElementById("total-word").textContent = state.total_votes === 1 ? "vote" : "votes";
   status.textContent = state.status;

@@ -1,5 +1,5 @@
 import { api, plainError, voterRenew } from "./api.js";
-import { renderBars, choiceTexts } from "./bars.js";
+import { renderResults, choiceTexts } from "./bars.js";
 import { watchPoll } from "./live.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
@@ -69,7 +69,9 @@ function showResults() {
     results.hidden = false; note.hidden = true;
     const word = state.total_votes === 1 ? "vote" : "votes";
     document.getElementById("total").textContent = `(${state.total_votes} ${word})`;
-    renderBars(document.getElementById("bars"), choiceTexts(poll), state);
+    renderResults(document.getElementById("bars"), choiceTexts(poll), state, poll, {
+      runoff: document.getElementById("runoff"),
+    });
     if (state.status === "closed") {  // say so, not just grey the form out
       lockForm(true);
       say(plainError({ data: { code: "poll_closed" } }), "error");
@@ -85,16 +87,96 @@ function showResults() {
   });
 }
 
-function mark(choiceIds) {
+// The ballot on the form: single and multiple choice tick their choices, a
+// rating checks each item's score, a ranking puts the rows in its order.
+function mark(ballot) {
   for (const input of form.querySelectorAll("input[name=choice]")) {
-    input.checked = choiceIds.includes(Number(input.value));
+    input.checked = ballot.choices.includes(Number(input.value));
   }
+  for (const [id, score] of Object.entries(ballot.ratings ?? {})) {
+    const input = form.querySelector(`input[name="rate-${id}"][value="${score}"]`);
+    if (input) input.checked = true;
+  }
+  if (ballot.ranking) {
+    const ranked = ballot.ranking.map((id) => rankRow(id)).filter(Boolean);
+    const rest = [...ranking.children].filter((row) => !ranked.includes(row));
+    ranking.append(...ranked, ...rest);
+    renumber();
+  }
+}
+
+// --- ranking: drag and drop, and ↑ ↓ buttons for keyboards and screen readers --
+
+const ranking = document.getElementById("ranking"); // ranking polls only
+const rankSaid = document.getElementById("ranking-said");
+const rankRow = (id) => ranking.querySelector(`li[data-choice="${id}"]`);
+
+function renumber() {
+  [...ranking.children].forEach((row, i) => { row.querySelector(".place").textContent = i + 1; });
+}
+
+function placed(row) {
+  const rows = [...ranking.children];
+  rankSaid.textContent = `${row.querySelector(".text").textContent}: ${rows.indexOf(row) + 1} of ${rows.length}.`;
+}
+
+if (ranking) {
+  ranking.addEventListener("click", (event) => {
+    const button = event.target.closest("button.move");
+    if (!button || locked) return;
+    const row = button.closest("li");
+    const step = Number(button.dataset.move);
+    const other = step < 0 ? row.previousElementSibling : row.nextElementSibling;
+    if (!other) return;
+    if (step < 0) other.before(row); else other.after(row);
+    renumber();
+    placed(row);
+    button.focus(); // the same button, so pressing it again keeps moving the row
+  });
+  let dragged = null;
+  ranking.addEventListener("dragstart", (event) => {
+    if (locked) return event.preventDefault();
+    dragged = event.target.closest("li");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.dataset.choice);
+    dragged.classList.add("dragging");
+  });
+  ranking.addEventListener("dragover", (event) => {
+    const over = event.target.closest("li");
+    if (!dragged || !over || over === dragged) return;
+    event.preventDefault();
+    const { top, height } = over.getBoundingClientRect();
+    if (event.clientY < top + height / 2) over.before(dragged); else over.after(dragged);
+    renumber();
+  });
+  ranking.addEventListener("drop", (event) => event.preventDefault());
+  ranking.addEventListener("dragend", () => {
+    if (dragged) { dragged.classList.remove("dragging"); placed(dragged); }
+    dragged = null;
+  });
 }
 
 function lockForm(lock) {
   locked = lock;
   form.querySelectorAll("input, button").forEach((el) => { el.disabled = lock; });
+  ranking?.querySelectorAll("li").forEach((row) => { row.draggable = !lock; });
   submit.textContent = poll.allow_vote_change ? "Change my vote" : "Vote";
+}
+
+// The vote's body as the poll's kind takes it, or a hint when it is empty.
+function ballotBody() {
+  if (poll.kind === "rating") {
+    const ratings = {};
+    for (const input of form.querySelectorAll("fieldset.rating input:checked")) {
+      ratings[input.closest("fieldset").dataset.choice] = Number(input.value);
+    }
+    return Object.keys(ratings).length ? { ratings } : { hint: "Rate at least one item first." };
+  }
+  if (poll.kind === "ranking") {
+    return { ranking: [...ranking.children].map((row) => Number(row.dataset.choice)) };
+  }
+  const choices = [...form.querySelectorAll("input[name=choice]:checked")].map((i) => Number(i.value));
+  return choices.length ? { choices } : { hint: "Pick a choice first." };
 }
 
 // The passcode as a header: fetch refuses characters outside Latin-1, and
@@ -121,14 +203,14 @@ form.addEventListener("change", (event) => {
   }
 });
 
-async function cast(choices) {
+async function cast(body) {
   const headers = voterHeaders();
   if (passcode) {
     const sent = passcodeHeader();
     if (sent.error) return passcodeRefused(sent.error);
     headers["X-Poll-Passcode"] = sent.value;
   }
-  const answer = await asVoter(() => api("POST", poll.urls.vote, { choices }, { headers }));
+  const answer = await asVoter(() => api("POST", poll.urls.vote, body, { headers }));
   const code = answer.data?.code;
   passcode?.removeAttribute("aria-invalid");
   if (answer.ok) {
@@ -146,11 +228,11 @@ async function cast(choices) {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  const choices = [...form.querySelectorAll("input[name=choice]:checked")].map((i) => Number(i.value));
-  if (!choices.length) return say("Pick a choice first.", "error");
+  const { hint, ...body } = ballotBody();
+  if (hint) return say(hint, "error");
   if (submit.disabled) return;
   submit.disabled = true;
-  try { await cast(choices); } finally { submit.disabled = locked; }
+  try { await cast(body); } finally { submit.disabled = locked; }
 });
 
 // An invite poll opened without its token: nothing to vote with.
@@ -162,12 +244,12 @@ function inviteNeeded() {
   if (poll.results === "live" || poll.status === "closed") showResults();
 }
 
-// The ballot the page came with: its choices, [] for none, or null when the
-// server could not tell.
+// The ballot the page came with ({choices, ratings?, ranking?}), {choices: []}
+// for none, or null when the server could not tell.
 function knownBallot() {
   const ballot = JSON.parse(document.getElementById("ballot-data").textContent);
   if (!ballot.known || (invite && !inviteInAddress)) return null;
-  return ballot.choices ?? [];
+  return ballot.choices ? ballot : { choices: [] };
 }
 
 // Coming back to the page: show the ballot this voter already cast.
@@ -177,11 +259,11 @@ async function start() {
   // The server read this visitor's ballot with the page; it asks the API
   // only when it could not tell (a stale voter id, or an invite token this
   // tab kept after it left the address bar).
-  const choices = knownBallot() ?? (await asVoter(
+  const ballot = knownBallot() ?? (await asVoter(
     () => api("GET", `${poll.urls.vote}mine/`, undefined, { headers: voterHeaders() }),
-  )).data?.choices;
-  if (choices?.length) {
-    mark(choices);
+  )).data;
+  if (ballot?.choices?.length) {
+    mark(ballot);
     say("You have voted in this poll.", "ok");
     lockForm(!poll.allow_vote_change);
     showResults();

@@ -91,6 +91,7 @@ class Poll:
     opens_at: datetime | None
     closes_at: datetime | None
     created_at: datetime
+    total_votes: int = strawberry_django.field(description="Ballots cast, even while hidden.")
     choices: list[Choice]
 
     @strawberry_django.field

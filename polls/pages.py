@@ -111,7 +111,12 @@ def present_page(request, poll_id):
     if poll is None:
         return missing_poll(request, poll_id)
     vote_url = links.absolute(request, poll["urls"]["page"])
-    context = {"poll": poll, "vote_url": vote_url, "embedded": request.GET.get("embed") == "1"}
+    context = {
+        "poll": poll,
+        "vote_url": vote_url,
+        "vote_url_parts": _url_parts(vote_url),
+        "embedded": request.GET.get("embed") == "1",
+    }
     return render(request, "polls/present.html", context)
 
 
@@ -141,7 +146,15 @@ def event_present_page(request, event_id):
     if event is None:
         return missing_poll(request, event_id)
     event_url = links.absolute(request, event["urls"]["page"])
-    return render(request, "polls/event_present.html", {"event": event, "event_url": event_url})
+    context = {"event": event, "event_url": event_url, "event_url_parts": _url_parts(event_url)}
+    return render(request, "polls/event_present.html", context)
+
+
+def _url_parts(url: str) -> tuple[str, str]:
+    """A join URL as (where, "CODE/"): the screen may wrap the first part but
+    never inside the code, which people copy letter by letter."""
+    where, _, code = url.rstrip("/").rpartition("/")
+    return f"{where}/", f"{code}/"
 
 
 @cache_control(max_age=3600)

@@ -102,9 +102,13 @@ class PollSerializer(serializers.ModelSerializer):
             "closes_at",
             "created_at",
             "owner",
+            "total_votes",
             "choices",
             "urls",
         ]
+        extra_kwargs = {
+            "total_votes": {"help_text": "Ballots cast: shown even while the results are hidden."}
+        }
 
     @extend_schema_field(ScaleSerializer(allow_null=True))
     def get_scale(self, poll: Poll) -> dict | None:

@@ -133,6 +133,96 @@ def test_hidden_results_stay_hidden_on_the_presenter_until_close(site, host, scr
     expect(present.locator(".count").nth(2)).to_have_text("1 · 100%")
 
 
+def test_a_signed_out_projector_counts_voters_while_results_are_hidden(site, host, screen):
+    poll = host.poll(results="after_close")
+    present = screen.new_page()  # signed out: the socket closes 4403 until the poll closes
+    present.goto(f"{site.url}{poll['urls']['present']}")
+    expect(present.locator("#hidden-note")).to_have_text("Results appear when the poll closes.")
+    assert vote_over_api(site, poll, 2, "hidden-0001") == 201
+    assert vote_over_api(site, poll, 0, "hidden-0002") == 201
+    expect(present.locator("#total")).to_have_text("2", timeout=5 * SECOND)  # turnout, every 3 s
+    expect(present.locator("#total-word")).to_have_text("votes")
+    expect(present.locator(".count").nth(2)).to_have_text("")  # counted, not shown
+    host.api("POST", f"/api/polls/{poll['id']}/close/")
+    expect(present.locator(".count").nth(2)).to_have_text("1 · 50%", timeout=5 * SECOND)
+    expect(present.locator("#status")).to_have_text("closed")
+
+
+def in_view(page, selector: str) -> bool:
+    return page.evaluate(
+        """(selector) => { const r = document.querySelector(selector).getBoundingClientRect();
+        return r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth; }""",
+        selector,
+    )
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)], ids=["1080p", "720p"])
+def test_a_long_poll_fits_the_projector_with_its_code_whole(site, host, browser, size):
+    question = "Which of these proposals should the committee take up first next quarter, " * 3
+    choices = [f"Proposal {n}: a longer description of what it would change" for n in range(8)]
+    poll = host.poll(question=question.strip(), choices=choices)
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    page = context.new_page()
+    page.goto(f"{site.url}{poll['urls']['present']}")
+    expect(page.locator("#status")).to_have_text("open")
+    assert page.evaluate("document.scrollingElement.scrollHeight") <= size[1]
+    main = page.evaluate(
+        "(() => { const m = document.querySelector('.stage-main');"
+        " return [m.scrollHeight, m.clientHeight]; })()"
+    )
+    assert main[0] <= main[1], main  # nothing cut off below the bars
+    for selector in ("#total", "#status", "#join-code", ".qr", "[data-choice]:last-child .count"):
+        assert in_view(page, selector), selector
+    # The widest letters still fit the panel, and the URL never breaks inside the code.
+    page.evaluate("document.getElementById('join-code').textContent = 'MWMWMW'")
+    code, panel = (page.locator(s).bounding_box() for s in ("#join-code", ".stage-side"))
+    assert panel["x"] <= code["x"] and code["x"] + code["width"] <= panel["x"] + panel["width"]
+    assert (
+        page.evaluate("document.querySelector('.join-label .nowrap').getClientRects().length") == 1
+    )
+    expect(page.locator(".join-label .nowrap")).to_have_text(f"{poll['id']}/")
+    shoot(page, f"present-long-{size[1]}p")
+    context.close()
+
+
+def test_a_draft_on_its_owner_s_screen_says_draft_and_opens_from_there(site, host, screen):
+    poll = host.poll(status="draft")
+    host.sign_in(screen)
+    page = screen.new_page()
+    page.goto(f"{site.url}{poll['urls']['present']}")
+    expect(page.locator("#status")).to_have_text("draft")
+    expect(page.locator("#draft")).to_contain_text("voters cannot open it yet")
+    expect(page.locator(".qr")).to_be_hidden()  # no QR code that leads to a 404
+    page.get_by_role("button", name="Open the poll").click()
+    expect(page.locator("#status")).to_have_text("open", timeout=SECOND)
+    expect(page.locator(".qr")).to_be_visible()
+    expect(page.locator("#draft")).to_be_hidden()
+    assert httpx.get(f"{site.url}{poll['urls']['page']}").status_code == 200
+
+
+def status_pill_contrast(page) -> float:
+    return page.evaluate(
+        """() => {
+        const lum = (c) => { const [r, g, b] = c.match(/\\d+/g).slice(0, 3).map((v) => {
+          v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+        const s = getComputedStyle(document.getElementById("status"));
+        const [a, b] = [lum(s.color), lum(s.backgroundColor)].sort((x, y) => y - x);
+        return (a + 0.05) / (b + 0.05); }"""
+    )
+
+
+def test_status_pills_meet_wcag_aa_contrast(site, host, screen):
+    poll = host.poll()
+    page = screen.new_page()
+    page.goto(f"{site.url}{poll['urls']['present']}")
+    expect(page.locator("#status")).to_have_text("open")
+    assert status_pill_contrast(page) >= 4.5
+    host.api("POST", f"/api/polls/{poll['id']}/close/")
+    expect(page.locator("#status")).to_have_text("closed", timeout=2 * SECOND)
+    assert status_pill_contrast(page) >= 4.5
+
+
 def test_a_phone_shows_every_choice_without_horizontal_scrolling(site, host, phone):
     choices = [
         "Yes",

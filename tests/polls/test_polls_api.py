@@ -28,6 +28,7 @@ def poll_body(poll_id, owner, choices, **overrides):
         "opens_at": None,
         "closes_at": None,
         "owner": owner,
+        "total_votes": 0,
         "choices": [
             {"id": cid, "text": text, "position": i} for i, (cid, text) in enumerate(choices)
         ],

@@ -1,9 +1,11 @@
+import { api, plainError } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
 import { watchPoll } from "./live.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
 const texts = choiceTexts(poll);
 const bars = document.getElementById("bars");
+const main = document.querySelector(".stage-main");
 const status = document.getElementById("status");
 const connection = document.getElementById("connection");
 const hiddenNote = document.getElementById("hidden-note");
@@ -12,22 +14,82 @@ const hiddenNote = document.getElementById("hidden-note");
 // the poll closes unless the poll shows them live.
 function hidden(state) { return poll.results !== "live" && state.status !== "closed"; }
 
+// One screen, never a scroll: shrink the type (to 40% at most) until the
+// question and its bars fit, on a 1080p projector or a 720p one.
+function fit({ grow = false } = {}) {
+  let scale = grow ? 1 : Number(main.style.getPropertyValue("--fit") || 1);
+  if (!grow && main.scrollHeight <= main.clientHeight) return;
+  main.style.setProperty("--fit", scale);
+  while (main.scrollHeight > main.clientHeight && scale > 0.4) {
+    scale = Math.round((scale - 0.05) * 100) / 100;
+    main.style.setProperty("--fit", scale);
+  }
+}
+addEventListener("resize", () => fit({ grow: true }));
+
+function showTotal(total) {
+  document.getElementById("total").textContent = total;
+  document.getElementById("total-word").textContent = total === 1 ? "vote" : "votes";
+}
+
+function showStatus(value) {
+  status.textContent = value;
+  status.dataset.status = value;
+  const draft = document.getElementById("draft");
+  if (draft) draft.hidden = value !== "draft";
+  const join = document.getElementById("join");
+  if (join) join.hidden = value === "draft";
+}
+
 function show(state) {
   const hide = hidden(state);
   hiddenNote.hidden = !hide;
   renderResults(bars, texts, state, poll, { hidden: hide, runoff: document.getElementById("runoff") });
-  document.getElementById("total").textContent = state.total_votes;
-  document.getElementById("total-word").textContent = state.total_votes === 1 ? "vote" : "votes";
-  status.textContent = state.status;
-  status.dataset.status = state.status;
+  showTotal(state.total_votes);
+  showStatus(state.status);
+  fit();
 }
 
-show({ status: poll.status, total_votes: 0, choices: poll.choices.map((c) => ({ id: c.id, votes: 0, share: 0 })) });
-watchPoll(poll.id, show, {
-  onStatus(state) {
-    connection.hidden = state === "live";
-    connection.textContent = state === "hidden" ? "" : "reconnecting…";
-    if (state === "hidden") { hiddenNote.hidden = false; connection.hidden = true; }
-    if (state === "deleted" || state === "not_found") { status.textContent = "deleted"; }
-  },
+// A draft, on its owner's screen: open it from here (the QR code would
+// otherwise lead voters to a page that does not exist for them).
+document.getElementById("open-poll")?.addEventListener("click", async () => {
+  const answer = await api("POST", `/api/polls/${poll.id}/open/`);
+  document.getElementById("open-error").textContent = answer.ok ? "" : plainError(answer);
+  if (answer.ok) showStatus(answer.data.status);
 });
+
+// Results hidden from this screen (after_vote or after_close, signed out):
+// the socket says nothing until they show, so meanwhile the screen asks for
+// the poll's turnout every few seconds, and watches again once it closes.
+let turnout = null;
+function followTurnout() {
+  if (turnout) return;
+  turnout = setInterval(async () => {
+    const answer = await api("GET", `/api/polls/${poll.id}/`);
+    if (!answer.ok) return;
+    showTotal(answer.data.total_votes);
+    showStatus(answer.data.status);
+    if (answer.data.status === "closed") {
+      clearInterval(turnout);
+      turnout = null;
+      watcher.stop();
+      watcher = watch();
+    }
+  }, 3000);
+}
+
+function watch() {
+  return watchPoll(poll.id, show, {
+    onStatus(state) {
+      connection.hidden = state === "live";
+      connection.textContent = state === "hidden" ? "" : "reconnecting…";
+      if (state === "hidden") { hiddenNote.hidden = false; connection.hidden = true; followTurnout(); }
+      if (state === "deleted" || state === "not_found") { status.textContent = "deleted"; }
+    },
+  });
+}
+
+const empty = poll.choices.map((c) => ({ id: c.id, votes: 0, share: 0 }));
+show({ status: poll.status, total_votes: poll.total_votes, choices: empty });
+fit({ grow: true });
+let watcher = watch();

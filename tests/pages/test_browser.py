@@ -691,3 +691,61 @@ def test_a_ranking_vote_by_keyboard_alone_shows_on_the_projector_within_a_second
     screen.wait_for_timeout(1500)  # the rounds' animation, for the picture
     shoot(screen, "ranking-present")
     shoot(page, "ranking-vote")
+
+
+def test_the_dashboard_is_a_tool_for_fifteen_polls(site, host, screen):
+    polls = [host.poll(question=f"Question {n:02}?") for n in range(14)]
+    needle = host.poll(question="Where is the needle?", choices=["Hay", "Stack"])
+    host.sign_in(screen)
+    page = screen.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.goto(f"{site.url}/dashboard/")
+    expect(page.locator("#page-info")).to_have_text("Polls 1–12 of 15")
+    expect(page.locator(".poll-card")).to_have_count(12)
+    page.get_by_role("button", name="Next →").click()
+    expect(page.locator("#page-info")).to_have_text("Polls 13–15 of 15")
+    expect(page.locator(".poll-card")).to_have_count(3)
+    assert polls[0]["id"] in page.locator(".poll-card .code").all_text_contents()
+
+    page.get_by_label("Search your polls").fill("needle")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator(".poll-card")).to_have_count(1)
+    card = page.locator(f'article[data-poll="{needle["id"]}"]')
+    expect(card.locator(".code")).to_have_text(needle["id"])  # the join code, on the card
+    # An open poll offers Close, not Open; with no votes, no Reset.
+    expect(card.get_by_role("button", name="Close “Where is the needle?”")).to_be_visible()
+    expect(card.get_by_role("button", name="Open “Where is the needle?”")).to_be_hidden()
+    expect(card.get_by_role("button", name="Reset “Where is the needle?”")).to_be_hidden()
+    assert vote_over_api(site, needle, 0, "dash-needle-1") == 201
+    expect(card.get_by_role("button", name="Reset “Where is the needle?”")).to_be_visible(
+        timeout=2 * SECOND
+    )
+    card.get_by_role("button", name="Close “Where is the needle?”").click()
+    expect(card.get_by_role("button", name="Open “Where is the needle?”")).to_be_visible(
+        timeout=2 * SECOND
+    )
+
+    card.get_by_role("button", name="Edit “Where is the needle?”").click()
+    card.get_by_label("Question").fill("Where did the needle go?")
+    card.get_by_role("button", name="Save").click()
+    card = page.locator(f'article[data-poll="{needle["id"]}"]')
+    expect(card.locator(".q")).to_have_text("Where did the needle go?")
+    assert host.api("GET", f"/api/polls/{needle['id']}/").json()["question"] == (
+        "Where did the needle go?"
+    )
+
+    card.get_by_role("button", name="Duplicate “Where did the needle go?”").click()
+    expect(page.locator(".poll-card")).to_have_count(2)
+    copy = page.locator(".poll-card").first
+    expect(copy.locator(".q")).to_have_text("Where did the needle go?")
+    expect(copy.locator(".status")).to_have_text("draft")
+    expect(copy.locator(".bars li")).to_have_count(2)
+
+    with page.expect_download() as download:
+        card.get_by_role("button", name="Export CSV “Where did the needle go?”").click()
+    text = Path(download.value.path()).read_text()
+    assert "Where did the needle go?" in text and "Hay,1,1.0" in text
+
+    card.get_by_role("button", name="Delete “Where did the needle go?”").click()
+    expect(page.locator(f'article[data-poll="{needle["id"]}"]')).to_have_count(0)
+    assert host.api("GET", f"/api/polls/{needle['id']}/").status_code == 404

@@ -12,7 +12,10 @@ const live = watchPolls((state) => {
   card.el.querySelector(".total").textContent = state.total_votes;
   card.el.querySelector(".total-word").textContent = state.total_votes === 1 ? "vote" : "votes";
   card.el.querySelector(".status").textContent = state.status;
+  card.el.querySelector(".status").dataset.status = state.status;
   card.el.dataset.status = state.status;
+  Object.assign(card, { status: state.status, total: state.total_votes });
+  showActions(card);
   renderResults(card.el.querySelector(".bars"), card.texts, state, card.poll);
   card.invites?.refreshSoon(); // a vote may have used an invite
 }, { onError: (msg) => msg.poll && cards.get(msg.poll)?.el.classList.add("gone") });
@@ -69,31 +72,177 @@ function invitesBox(el, poll) {
   return { refreshSoon() { pending ??= setTimeout(refresh, 1000); } };
 }
 
-function addCard(poll) {
-  const el = template.content.firstElementChild.cloneNode(true);
+// What each status offers: a draft or a closed poll opens, an open one closes;
+// a poll with votes can be reset.
+function showActions(card) {
+  const { el, status, total } = card;
+  el.querySelector("[data-action=open]").hidden = status === "open";
+  el.querySelector("[data-action=close]").hidden = status !== "open";
+  el.querySelector("[data-action=reset]").hidden = !total;
+}
+
+function fieldErrors(answer) {
+  const fields = answer.data?.fields;
+  return fields ? Object.values(fields).join(" ") : plainError(answer);
+}
+
+// A copy to change and reuse: the same question, kind and rules, as a draft.
+// A passcode is never sent back by the API, so the copy asks for one.
+async function duplicate(poll) {
+  const body = {
+    question: poll.question, description: poll.description, kind: poll.kind,
+    choices: poll.choices.map((c) => c.text), results: poll.results, status: "draft",
+    allow_vote_change: poll.allow_vote_change, eligibility: poll.eligibility,
+    max_ballots_per_address: poll.max_ballots_per_address,
+  };
+  if (poll.kind === "multiple") body.max_choices = poll.max_choices;
+  if (poll.kind === "rating") body.scale = poll.scale;
+  if (poll.eligibility === "passcode") {
+    body.passcode = prompt("The copy's passcode (4 to 64 characters):") ?? "";
+  }
+  return api("POST", "/api/polls/", body);
+}
+
+// A CSV export runs as a background job: start it, wait for it, download it.
+async function exportCsv(poll, error) {
+  let answer = await api("POST", `/api/polls/${poll.id}/exports/`);
+  const deadline = Date.now() + 120000;
+  while (answer.ok && !["done", "failed"].includes(answer.data.status) && Date.now() < deadline) {
+    await new Promise((resolve) => { setTimeout(resolve, 700); });
+    answer = await api("GET", answer.data.url);
+  }
+  if (!answer.ok) { error.textContent = plainError(answer); return; }
+  if (answer.data.status !== "done") { error.textContent = "The export did not finish; try again."; return; }
+  const link = Object.assign(document.createElement("a"), { href: answer.data.download, download: "" });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
+function editForm(card) {
+  const { el, poll } = card;
+  const form = el.querySelector(".edit-form");
+  const toggle = el.querySelector("[data-action=edit]");
+  const fill = () => {
+    form.elements.question.value = poll.question;
+    form.elements.description.value = poll.description;
+    form.elements.choices.value = poll.choices.map((c) => c.text).join("\n");
+  };
+  const show = (open) => { form.hidden = !open; toggle.setAttribute("aria-expanded", String(open)); if (open) fill(); };
+  form.querySelector(".cancel").addEventListener("click", () => show(false));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { question: form.elements.question.value.trim(), description: form.elements.description.value.trim() };
+    const choices = form.elements.choices.value.split("\n").map((line) => line.trim()).filter(Boolean);
+    if (choices.join("\n") !== poll.choices.map((c) => c.text).join("\n")) body.choices = choices;
+    const answer = await api("PATCH", `/api/polls/${poll.id}/`, body);
+    if (!answer.ok) { el.querySelector(".card-error").textContent = fieldErrors(answer); return; }
+    replaceCard(card, answer.data);
+  });
+  return show;
+}
+
+function fillCard(el, poll) {
   el.dataset.poll = poll.id;
   el.dataset.status = poll.status;
   el.querySelector(".q").textContent = poll.question;
   el.querySelector(".status").textContent = poll.status;
+  el.querySelector(".status").dataset.status = poll.status;
+  el.querySelector(".code").textContent = poll.id;
+  el.querySelector(".kind").textContent = poll.kind;
+  el.querySelector(".total").textContent = poll.total_votes;
+  el.querySelector(".total-word").textContent = poll.total_votes === 1 ? "vote" : "votes";
   el.querySelector(".present").href = poll.urls.present;
   el.querySelector(".vote").href = poll.urls.page;
   el.querySelectorAll("button[data-action]").forEach((button) => {
-    button.setAttribute("aria-label", `${button.dataset.action} “${poll.question}”`);
-    button.addEventListener("click", async () => {
-      const action = button.dataset.action;
-      if (action === "reset" && !confirm("Delete every vote in this poll?")) return;
-      const answer = await api("POST", `/api/polls/${poll.id}/${action}/`);
-      if (!answer.ok) alert(plainError(answer));
-    });
+    button.setAttribute("aria-label", `${button.textContent} “${poll.question}”`);
   });
-  grid.append(el);
-  const invites = poll.eligibility === "invite" ? invitesBox(el, poll) : null;
-  cards.set(poll.id, { el, poll, texts: choiceTexts(poll), invites });
-  live.subscribe(poll.id);
 }
 
-const answer = await api("GET", "/api/polls/?mine=true&limit=100");
-if (answer.ok) {
-  answer.data.results.forEach(addCard);
-  document.getElementById("empty").hidden = answer.data.results.length > 0;
+function addCard(poll, before = null) {
+  const el = template.content.firstElementChild.cloneNode(true);
+  fillCard(el, poll);
+  const card = { el, poll, texts: choiceTexts(poll), status: poll.status, total: poll.total_votes };
+  const error = el.querySelector(".card-error");
+  const edit = editForm(card);
+  const actions = {
+    async open() { return api("POST", `/api/polls/${poll.id}/open/`); },
+    async close() { return api("POST", `/api/polls/${poll.id}/close/`); },
+    async reset() {
+      if (!confirm(`Delete every vote in “${poll.question}”?`)) return null;
+      return api("POST", `/api/polls/${poll.id}/reset/`);
+    },
+    async edit() { edit(el.querySelector(".edit-form").hidden); return null; },
+    async duplicate() {
+      const answer = await duplicate(poll);
+      if (answer.ok) { addCard(answer.data, grid.firstElementChild); return null; }
+      return answer;
+    },
+    async export() { await exportCsv(poll, error); return null; },
+    async delete() {
+      if (!confirm(`Delete “${poll.question}” and all its votes? This cannot be undone.`)) return null;
+      const answer = await api("DELETE", `/api/polls/${poll.id}/`);
+      if (answer.ok) { removeCard(poll.id); return null; }
+      return answer;
+    },
+  };
+  el.querySelectorAll("button[data-action]").forEach((button) => {
+    button.addEventListener("click", async () => {
+      error.textContent = "";
+      button.disabled = true;
+      try {
+        const answer = await actions[button.dataset.action]();
+        if (answer && !answer.ok) error.textContent = fieldErrors(answer);
+      } finally { button.disabled = false; }
+    });
+  });
+  grid.insertBefore(el, before);
+  card.invites = poll.eligibility === "invite" ? invitesBox(el, poll) : null;
+  cards.set(poll.id, card);
+  showActions(card);
+  live.subscribe(poll.id);
+  return card;
 }
+
+function removeCard(pollId) {
+  const card = cards.get(pollId);
+  if (!card) return;
+  live.unsubscribe(pollId);
+  card.el.remove();
+  cards.delete(pollId);
+}
+
+function replaceCard(card, poll) {
+  const next = card.el.nextElementSibling;
+  removeCard(card.poll.id);
+  addCard(poll, next);
+}
+
+// Search and pages: the server filters (`?search=`, `?status=`) and pages.
+const PAGE = 12;
+const search = document.getElementById("poll-search");
+let offset = 0;
+
+async function loadPage() {
+  const data = new FormData(search);
+  const query = new URLSearchParams({ mine: "true", limit: PAGE, offset });
+  if (data.get("search").trim()) query.set("search", data.get("search").trim());
+  if (data.get("status")) query.set("status", data.get("status"));
+  const answer = await api("GET", `/api/polls/?${query}`);
+  if (!answer.ok) { document.getElementById("page-info").textContent = plainError(answer); return; }
+  for (const id of [...cards.keys()]) removeCard(id);
+  answer.data.results.forEach((poll) => addCard(poll));
+  const { count } = answer.data;
+  const filtered = query.has("search") || query.has("status");
+  document.getElementById("empty").hidden = count > 0 || filtered;
+  document.getElementById("page-info").textContent = count
+    ? `Polls ${offset + 1}–${offset + answer.data.results.length} of ${count}`
+    : filtered ? "No poll matches." : "";
+  document.getElementById("previous-page").hidden = offset === 0;
+  document.getElementById("next-page").hidden = offset + PAGE >= count;
+}
+
+search.addEventListener("submit", (event) => { event.preventDefault(); offset = 0; loadPage(); });
+document.getElementById("previous-page").addEventListener("click", () => { offset = Math.max(0, offset - PAGE); loadPage(); });
+document.getElementById("next-page").addEventListener("click", () => { offset += PAGE; loadPage(); });
+await loadPage();

@@ -155,19 +155,31 @@ def irv(candidates: list[int], rankings: Mapping[tuple[int, ...], int], borda: M
     go, in this order, to: fewer ballots in the previous round, then the one
     before (back to the first); fewer Borda points; the one listed later in
     the poll. No ballots: no rounds and no winner.
+
+    Each ranking is placed on its top candidate's pile once, and moves on
+    only when that candidate is eliminated: the whole count reads each
+    ranking's ids at most once, however many rounds there are.
     """
     if not any(rankings.values()):
         return {"rounds": [], "winner": None}
     running = list(candidates)  # poll order
+    counts = dict.fromkeys(running, 0)
+    piles: dict[int, list[tuple[tuple[int, ...], int, int]]] = {c: [] for c in running}
+
+    def place(ranking: tuple[int, ...], at: int, n: int) -> None:
+        while at < len(ranking) and ranking[at] not in counts:
+            at += 1
+        if at < len(ranking):
+            piles[ranking[at]].append((ranking, at, n))
+            counts[ranking[at]] += n
+
+    for ranking, n in rankings.items():
+        if n > 0:
+            place(ranking, 0, n)
     history: list[dict[int, int]] = []
     rounds: list[dict] = []
     while True:
-        counts = dict.fromkeys(running, 0)
-        for ranking, n in rankings.items():
-            top = next((c for c in ranking if c in counts), None)
-            if top is not None:
-                counts[top] += n
-        history.append(counts)
+        history.append(dict(counts))
         counted = sum(counts.values())
         leader = max(running, key=lambda c: counts[c])
         shown = {str(c): counts[c] for c in running}
@@ -184,3 +196,6 @@ def irv(candidates: list[int], rankings: Mapping[tuple[int, ...], int], borda: M
         )
         rounds.append({"counts": shown, "eliminated": out})
         running.remove(out)
+        del counts[out]
+        for ranking, at, n in piles.pop(out):
+            place(ranking, at + 1, n)

@@ -106,3 +106,46 @@ def test_a_ranking_ballot_adds_its_places_and_its_whole_order():
 def test_single_and_multiple_choice_keep_no_lines():
     assert lines("single", {(A, None)}) == {}
     assert results("multiple", None, [A, B], {}) == ({}, {})
+
+
+def recounted_each_round(candidates, rankings, borda):
+    """The rule as written, counted from scratch every round: what `irv`'s
+    piles must agree with."""
+    if not any(rankings.values()):
+        return {"rounds": [], "winner": None}
+    running, history, rounds = list(candidates), [], []
+    while True:
+        counts = dict.fromkeys(running, 0)
+        for ranking, n in rankings.items():
+            top = next((c for c in ranking if c in counts), None)
+            if top is not None:
+                counts[top] += n
+        history.append(counts)
+        leader = max(running, key=lambda c: counts[c])
+        shown = {str(c): counts[c] for c in running}
+        if 2 * counts[leader] > sum(counts.values()) or len(running) == 1:
+            rounds.append({"counts": shown, "eliminated": None})
+            return {"rounds": rounds, "winner": leader}
+        out = min(
+            running,
+            key=lambda c: ([h[c] for h in reversed(history)], borda[c], -candidates.index(c)),
+        )
+        rounds.append({"counts": shown, "eliminated": out})
+        running.remove(out)
+
+
+def test_the_piles_agree_with_a_recount_every_round_on_random_elections():
+    import random
+
+    rng = random.Random(7)
+    for _ in range(300):
+        candidates = list(range(1, rng.randint(2, 7) + 1))
+        rankings = {}
+        for _ in range(rng.randint(0, 12)):
+            order = tuple(rng.sample(candidates, rng.randint(1, len(candidates))))
+            rankings[order] = rankings.get(order, 0) + rng.randint(1, 3)
+        borda = {c: 0 for c in candidates}
+        for order, n in rankings.items():
+            for place, c in enumerate(order):
+                borda[c] += (len(candidates) - 1 - place) * n
+        assert irv(candidates, rankings, borda) == recounted_each_round(candidates, rankings, borda)

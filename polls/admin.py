@@ -28,6 +28,10 @@ class PollAdmin(admin.ModelAdmin):
         "owner",
         "kind",
         "max_choices",
+        "scale_min",
+        "scale_max",
+        "eligibility",
+        "max_ballots_per_address",
         "anonymous",
         "allow_vote_change",
         "results_visibility",
@@ -39,6 +43,7 @@ class PollAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
+    exclude = ["passcode"]  # shared with a room, never shown back
     inlines = [ChoiceInline]
 
     def has_add_permission(self, request):

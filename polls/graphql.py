@@ -3,6 +3,7 @@ selectors and services (no second copy of the rules). Errors carry the
 contract's codes in `extensions.code`."""
 
 import functools
+import re
 from collections.abc import AsyncGenerator
 from datetime import datetime
 
@@ -289,6 +290,9 @@ def _user(info: Info):
     return info.context.user
 
 
+_ID = re.compile(r"[0-9]{1,18}")
+
+
 def _vote_body(choices, ratings, ranking) -> VoteBody:
     """The vote mutation's one ballot argument, as REST's body (polls.kinds)."""
     given = {
@@ -301,13 +305,13 @@ def _vote_body(choices, ratings, ranking) -> VoteBody:
     ((shape, value),) = given.items()
     if len(value) > MAX_MARKS:
         raise Invalid(fields={shape: f"At most {MAX_MARKS}."})
-    try:
-        if shape == "ratings":
-            ids = tuple(int(r.choice) for r in value)
-            return VoteBody(shape, ids, tuple(r.score for r in value))
-        return VoteBody(shape, tuple(int(c) for c in value))
-    except ValueError:
-        raise Invalid(fields={shape: "Choice ids are integers."}) from None
+    raw = [r.choice for r in value] if shape == "ratings" else value
+    if not all(_ID.fullmatch(str(c)) for c in raw):  # not int(): " 1", "+1", "١" are no ids
+        raise Invalid(fields={shape: "Choice ids are integers."})
+    ids = tuple(int(c) for c in raw)
+    if shape == "ratings":
+        return VoteBody(shape, ids, tuple(r.score for r in value))
+    return VoteBody(shape, ids)
 
 
 @strawberry.type

@@ -61,12 +61,12 @@ def checked_marks(
             f"This is a {poll.kind} poll: send {EXAMPLES[expected]}.",
             fields={shape: f"A {poll.kind} poll takes {EXAMPLES[expected]}."},
         )
-    noun = "item" if poll.kind == "rating" else "choice"
+    noun, a_noun = ("item", "An item") if poll.kind == "rating" else ("choice", "A choice")
     if not ids:
         verb = {"rating": "Rate", "ranking": "Rank"}.get(poll.kind, "Pick")
         raise InvalidChoice(f"{verb} at least one {noun}.")
     if len(set(ids)) != len(ids):
-        raise InvalidChoice(f"A {noun} may be named only once.")
+        raise InvalidChoice(f"{a_noun} may be named only once.")
     unknown = sorted(set(ids) - valid)
     if unknown:
         raise InvalidChoice(f"Unknown {noun} for this poll: {unknown}.")

@@ -210,7 +210,7 @@ class TallyLine(models.Model):
     the poll's version; `manage.py recount` rebuilds them from the marks."""
 
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+", db_index=False)
-    key = models.CharField(max_length=600)
+    key = models.CharField(max_length=1100)  # "r:" and 50 ids of up to 20 digits
     count = models.IntegerField(default=0)
 
     class Meta:

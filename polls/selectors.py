@@ -70,8 +70,8 @@ def ballot_mine(*, poll_id: str, voter: Voter) -> tuple[Ballot, list[Mark]] | No
 def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
     """The poll's results, honouring visibility. One query for the snapshot
     (a rating or ranking poll's counts: one transaction)."""
-    choices, lines = _tally(poll_id)
-    if not choices:  # every poll has at least two choices
+    choices = _choices_with_poll(poll_id)
+    if not choices:  # every poll has at least one choice
         raise NotFound("No poll with this id.")
     poll = choices[0].poll
     is_owner = user.is_authenticated and poll.owner_id == user.pk
@@ -90,15 +90,17 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
         raise NotFound("No poll with this id.")
     if denial:
         raise ResultsHidden(_hidden_reason(poll))
+    choices, lines = _tally(poll_id, choices)  # read only for who may see them
     return results_snapshot(poll, choices, lines)
 
 
-def _tally(poll_id: str) -> tuple[list[Choice], dict[str, int]]:
+def _tally(poll_id: str, first: list[Choice] | None = None) -> tuple[list[Choice], dict[str, int]]:
     """The poll's choices with the poll joined (tally and version in one
     statement) and, for the kinds that keep more counts (TallyLine), those
     counts from the same snapshot: both reads in one transaction, repeatable
-    read on Postgres (statements in read committed each see their own)."""
-    choices = _choices_with_poll(poll_id)
+    read on Postgres (statements in read committed each see their own).
+    `first`: the choices' read, if made already."""
+    choices = _choices_with_poll(poll_id) if first is None else first
     if not choices or choices[0].poll.kind not in kinds.WITH_LINES:
         return choices, {}
     outermost = not connection.in_atomic_block

@@ -67,6 +67,12 @@ class ScaleSerializer(serializers.Serializer):
         error_messages={"min_value": "From 2 to 10.", "max_value": "From 2 to 10."},
     )
 
+    def validate(self, attrs: dict) -> dict:
+        # Both, even in a PATCH (a partial parent makes nested fields optional).
+        if {"min", "max"} - attrs.keys():
+            raise serializers.ValidationError('Give both, like {"min": 1, "max": 5}.')
+        return attrs
+
 
 DEFAULT_SCALE = {"min": 1, "max": 5}
 
@@ -247,7 +253,8 @@ class PollWriteSerializer(serializers.Serializer):
                 errors["scale"] = "Only rating polls have a scale."
             attrs["scale_min"] = attrs["scale_max"] = None
             return
-        scale = scale or merged.get("scale") or DEFAULT_SCALE
+        if scale is None:
+            scale = merged.get("scale") or DEFAULT_SCALE
         attrs["scale_min"], attrs["scale_max"] = scale["min"], scale["max"]
 
     def _max_choices(self, attrs: dict, merged: dict, errors: dict) -> int:

@@ -30,7 +30,7 @@ class Migration(migrations.Migration):
             name='TallyLine',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=600)),
+                ('key', models.CharField(max_length=1100)),
                 ('count', models.IntegerField(default=0)),
                 ('poll', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, related_name='+', to='polls.poll')),
             ],

@@ -316,6 +316,15 @@ def _lines(cursor, changed: list[BallotState], polls: dict[str, PollState]) -> N
             + f" ON CONFLICT (poll_id, key) DO UPDATE SET count = {_LINE}.count + excluded.count",
             [value for row in rows for value in row],
         )
+    # A line down to zero goes: a voter changing their ranking over and over
+    # must not leave a row per order they tried, for every read to skip.
+    lowered = sorted({(p, k) for p, k, n in rows if n < 0})
+    for poll_id in sorted({p for p, _ in lowered}):
+        keys = [k for p, k in lowered if p == poll_id]
+        cursor.execute(
+            f"DELETE FROM {_LINE} WHERE poll_id = %s AND count = 0 AND key IN ({_in(keys)})",
+            [poll_id, *keys],
+        )
 
 
 def _invites_used(cursor, used: set[tuple[str, str]], at) -> None:

@@ -144,6 +144,7 @@ def _lines_recount(poll: Poll) -> list[Drift]:
     actual: Counter = Counter()
     for marks in ballots.values():
         actual.update(kinds.lines(poll.kind, marks))
+    TallyLine.objects.filter(poll=poll, count=0).delete()  # nothing to count, nothing to keep
     cached = dict(TallyLine.objects.filter(poll=poll).values_list("key", "count"))
     drifts = [
         Drift(poll.id, f"count {key}", cached.get(key, 0), actual[key])

@@ -98,3 +98,14 @@ def test_a_ranking_poll_over_graphql(owner_api, api):
     not_ids = gql(api, RANK, poll=made["id"], ranking=["pizza"], voter=voter_id("g5"))
     assert codes(not_ids) == ["invalid"]
     assert Ballot.objects.count() == 1
+
+
+@pytest.mark.parametrize("bad", [" 1", "+1", "١", "1.0", "0x1", ""])
+def test_graphql_choice_ids_are_plain_digits(owner_api, api, bad):
+    made = gql(
+        owner_api, CREATE, input={"question": "Lunch?", "kind": "ranking", "choices": ["A", "B"]}
+    )["data"]["createPoll"]
+    ranked = gql(api, RANK, poll=made["id"], ranking=[bad], voter=voter_id("g1"))
+    rated = gql(api, RANK, poll=made["id"], choices=[bad], voter=voter_id("g2"))
+    assert codes(ranked) == ["invalid"] and codes(rated) == ["invalid"]
+    assert Ballot.objects.count() == 0

@@ -608,12 +608,17 @@ def test_a_rating_vote_by_keyboard_alone_shows_on_the_projector_within_a_second(
     for _ in range(3):
         page.keyboard.press("ArrowRight")  # 1 -> 4
     expect(content.get_by_role("radio", name="4 of 5")).to_be_checked()
+    page.keyboard.press("Tab")  # to Content's "clear"
     page.keyboard.press("Tab")  # to the next item's group
     page.keyboard.press("ArrowRight")  # 1 -> 2 (the first arrow checks and moves)
     page.keyboard.press("ArrowLeft")  # back to 1
     expect(
         page.get_by_role("group", name="Delivery").get_by_role("radio", name="1 of 5")
     ).to_be_checked()
+    slides = page.get_by_role("group", name="Slides")
+    slides.get_by_role("radio", name="3 of 5").check()  # then thought better of it:
+    page.get_by_role("button", name="Clear the rating of Slides").press("Enter")
+    expect(slides.get_by_role("radio", name="3 of 5")).not_to_be_checked()
     page.get_by_role("button", name="Vote").focus()
     with page.expect_response(lambda r: r.url.endswith("/votes/")) as answer:
         page.keyboard.press("Enter")

@@ -389,3 +389,55 @@ def test_csv_exports_a_ranking_poll_s_points_and_rounds(
         ["winner", "Tacos"],
     ]
     assert rows[-1][1] == "1. Tacos; 2. Pizza"
+
+
+@pytest.mark.parametrize("scale", [{"max": 7}, {"min": 0}, {}, {"min": None, "max": 5}], ids=str)
+def test_a_patch_with_half_a_scale_is_refused_and_changes_nothing(owner_api, rating, scale):
+    response = owner_api.patch(f"/api/polls/{rating.id}/", {"scale": scale}, format="json")
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid" and "scale" in response.json()["fields"]
+    assert Poll.objects.values_list("scale_min", "scale_max").get() == (1, 5)
+
+
+def test_a_whole_scale_patches_before_votes(owner_api, rating):
+    response = owner_api.patch(
+        f"/api/polls/{rating.id}/", {"scale": {"min": 0, "max": 10}}, format="json"
+    )
+    assert response.status_code == 200 and response.json()["scale"] == {"min": 0, "max": 10}
+
+
+def test_a_voter_trying_every_order_leaves_only_the_counts_that_are_not_zero(api, ranking):
+    """One voter changing their ranking over and over must not grow the
+    poll's counts by a row per order tried (every read would pay for them)."""
+    import itertools
+
+    ids = choice_ids(ranking)
+    for order in itertools.permutations(ids):
+        assert cast(api, ranking.id, {"ranking": list(order)}).status_code in (200, 201)
+    last = list(order)
+    lines = dict(TallyLine.objects.filter(poll=ranking).values_list("key", "count"))
+    assert lines == {
+        **{f"m:{c}:{place}": 1 for place, c in enumerate(last)},
+        "r:" + ",".join(map(str, last)): 1,
+    }
+
+
+def test_hidden_results_are_refused_before_their_counts_are_read(
+    api, user, django_assert_max_num_queries
+):
+    poll = make_poll(
+        owner=user, kind="ranking", choices=["A", "B"], results_visibility="after_close"
+    )
+    cast(api, poll.id, {"ranking": choice_ids(poll)})
+    with django_assert_max_num_queries(2):  # the choices with the poll; has this voter voted
+        response = api.get(f"/api/polls/{poll.id}/results/")
+    assert (response.status_code, response.json()["code"]) == (403, "results_hidden")
+
+
+def test_the_admin_cannot_change_a_scale(admin_client, rating):
+    from polls.admin import PollAdmin
+
+    assert {"scale_min", "scale_max", "kind"} <= set(PollAdmin.readonly_fields)
+    page = admin_client.get(f"/admin/polls/poll/{rating.id}/change/")
+    assert page.status_code == 200 and b'name="scale_min"' not in page.content
+    assert b'name="passcode"' not in page.content

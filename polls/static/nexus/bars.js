@@ -66,7 +66,7 @@ function renderRatings(list, texts, state, scale, hidden) {
     }
     counts.forEach((n, i) => {
       const column = spread.children[i];
-      column.title = `${scale.min + i}: ${n}`;
+      column.title = hidden ? "" : `${scale.min + i}: ${n}`;
       column.querySelector(".column").style.height = hidden ? "0%" : `${Math.round((n / most) * 100)}%`;
     });
   }

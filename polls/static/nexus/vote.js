@@ -105,6 +105,13 @@ function mark(ballot) {
   }
 }
 
+// A rating left out is not rated: "clear" takes an item's score back.
+form.addEventListener("click", (event) => {
+  const clear = event.target.closest("button.clear-rating");
+  if (!clear || locked) return;
+  clear.closest("fieldset").querySelectorAll("input").forEach((input) => { input.checked = false; });
+});
+
 // --- ranking: drag and drop, and ↑ ↓ buttons for keyboards and screen readers --
 
 const ranking = document.getElementById("ranking"); // ranking polls only

@@ -8,6 +8,7 @@ from django.db import connection
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from nexus.outage import DATABASE
 from polls import throttles
 from tests.factories import UserFactory, make_poll
 from tests.servers import migrate, server_env
@@ -21,9 +22,12 @@ def postgres():
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Caches and throttle counters: every test starts from zero."""
+    """Caches, throttle counters and remembered outages: every test starts
+    from zero (a test that exhausts the pool must not fail the next one's
+    requests fast, as the database "just failed")."""
     cache.clear()
     throttles.reset()
+    DATABASE.ok()
     yield
     cache.clear()
     throttles.reset()

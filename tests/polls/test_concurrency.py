@@ -97,11 +97,14 @@ def test_polls_added_to_one_event_at_once_get_distinct_places_in_order():
         body = {"question": f"Q{i}?", "choices": ["a", "b"], "event": event.id}
         return client_for(owner).post("/api/polls/", body, format="json").status_code
 
-    assert run_together(12, add) == [201] * 12
+    # Fewer than the pool's 10 connections: each request holds one while it
+    # waits for the event's row, and a request waiting for the pool past its
+    # 1.5 s would be a 503, not the race this test is about.
+    assert run_together(8, add) == [201] * 8
     positions = list(EventPoll.objects.filter(event=event).values_list("position", flat=True))
-    assert sorted(positions) == list(range(12))
+    assert sorted(positions) == list(range(8))
     event.refresh_from_db()
-    assert event.version == 13
+    assert event.version == 9
 
 
 def test_deleting_the_current_poll_while_the_owner_switches_never_deadlocks():

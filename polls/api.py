@@ -265,10 +265,13 @@ def vote_body(data) -> VoteBody:
     if not isinstance(data, dict):
         message = VoteSerializer.default_error_messages["invalid"]
         raise ValidationError({"non_field_errors": [message.format(datatype=type(data).__name__)]})
-    shapes = [shape for shape in ("choices", "ratings", "ranking") if shape in data]
+    shapes = [shape for shape in ("choices", "ratings", "ranking", "text") if shape in data]
     if len(shapes) > 1:
-        raise ValidationError({"non_field_errors": ["Send one of choices, ratings or ranking."]})
+        message = "Send one of choices, ratings, ranking or text."
+        raise ValidationError({"non_field_errors": [message]})
     shape = shapes[0] if shapes else "choices"
+    if shape == "text":  # checked with the poll (polls.text.checked_answer)
+        return VoteBody("text", text=data["text"])
     try:
         if shape != "ratings":
             return VoteBody(shape, tuple(_IDS.run_validation(data.get(shape, empty))))

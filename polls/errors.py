@@ -60,3 +60,8 @@ class AddressLimit(ApplicationError):
 
 class InviteUsed(ApplicationError):
     status, code, detail = 409, "invite_used", "This invite has voted; it can no longer be revoked."
+
+
+class NotAllowed(ApplicationError):
+    status, code = 400, "not_allowed"
+    detail = "That answer uses words this poll does not take. Please say it another way."

@@ -84,6 +84,8 @@ class Poll:
     description: str
     kind: str
     max_choices: int
+    moderation: str
+    answers_per_voter: int
     anonymous: bool
     allow_vote_change: bool
     results: str = strawberry_django.field(field_name="results_visibility")
@@ -200,6 +202,18 @@ _KIND_FIELDS = ("count", "mean", "distribution", "borda", "first")
 
 
 @strawberry.type
+class WordCount:
+    word: str
+    count: int
+
+
+@strawberry.type
+class ShownAnswer:
+    id: strawberry.ID
+    text: str
+
+
+@strawberry.type
 class Results:
     poll: strawberry.ID
     version: int
@@ -207,6 +221,14 @@ class Results:
     total_votes: int
     choices: list[ChoiceResult]
     irv: Irv | None = None
+    words: list[WordCount] | None = strawberry.field(
+        default=None, description="text polls: the top 100 words of shown answers"
+    )
+    shown: int | None = None
+    pending: int | None = None
+    answers: list[ShownAnswer] | None = strawberry.field(
+        default=None, description="text polls: the 20 newest shown answers"
+    )
 
     @classmethod
     def of(cls, data: dict, texts: dict[int, str]) -> "Results":
@@ -226,6 +248,10 @@ class Results:
                 for c in data["choices"]
             ],
             irv=Irv.of(data["irv"]) if "irv" in data else None,
+            words=[WordCount(**w) for w in data["words"]] if "words" in data else None,
+            shown=data.get("shown"),
+            pending=data.get("pending"),
+            answers=[ShownAnswer(**a) for a in data["answers"]] if "answers" in data else None,
         )
 
 
@@ -249,6 +275,8 @@ class Ballot:
     created_at: datetime
     ratings: list[Rating] | None = None
     ranking: list[strawberry.ID] | None = None
+    text: str | None = None
+    state: str | None = None
 
 
 @strawberry.type
@@ -271,6 +299,9 @@ class CreatePollInput:
     kind: str | None = strawberry.UNSET
     max_choices: int | None = strawberry.UNSET
     scale: ScaleInput | None = strawberry.UNSET
+    moderation: str | None = strawberry.UNSET
+    answers_per_voter: int | None = strawberry.UNSET
+    blocked_words: str | None = strawberry.UNSET
     anonymous: bool | None = strawberry.UNSET
     allow_vote_change: bool | None = strawberry.UNSET
     results: str | None = strawberry.UNSET
@@ -293,16 +324,23 @@ def _user(info: Info):
 _ID = re.compile(r"[0-9]{1,18}")
 
 
-def _vote_body(choices, ratings, ranking) -> VoteBody:
+def _vote_body(choices, ratings, ranking, text) -> VoteBody:
     """The vote mutation's one ballot argument, as REST's body (polls.kinds)."""
     given = {
         name: value
-        for name, value in (("choices", choices), ("ratings", ratings), ("ranking", ranking))
+        for name, value in (
+            ("choices", choices),
+            ("ratings", ratings),
+            ("ranking", ranking),
+            ("text", text),
+        )
         if value is not None
     }
     if len(given) != 1:
-        raise Invalid("Give one of choices, ratings or ranking.")
+        raise Invalid("Give one of choices, ratings, ranking or text.")
     ((shape, value),) = given.items()
+    if shape == "text":
+        return VoteBody("text", text=value)
     if len(value) > MAX_MARKS:
         raise Invalid(fields={shape: f"At most {MAX_MARKS}."})
     raw = [r.choice for r in value] if shape == "ratings" else value
@@ -403,6 +441,7 @@ class Mutation:
         choices: list[strawberry.ID] | None = None,
         ratings: list[RatingInput] | None = None,
         ranking: list[strawberry.ID] | None = None,
+        text: str | None = None,
         voter_id: str | None = None,
         idempotency_key: str | None = None,
         passcode: str | None = None,
@@ -410,7 +449,7 @@ class Mutation:
     ) -> Ballot:
         info.context.throttle()
         poll_id = str(poll_id).upper()
-        body = _vote_body(choices, ratings, ranking)
+        body = _vote_body(choices, ratings, ranking, text)
         voter = info.context.voter(voter_id, external=external_voter, create=True)
         key = idempotency.key_checked(idempotency_key, field="idempotencyKey")
         outcome = idempotency.vote_answer(
@@ -433,6 +472,8 @@ class Mutation:
             if ratings_out is None
             else [Rating(choice=c, score=n) for c, n in ratings_out.items()],
             ranking=None if outcome.ranking is None else list(outcome.ranking),
+            text=outcome.text,
+            state=outcome.state,
         )
 
     @strawberry.mutation

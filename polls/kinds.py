@@ -21,14 +21,21 @@ from nexus.errors import Invalid
 from .errors import InvalidChoice
 
 Mark = tuple[int, int | None]
-WITH_LINES = ("rating", "ranking")  # kinds whose results need TallyLine counts
+WITH_LINES = ("rating", "ranking", "text")  # kinds whose results need TallyLine counts
 
 # Which body each kind takes: {"choices": [...]}, {"ratings": {...}}, {"ranking": [...]}.
-SHAPES = {"single": "choices", "multiple": "choices", "rating": "ratings", "ranking": "ranking"}
+SHAPES = {
+    "single": "choices",
+    "multiple": "choices",
+    "rating": "ratings",
+    "ranking": "ranking",
+    "text": "text",
+}
 EXAMPLES = {
     "choices": '{"choices": [choice ids]}',
     "ratings": '{"ratings": {"<choice id>": score}}',
     "ranking": '{"ranking": [choice ids, best first]}',
+    "text": '{"text": "your answer"}',
 }
 
 
@@ -41,9 +48,12 @@ class VoteBody:
     shape: str = "choices"
     ids: tuple[int, ...] = ()
     values: tuple[int, ...] = ()
+    text: str | None = None  # shape "text"
 
     def as_json(self) -> dict:
         """The body as sent, for the Idempotency-Key fingerprint."""
+        if self.shape == "text":
+            return {"text": self.text}
         if self.shape == "ratings":
             return {"ratings": dict(zip(map(str, self.ids), self.values, strict=True))}
         return {self.shape: list(self.ids)}

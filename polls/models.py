@@ -23,6 +23,11 @@ class Poll(models.Model):
         MULTIPLE = "multiple"
         RATING = "rating"
         RANKING = "ranking"
+        TEXT = "text"
+
+    class Moderation(models.TextChoices):
+        NONE = "none"  # answers show at once (the profanity filter still applies)
+        PRE = "pre"  # every answer waits for the owner
 
     class Status(models.TextChoices):
         DRAFT = "draft"
@@ -55,6 +60,11 @@ class Poll(models.Model):
     # A rating poll's scale (min 0..1, max 2..10); null for the other kinds.
     scale_min = models.PositiveSmallIntegerField(null=True, blank=True)
     scale_max = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Text polls: who sees an answer first, how many answers one voter may
+    # give, and the owner's own words to refuse beside the filter's lists.
+    moderation = models.CharField(max_length=4, choices=Moderation.choices, default=Moderation.NONE)
+    answers_per_voter = models.PositiveSmallIntegerField(default=1)
+    blocked_words = models.TextField(blank=True, default="")
     anonymous = models.BooleanField(default=True)
     allow_vote_change = models.BooleanField(default=False)
     # Who sees the results when (polls.visibility); the API calls it `results`.
@@ -220,6 +230,31 @@ class TallyLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} / {self.key}: {self.count}"
+
+
+class Answer(models.Model):
+    """One open answer of a text poll, on its voter's ballot. Only shown
+    answers are counted into the poll's word counts (TallyLine `w:<word>`),
+    shown anywhere, exported or sent to a socket."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SHOWN = "shown"
+        HIDDEN = "hidden"
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="answers", db_index=False)
+    # DO_NOTHING, as BallotChoice: services delete a poll's answers before its ballots.
+    ballot = models.ForeignKey(Ballot, on_delete=models.DO_NOTHING, related_name="answers")
+    text = models.CharField(max_length=200)
+    words = models.CharField(max_length=400)  # polls.text.words_of(text), space-separated
+    state = models.CharField(max_length=7, choices=State.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["poll", "state", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / {self.text[:40]}"
 
 
 class Invite(models.Model):

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from nexus.errors import NotFound
 
-from . import kinds
+from . import kinds, text
 from .errors import ResultsHidden
 from .kinds import Mark
-from .models import Ballot, Choice, Event, Export, Poll, TallyLine
+from .models import Answer, Ballot, Choice, Event, Export, Poll, TallyLine
 from .visibility import results_denial
 from .voters import Voter
 
@@ -70,10 +70,9 @@ def ballot_mine(*, poll_id: str, voter: Voter) -> tuple[Ballot, list[Mark]] | No
 def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
     """The poll's results, honouring visibility. One query for the snapshot
     (a rating or ranking poll's counts: one transaction)."""
-    choices = _choices_with_poll(poll_id)
-    if not choices:  # every poll has at least one choice
+    poll, choices = _poll_with_choices(poll_id)
+    if poll is None:
         raise NotFound("No poll with this id.")
-    poll = choices[0].poll
     is_owner = user.is_authenticated and poll.owner_id == user.pk
     closed = poll.effective_status() == Poll.Status.CLOSED
     denial = results_denial(
@@ -90,32 +89,63 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
         raise NotFound("No poll with this id.")
     if denial:
         raise ResultsHidden(_hidden_reason(poll))
-    choices, lines = _tally(poll_id, choices)  # read only for who may see them
-    return results_snapshot(poll, choices, lines)
+    tally = _tally(poll_id, (poll, choices))  # read only for who may see them
+    if tally is None:  # deleted since
+        raise NotFound("No poll with this id.")
+    return results_snapshot(tally)
 
 
-def _tally(poll_id: str, first: list[Choice] | None = None) -> tuple[list[Choice], dict[str, int]]:
-    """The poll's choices with the poll joined (tally and version in one
-    statement) and, for the kinds that keep more counts (TallyLine), those
-    counts from the same snapshot: both reads in one transaction, repeatable
-    read on Postgres (statements in read committed each see their own).
-    `first`: the choices' read, if made already."""
-    choices = _choices_with_poll(poll_id) if first is None else first
-    if not choices or choices[0].poll.kind not in kinds.WITH_LINES:
-        return choices, {}
+@dataclass
+class Tally:
+    """What results are built from, read at one moment."""
+
+    poll: Poll
+    choices: list[Choice]
+    lines: dict[str, int]  # TallyLine counts (rating, ranking, text)
+    answers: list[dict]  # a text poll's newest shown answers
+
+
+RECENT_ANSWERS = 20
+
+
+def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) -> Tally | None:
+    """The poll with its choices (tally and version in one statement) and,
+    for the kinds that keep more counts (TallyLine), those counts and a text
+    poll's newest shown answers from the same snapshot: the reads in one
+    transaction, repeatable read on Postgres (statements in read committed
+    each see their own). `first`: the poll's read, if made already."""
+    poll, choices = _poll_with_choices(poll_id) if first is None else first
+    if poll is None:
+        return None
+    if poll.kind not in kinds.WITH_LINES:
+        return Tally(poll, choices, {}, [])
     outermost = not connection.in_atomic_block
     with transaction.atomic():
         if outermost and connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        choices = _choices_with_poll(poll_id)
+        poll, choices = _poll_with_choices(poll_id)
+        if poll is None:
+            return None
         lines = TallyLine.objects.filter(poll_id=poll_id, count__gt=0).values_list("key", "count")
-        return choices, dict(lines)
+        answers = []
+        if poll.kind == Poll.Kind.TEXT:
+            shown = Answer.objects.filter(poll_id=poll_id, state=Answer.State.SHOWN)
+            newest = shown.order_by("-created_at", "-id").values("id", "text")
+            answers = [dict(a) for a in newest[:RECENT_ANSWERS]]
+        return Tally(poll, choices, dict(lines), answers)
 
 
-def _choices_with_poll(poll_id: str) -> list[Choice]:
-    """The poll's choices and (joined) the poll: tally and version in one statement."""
-    return list(Choice.objects.filter(poll_id=poll_id).select_related("poll").order_by("position"))
+def _poll_with_choices(poll_id: str) -> tuple[Poll | None, list[Choice]]:
+    """The poll and its choices: one statement (the choices with the poll
+    joined: tally and version together); a text poll has none, so it is read
+    alone."""
+    choices = list(
+        Choice.objects.filter(poll_id=poll_id).select_related("poll").order_by("position")
+    )
+    if choices:
+        return choices[0].poll, choices
+    return Poll.objects.filter(pk=poll_id).first(), []
 
 
 def _hidden_reason(poll: Poll) -> str:
@@ -124,13 +154,16 @@ def _hidden_reason(poll: Poll) -> str:
     return "Results are shown when the poll closes."
 
 
-def results_snapshot(poll: Poll, choices: list[Choice], lines: dict[str, int]) -> dict:
+def results_snapshot(tally: Tally) -> dict:
     """Results as the contract spells them, from one consistent read; a
-    rating or ranking poll's own fields come from its counts (`lines`)."""
+    rating, ranking or text poll's own fields come from its counts."""
+    poll, choices, lines = tally.poll, tally.choices, tally.lines
     total = poll.total_votes
     low, high = poll.scale_min, poll.scale_max
     scale = None if low is None or high is None else (low, high)
     per_choice, extra = kinds.results(poll.kind, scale, [c.id for c in choices], lines)
+    if poll.kind == Poll.Kind.TEXT:
+        extra = {**text.results(lines), "answers": tally.answers}
     return {
         "poll": poll.id,
         "version": poll.version,
@@ -171,11 +204,11 @@ class LiveState:
 
 def live_state(*, poll_id: str) -> LiveState | None:
     """The poll's live-results message from one consistent read; None if gone."""
-    choices, lines = _tally(poll_id)
-    if not choices:
+    tally = _tally(poll_id)
+    if tally is None:
         return None
-    poll = choices[0].poll
-    snapshot = results_snapshot(poll, choices, lines)
+    poll = tally.poll
+    snapshot = results_snapshot(tally)
     message = {
         "type": "results",
         "poll": poll.id,
@@ -184,8 +217,9 @@ def live_state(*, poll_id: str) -> LiveState | None:
         "total_votes": poll.total_votes,
         "choices": [{k: v for k, v in c.items() if k != "text"} for c in snapshot["choices"]],
     }
-    if "irv" in snapshot:
-        message["irv"] = snapshot["irv"]
+    for extra in ("irv", "words", "shown", "pending", "answers"):
+        if extra in snapshot:
+            message[extra] = snapshot[extra]
     return LiveState(
         message, poll.owner_id, poll.results_visibility, poll.status == Poll.Status.DRAFT
     )

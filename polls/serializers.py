@@ -97,6 +97,8 @@ class PollSerializer(serializers.ModelSerializer):
             "kind",
             "max_choices",
             "scale",
+            "moderation",
+            "answers_per_voter",
             "anonymous",
             "allow_vote_change",
             "results",
@@ -155,8 +157,9 @@ class PollWriteSerializer(serializers.Serializer):
                 "max_length": "Keep each choice under 200 characters.",
             },
         ),
-        min_length=1,  # 2 but for rating polls (validate)
+        min_length=0,  # 2, but 1 for rating and none for text polls (validate)
         max_length=MAX_CHOICES,
+        required=False,
         error_messages={
             "min_length": "Give at least 2 choices, one per line.",
             "max_length": f"Give at most {MAX_CHOICES} choices.",
@@ -165,6 +168,24 @@ class PollWriteSerializer(serializers.Serializer):
     )
     scale = ScaleSerializer(
         required=False, help_text="Rating polls only; default 1 to 5 (min 0..1, max 2..10)."
+    )
+    moderation = serializers.ChoiceField(
+        choices=Poll.Moderation.choices,
+        required=False,
+        help_text="Text polls: none (answers show at once) or pre (each waits for the owner).",
+    )
+    answers_per_voter = StrictIntegerField(
+        min_value=1,
+        max_value=10,
+        required=False,
+        help_text="Text polls: how many answers one voter may give (1 to 10, default 1).",
+    )
+    blocked_words = StrictCharField(
+        max_length=2000,
+        allow_blank=True,
+        required=False,
+        write_only=True,
+        help_text="Text polls: words to refuse beside the filter's, one per line or comma.",
     )
     anonymous = StrictBooleanField(default=True)
     allow_vote_change = StrictBooleanField(default=False)
@@ -218,7 +239,7 @@ class PollWriteSerializer(serializers.Serializer):
         errors = {}
         self._kind(attrs, merged, errors)
         limit = self._max_choices(attrs, merged, errors)
-        if limit > len(merged["choices"]):
+        if limit > max(1, len(merged["choices"])):
             errors["max_choices"] = f"At most {len(merged['choices'])}, the number of choices."
         attrs["max_choices"] = limit
         self._eligibility(attrs, merged, errors)
@@ -246,7 +267,18 @@ class PollWriteSerializer(serializers.Serializer):
     def _kind(self, attrs: dict, merged: dict, errors: dict) -> None:
         """Rating polls rate 1..50 items on a scale; every other kind has 2..50 choices."""
         kind, scale = merged["kind"], attrs.pop("scale", None)
-        if kind != Poll.Kind.RATING and len(merged["choices"]) < 2:
+        merged.setdefault("choices", [])
+        if kind == Poll.Kind.TEXT:
+            if merged["choices"]:
+                errors["choices"] = "Text polls have no choices: voters write their own answers."
+            attrs.setdefault("choices", [])
+        else:
+            for field in ("moderation", "answers_per_voter", "blocked_words"):
+                if field in attrs and attrs[field] != getattr(self.instance, field, None):
+                    errors[field] = "Only text polls take this."
+        if kind == Poll.Kind.RATING and not merged["choices"]:
+            errors["choices"] = "Give at least 1 item to rate, one per line."
+        elif kind not in (Poll.Kind.RATING, Poll.Kind.TEXT) and len(merged["choices"]) < 2:
             errors["choices"] = "Give at least 2 choices, one per line."
         if kind != Poll.Kind.RATING:
             if scale is not None:
@@ -258,10 +290,10 @@ class PollWriteSerializer(serializers.Serializer):
         attrs["scale_min"], attrs["scale_max"] = scale["min"], scale["max"]
 
     def _max_choices(self, attrs: dict, merged: dict, errors: dict) -> int:
-        if merged["kind"] in (Poll.Kind.RATING, Poll.Kind.RANKING):
+        if merged["kind"] in (Poll.Kind.RATING, Poll.Kind.RANKING, Poll.Kind.TEXT):
             if "max_choices" in attrs:
                 errors["max_choices"] = "Only multiple-choice polls take max_choices."
-            return len(merged["choices"])
+            return max(1, len(merged["choices"]))
         if merged["kind"] == Poll.Kind.SINGLE:
             if attrs.get("max_choices", 1) != 1:
                 errors["max_choices"] = "A single-choice poll takes exactly 1 choice."
@@ -314,6 +346,9 @@ class VoteSerializer(serializers.Serializer):
         required=False,
         help_text="ranking polls: choice ids, best first, no repeats.",
     )
+    text = serializers.CharField(
+        required=False, max_length=200, help_text="text polls: the answer, 1 to 200 characters."
+    )
 
 
 class VoterSerializer(serializers.Serializer):
@@ -355,6 +390,10 @@ class BallotSerializer(serializers.Serializer):
     ranking = serializers.ListField(
         child=serializers.IntegerField(), required=False, help_text="A ranking poll's, best first."
     )
+    text = serializers.CharField(required=False, help_text="A text poll's answer, as kept.")
+    state = serializers.ChoiceField(
+        choices=["pending", "shown"], required=False, help_text="pending: waits for the owner."
+    )
     voter_id = serializers.CharField(required=False)
     created_at = serializers.DateTimeField()
 
@@ -374,7 +413,14 @@ def ballot_marks(marks, kind: str) -> dict:
 
 
 def ballot_answer(
-    *, poll_id: str, created_at, marks, kind: str, voter, created: bool = False
+    *,
+    poll_id: str,
+    created_at,
+    marks,
+    kind: str,
+    voter,
+    created: bool = False,
+    answer: tuple[str, str] | None = None,
 ) -> tuple[int, str]:
     """(status, JSON text) of a vote's answer: what Idempotency-Key replays.
 
@@ -383,6 +429,8 @@ def ballot_answer(
     `test_the_vote_answer_is_what_the_ballot_serializer_renders` holds them equal.
     """
     data: dict = {"poll": poll_id, **ballot_marks(marks, kind)}
+    if answer is not None:  # a text poll's: what was kept, and whether it shows yet
+        data["text"], data["state"] = answer
     if voter.is_anonymous:
         data["voter_id"] = voter.voter_id
     data["created_at"] = _DATETIME.to_representation(created_at)
@@ -426,6 +474,16 @@ class IrvSerializer(serializers.Serializer):
     winner = serializers.IntegerField(allow_null=True)
 
 
+class WordCountSerializer(serializers.Serializer):
+    word = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class ShownAnswerSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+
+
 class ResultsSerializer(serializers.Serializer):
     poll = serializers.CharField()
     version = serializers.IntegerField()
@@ -433,6 +491,16 @@ class ResultsSerializer(serializers.Serializer):
     total_votes = serializers.IntegerField()
     choices = ChoiceResultSerializer(many=True)
     irv = IrvSerializer(required=False, help_text="ranking polls only")
+    words = WordCountSerializer(
+        many=True, required=False, help_text="text polls: the top 100 words of shown answers"
+    )
+    shown = serializers.IntegerField(required=False, help_text="text polls: answers shown")
+    pending = serializers.IntegerField(
+        required=False, help_text="text polls: answers waiting for the owner"
+    )
+    answers = ShownAnswerSerializer(
+        many=True, required=False, help_text="text polls: the 20 newest shown answers"
+    )
     updated_at = serializers.DateTimeField()
 
 

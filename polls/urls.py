@@ -1,5 +1,6 @@
 from django.urls import path, register_converter
 
+from .answer_api import AnswerListView, AnswerModerateView
 from .api import (
     ExportDownloadView,
     ExportStartView,
@@ -52,6 +53,17 @@ urlpatterns = [
         "polls/<code:poll_id>/invites/<str:token>/",
         InviteDetailView.as_view(),
         name="poll-invite-detail",
+    ),
+    path("polls/<code:poll_id>/answers/", AnswerListView.as_view(), name="poll-answers"),
+    path(
+        "polls/<code:poll_id>/answers/<int:answer_id>/show/",
+        AnswerModerateView.as_view(state="shown"),
+        name="answer-show",
+    ),
+    path(
+        "polls/<code:poll_id>/answers/<int:answer_id>/hide/",
+        AnswerModerateView.as_view(state="hidden"),
+        name="answer-hide",
     ),
     path("voters/", VoterView.as_view(), name="voters"),
     path("polls/<code:poll_id>/results/", ResultsView.as_view(), name="poll-results"),

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from nexus.errors import ApplicationError, NotFound
+from nexus.errors import ApplicationError, Invalid, NotFound
 
 from ..eligibility import voter_admit
 from ..errors import (
@@ -26,8 +26,9 @@ from ..errors import (
     VoteChangeNotAllowed,
 )
 from ..kinds import Mark, checked_marks, in_order, ratings_of
-from ..models import Poll
+from ..models import Answer, Poll
 from ..serializers import ballot_answer
+from ..text import checked_answer
 from ..voters import Voter
 
 
@@ -44,6 +45,7 @@ class BallotWrite:
     # scores in `values` beside `choice_ids`; "ranking", `choice_ids` best first.
     shape: str = "choices"
     values: tuple[int, ...] = ()
+    text: str | None = None  # a text poll's answer (shape "text")
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,8 @@ class VoteOutcome:
     created_at: datetime | None = None
     ratings: dict[str, int] | None = None  # a rating poll's ballot
     ranking: tuple[int, ...] | None = None  # a ranking poll's ballot
+    text: str | None = None  # a text poll's answer
+    state: str | None = None  # and whether it shows or waits for the owner
 
     @classmethod
     def replayed(cls, status: int, body: str) -> "VoteOutcome":
@@ -75,6 +79,8 @@ class VoteOutcome:
             created,
             data.get("ratings"),
             ranking,
+            data.get("text"),
+            data.get("state"),
         )
 
 
@@ -95,6 +101,18 @@ class BallotState:
     created_at: datetime | None = None  # of the final ballot
     new_row: bool = False  # the final ballot is a new row (a first ballot)
     id: int | None = None  # the final row's id, once written
+    # A text poll's answers: committed ones {id: (words, state)}, those the
+    # batch removes, and those it adds [(text, words, state)].
+    answers: dict[int, tuple[str, str]] = field(default_factory=dict)
+    answers_removed: set[int] = field(default_factory=set)
+    answers_added: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def answer_count(self) -> int:
+        return len(self.answers) - len(self.answers_removed) + len(self.answers_added)
+
+    def drop_answers(self) -> None:
+        self.answers_removed = set(self.answers)
+        self.answers_added = []
 
 
 @dataclass
@@ -160,6 +178,8 @@ class Batch:
         voter_admit(poll, voter, write.passcode)
         if not state.open_now:
             raise PollClosed()
+        if poll.kind == Poll.Kind.TEXT:
+            return self._answer_text(write, state)
         chosen = checked_marks(
             poll, state.choices, write.shape, write.choice_ids or (), write.values
         )
@@ -175,6 +195,42 @@ class Batch:
         ballot.final_marks, ballot.created_at, ballot.new_row = chosen, self.now, True
         self.touched.add(poll.id)
         return self._answer(write, ballot, created=True)
+
+    def _answer_text(self, write: BallotWrite, state: PollState) -> VoteOutcome:
+        """A text poll's answer: a first ballot, one more answer (up to
+        answers_per_voter), or, with vote change and one answer each, a new
+        answer in place of the old one."""
+        poll = state.poll
+        if write.shape != "text":
+            raise Invalid(
+                'This is a text poll: send {"text": "your answer"}.',
+                fields={write.shape: 'A text poll takes {"text": "your answer"}.'},
+            )
+        text, words = checked_answer(poll, write.text)
+        shows = (
+            Answer.State.PENDING if poll.moderation == Poll.Moderation.PRE else Answer.State.SHOWN
+        )
+        ballot = self._ballot(write)
+        created = ballot.final_marks is None
+        if created:
+            self._admit_first(write, state)
+            ballot.final_marks, ballot.created_at, ballot.new_row = frozenset(), self.now, True
+        elif ballot.answer_count() >= poll.answers_per_voter:
+            if not (poll.allow_vote_change and poll.answers_per_voter == 1):
+                raise AlreadyVoted()
+            ballot.drop_answers()
+        ballot.answers_added.append((text, " ".join(words), shows))
+        self.touched.add(poll.id)
+        status, body = ballot_answer(
+            poll_id=poll.id,
+            created_at=ballot.created_at,
+            marks=frozenset(),
+            kind=poll.kind,
+            voter=write.voter,
+            created=created,
+            answer=(text, shows),
+        )
+        return VoteOutcome.replayed(status, body)
 
     def _admit_first(self, write: BallotWrite, state: PollState) -> None:
         """A first ballot: its invite must still exist; its address has room."""
@@ -200,6 +256,7 @@ class Batch:
         if ballot.final_marks is None:
             raise NotFound("You have no ballot in this poll.")
         ballot.final_marks, ballot.new_row = None, False
+        ballot.drop_answers()
         self.touched.add(state.poll.id)
         return VoteOutcome(204, "", write.poll_id)
 

@@ -16,12 +16,13 @@ from django.db import DatabaseError, connection, transaction
 
 from realtime import publish
 
-from .. import kinds
+from .. import kinds, text
 from ..kinds import Mark
 from ..models import (
     ACCEPTS_VOTES_PARAMS,
     ACCEPTS_VOTES_SQL,
     AddressCount,
+    Answer,
     Ballot,
     BallotChoice,
     Choice,
@@ -35,6 +36,7 @@ from .batch_decide import BallotState, BallotWrite, Batch, PollState, State
 _POLL, _CHOICE, _BALLOT, _MARK = (m._meta.db_table for m in (Poll, Choice, Ballot, BallotChoice))
 _INVITE, _ADDRESS = Invite._meta.db_table, AddressCount._meta.db_table
 _RECORD, _LINE = IdempotencyRecord._meta.db_table, TallyLine._meta.db_table
+_ANSWER = Answer._meta.db_table
 _POLL_FIELDS = (
     "status",
     "owner_id",
@@ -42,6 +44,9 @@ _POLL_FIELDS = (
     "max_choices",
     "scale_min",
     "scale_max",
+    "moderation",
+    "answers_per_voter",
+    "blocked_words",
     "anonymous",
     "allow_vote_change",
     "eligibility",
@@ -160,6 +165,15 @@ def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
             marks[ballot_id].add((choice_id, value))
         for ballot_id, ballot in ids.items():
             ballot.original_marks = ballot.final_marks = frozenset(marks[ballot_id])
+        texts = [i for i, b in ids.items() if polls[b.poll_id].poll.kind == Poll.Kind.TEXT]
+        if texts:
+            cursor.execute(
+                f"SELECT id, ballot_id, words, state FROM {_ANSWER}"
+                f" WHERE ballot_id IN ({_in(texts)})",
+                texts,
+            )
+            for answer_id, ballot_id, words, state in cursor.fetchall():
+                ids[ballot_id].answers[answer_id] = (words, state)
     return ballots
 
 
@@ -217,7 +231,9 @@ def apply(batch: Batch) -> None:
     at = connection.ops.adapt_datetimefield_value(batch.now)
     changed = [b for b in batch.state.ballots.values() if _differs(b)]
     with connection.cursor() as cursor:
+        _answers_removed(cursor, changed)  # before their ballots
         _ballot_rows(cursor, changed, at)
+        _answers_added(cursor, changed, at)
         _tallies(cursor, changed, batch.touched, at)
         _lines(cursor, changed, batch.state.polls)
         _invites_used(cursor, batch.invites_used, at)
@@ -228,7 +244,27 @@ def apply(batch: Batch) -> None:
 
 
 def _differs(ballot: BallotState) -> bool:
-    return ballot.new_row or ballot.final_marks != ballot.original_marks
+    return (
+        ballot.new_row
+        or ballot.final_marks != ballot.original_marks
+        or bool(ballot.answers_removed or ballot.answers_added)
+    )
+
+
+def _answers_removed(cursor, changed: list[BallotState]) -> None:
+    gone = sorted(i for b in changed for i in b.answers_removed)
+    if gone:
+        cursor.execute(f"DELETE FROM {_ANSWER} WHERE id IN ({_in(gone)})", gone)
+
+
+def _answers_added(cursor, changed: list[BallotState], at) -> None:
+    rows = [(b.poll_id, b.id, *answer, at) for b in changed for answer in b.answers_added]
+    if rows:
+        cursor.execute(
+            f"INSERT INTO {_ANSWER} (poll_id, ballot_id, text, words, state, created_at) VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s, %s)"] * len(rows)),
+            [value for row in rows for value in row],
+        )
 
 
 def _ballot_rows(cursor, changed: list[BallotState], at) -> None:
@@ -300,7 +336,7 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
 
 
 def _lines(cursor, changed: list[BallotState], polls: dict[str, PollState]) -> None:
-    """The rating and ranking polls' cached counts (TallyLine): one upsert."""
+    """The rating, ranking and text polls' cached counts (TallyLine): one upsert."""
     delta: Counter = Counter()
     for b in changed:
         kind = polls[b.poll_id].poll.kind
@@ -308,6 +344,17 @@ def _lines(cursor, changed: list[BallotState], polls: dict[str, PollState]) -> N
             delta[(b.poll_id, key)] += n
         for key, n in kinds.lines(kind, b.original_marks).items():
             delta[(b.poll_id, key)] -= n
+        for _, words, state in b.answers_added:
+            for key in text.lines(words, state):
+                delta[(b.poll_id, key)] += 1
+        for answer_id in b.answers_removed:
+            for key in text.lines(*b.answers[answer_id]):
+                delta[(b.poll_id, key)] -= 1
+    lines_apply(cursor, delta)
+
+
+def lines_apply(cursor, delta: Counter) -> None:
+    """Add {(poll, key): n} to the polls' TallyLine counts; one upsert."""
     rows = [(p, k, n) for (p, k), n in sorted(delta.items()) if n]
     if rows:
         cursor.execute(

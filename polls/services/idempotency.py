@@ -78,6 +78,7 @@ def vote_answer(
             choice_ids=body.ids,
             shape=body.shape,
             values=body.values,
+            text=body.text,
             passcode=passcode,
             address=address,
             key=key,

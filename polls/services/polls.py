@@ -7,9 +7,18 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from .. import kinds
+from .. import kinds, text
 from ..errors import PollHasVotes
-from ..models import AddressCount, Ballot, BallotChoice, Choice, Invite, Poll, TallyLine
+from ..models import (
+    AddressCount,
+    Answer,
+    Ballot,
+    BallotChoice,
+    Choice,
+    Invite,
+    Poll,
+    TallyLine,
+)
 from . import events, exports
 from .common import broadcast_after_commit, bump, locked_owned_poll
 from .join_codes import join_code_claim
@@ -144,6 +153,8 @@ def _lines_recount(poll: Poll) -> list[Drift]:
     actual: Counter = Counter()
     for marks in ballots.values():
         actual.update(kinds.lines(poll.kind, marks))
+    for words, state in Answer.objects.filter(poll=poll).values_list("words", "state"):
+        actual.update(text.lines(words, state))
     TallyLine.objects.filter(poll=poll, count=0).delete()  # nothing to count, nothing to keep
     cached = dict(TallyLine.objects.filter(poll=poll).values_list("key", "count"))
     drifts = [
@@ -166,8 +177,9 @@ def _schedule_timed(poll: Poll) -> None:
 
 
 def _ballots_delete(poll: Poll) -> None:
-    """Marks first (see BallotChoice.ballot), then ballots: two statements."""
+    """Marks and answers first (see BallotChoice.ballot), then ballots."""
     BallotChoice.objects.filter(poll=poll).delete()
+    Answer.objects.filter(poll=poll).delete()
     Ballot.objects.filter(poll=poll).delete()
 
 

@@ -18,6 +18,8 @@ def poll_body(poll_id, owner, choices, **overrides):
         "kind": "single",
         "max_choices": 1,
         "scale": None,
+        "moderation": "none",
+        "answers_per_voter": 1,
         "anonymous": True,
         "allow_vote_change": False,
         "results": "live",

@@ -1,0 +1,77 @@
+"""A text poll's answers for its owner: the moderation queue and its two
+actions (thin views; services.answers writes)."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
+from nexus.openapi import errors
+
+from . import selectors
+from .api import PollPagination
+from .models import Answer
+from .services import answers
+from .throttles import WRITE_THROTTLES, OneTripThrottling
+
+
+class AnswerSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Answer
+        fields = ["id", "text", "state", "created_at"]
+
+
+def _owned_poll(request, poll_id: str):
+    if not request.user.is_authenticated:
+        raise NotAuthenticated()
+    poll = selectors.poll_get(poll_id=poll_id, user=request.user)
+    if poll.owner_id != request.user.pk:
+        raise Forbidden("Only the poll's owner may moderate its answers.")
+    return poll
+
+
+class AnswerListView(OneTripThrottling, APIView):
+    pagination_class = PollPagination
+
+    @extend_schema(
+        summary="A text poll's answers (owner): the moderation queue",
+        parameters=[
+            OpenApiParameter("state", str, enum=Answer.State.values, description="Only these.")
+        ],
+        responses={
+            200: AnswerSerializer(many=True),
+            **errors("invalid", "not_authenticated", "forbidden", "not_found"),
+        },
+    )
+    def get(self, request, poll_id):
+        poll = _owned_poll(request, poll_id)
+        state = request.query_params.get("state")
+        if state is not None and state not in Answer.State.values:
+            raise Invalid(fields={"state": "One of pending, shown, hidden."})
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(
+            answers.answers_of(poll=poll, state=state), request, view=self
+        )
+        return paginator.get_paginated_response(AnswerSerializer(page, many=True).data)
+
+
+class AnswerModerateView(OneTripThrottling, APIView):
+    throttle_classes = WRITE_THROTTLES
+    state = ""  # set by as_view
+
+    @extend_schema(
+        summary="Show or hide an answer (owner)",
+        request=None,
+        responses={
+            200: AnswerSerializer,
+            **errors("not_authenticated", "forbidden", "not_found", "throttled"),
+        },
+    )
+    def post(self, request, poll_id, answer_id):
+        if not 0 < answer_id < 2**63:
+            raise NotFound("No answer with this id in this poll.")
+        answer = answers.answer_moderate(
+            poll_id=poll_id, answer_id=answer_id, user=request.user, state=self.state
+        )
+        return Response(AnswerSerializer(answer).data)

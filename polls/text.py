@@ -1,0 +1,182 @@
+"""Open answers (text polls): what an answer may be, and the words it counts for.
+
+An answer is normalised (Unicode NFKC, whitespace collapsed), checked
+(1..200 characters, no control characters, nothing the profanity filter or
+the poll's own blocked words refuse), and split into words: case-folded,
+stop words of the languages in STOP_LANGUAGES left out, each word counted
+once per answer. The word cloud is the count of those words over the
+poll's shown answers (TallyLine `w:<word>`).
+"""
+
+import re
+import unicodedata
+from functools import cache
+
+from nexus.errors import Invalid
+
+from .errors import NotAllowed
+from .moderation import refused
+
+MAX_TEXT = 200
+STOP_LANGUAGES = ("english", "french", "german", "spanish")
+WORD = re.compile(r"\w+(?:['’-]\w+)*")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
+
+
+# Words the `stop-words` lists leave out that a word cloud exists to show:
+# its 2025 English list counts opinions and topics ("great", "good",
+# "interesting", "important", "computer") as stop words, and the French and
+# Spanish ones "bien", "bon", "bueno".
+KEEP = frozenset(
+    [
+        "great",
+        "greater",
+        "greatest",
+        "good",
+        "better",
+        "best",
+        "like",
+        "liked",
+        "interesting",
+        "interest",
+        "important",
+        "importance",
+        "useful",
+        "clear",
+        "clearly",
+        "new",
+        "newer",
+        "newest",
+        "novel",
+        "early",
+        "late",
+        "later",
+        "long",
+        "longer",
+        "short",
+        "simple",
+        "easy",
+        "hard",
+        "fast",
+        "slow",
+        "large",
+        "small",
+        "big",
+        "little",
+        "high",
+        "higher",
+        "low",
+        "lower",
+        "thanks",
+        "yes",
+        "no",
+        "true",
+        "false",
+        "right",
+        "wrong",
+        "open",
+        "close",
+        "closed",
+        "important",
+        "information",
+        "example",
+        "examples",
+        "computer",
+        "computers",
+        "group",
+        "groups",
+        "member",
+        "members",
+        "number",
+        "numbers",
+        "order",
+        "problem",
+        "problems",
+        "question",
+        "questions",
+        "work",
+        "works",
+        "working",
+        "world",
+        "year",
+        "years",
+        "bien",
+        "bon",
+        "bueno",
+        "buena",
+        "gut",
+    ]
+)
+
+
+@cache
+def stop_words() -> frozenset[str]:
+    """The stop words of STOP_LANGUAGES, case-folded: the `stop-words`
+    package's lists, less KEEP."""
+    from stop_words import get_stop_words
+
+    listed = {w.casefold() for lang in STOP_LANGUAGES for w in get_stop_words(lang)}
+    return frozenset(listed - KEEP)
+
+
+def normalised(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).split())
+
+
+def tokens(text: str) -> list[str]:
+    """Every word of the text, case-folded, in order (stop words included)."""
+    return [m.group().casefold() for m in WORD.finditer(text)]
+
+
+def words_of(text: str) -> list[str]:
+    """The words an answer counts for: no stop words, none shorter than 2, once each."""
+    seen: dict[str, None] = {}
+    for word in tokens(normalised(text)):
+        if len(word) > 1 and word not in stop_words() and not word.isdigit():
+            seen.setdefault(word, None)
+    return list(seen)
+
+
+def blocked(poll) -> frozenset[str]:
+    """The poll owner's own words to refuse (one per line or comma), case-folded."""
+    listed = unicodedata.normalize("NFKC", poll.blocked_words or "").casefold()
+    return frozenset(w.strip() for w in re.split(r"[\n,]+", listed) if w.strip())
+
+
+TOP_WORDS = 100
+
+
+def results(lines: dict[str, int]) -> dict:
+    """A text poll's results from its counts: the top 100 words of shown
+    answers (most counted first, then alphabetically), and how many answers
+    show and wait."""
+    counted = [(k[2:], n) for k, n in lines.items() if k.startswith("w:") and n > 0]
+    counted.sort(key=lambda item: (-item[1], item[0]))
+    return {
+        "words": [{"word": w, "count": n} for w, n in counted[:TOP_WORDS]],
+        "shown": lines.get("n:shown", 0),
+        "pending": lines.get("n:pending", 0),
+    }
+
+
+def lines(words: str, state: str) -> list[str]:
+    """The cached counts (TallyLine keys) one answer adds: `n:<state>`, and
+    `w:<word>` for each of its words once it shows."""
+    return [f"n:{state}", *(f"w:{w}" for w in words.split() if state == "shown")]
+
+
+def checked_answer(poll, text) -> tuple[str, list[str]]:
+    """The answer as stored and the words it counts for, or the contract's
+    error: 400 `invalid` for empty, too long or control characters, 400
+    `not_allowed` for a word the filter or the poll refuses."""
+    if not isinstance(text, str):
+        raise Invalid(fields={"text": "Write an answer of 1 to 200 characters."})
+    if CONTROL.search(text):
+        raise Invalid(fields={"text": "May not contain control characters."})
+    answer = normalised(text)
+    if not answer or len(answer) > MAX_TEXT:
+        raise Invalid(fields={"text": f"Write an answer of 1 to {MAX_TEXT} characters."})
+    own = blocked(poll)
+    if refused(answer) or any(word in own for word in tokens(answer)):
+        raise NotAllowed()
+    return answer, words_of(answer)

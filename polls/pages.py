@@ -83,6 +83,8 @@ def _my_ballot(request, poll: dict) -> dict:
     mine = voter and selectors.ballot_mine(poll_id=poll["id"], voter=voter)
     if not mine:
         return {"known": True, "choices": None}
+    if poll["kind"] == Poll.Kind.TEXT:  # how many answers this voter has given
+        return {"known": True, "choices": [], "answered": mine[0].answers.count()}
     return {"known": True, **ballot_marks(mine[1], poll["kind"])}
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .. import selectors
-from ..models import BallotChoice, Export, Poll
+from ..models import Answer, BallotChoice, Export, Poll
 
 logger = logging.getLogger("nexus.exports")
 
@@ -121,6 +121,8 @@ def _write(writer, export: Export) -> int:
         ]
     )
     writer.writerow([])
+    if poll.kind == Poll.Kind.TEXT:
+        return _write_answers(writer, export, results)
     _write_choices(writer, poll, results)
     writer.writerow([])
     writer.writerow(["voter", "choices", "voted_at"])
@@ -141,6 +143,32 @@ def _write(writer, export: Export) -> int:
                 created_at.isoformat(),
             ]
         )
+        rows += 1
+        if rows % PROGRESS_EVERY == 0:
+            Export.objects.filter(pk=export.pk).update(rows=rows)
+    return rows
+
+
+def _write_answers(writer, export: Export, results: dict) -> int:
+    """A text poll: its top words, then every answer that is shown or waits
+    for the owner, with its state. Hidden answers are left out: a hidden
+    answer reaches no view, no socket and no file."""
+    poll = export.poll
+    writer.writerow(["word", "count"])
+    writer.writerows([inert(w["word"]), w["count"]] for w in results["words"])
+    writer.writerow([])
+    writer.writerow(["voter", "answer", "state", "answered_at"])
+    answers = (
+        Answer.objects.filter(poll=poll)
+        .exclude(state=Answer.State.HIDDEN)
+        .order_by("created_at", "id")
+        .values_list("ballot__voter_key", "text", "state", "created_at")
+        .iterator(chunk_size=CHUNK)
+    )
+    rows = 0
+    for voter_key, text, state, created_at in answers:
+        voter = _pseudonym(poll.pk, voter_key)
+        writer.writerow([voter, inert(text), state, created_at.isoformat()])
         rows += 1
         if rows % PROGRESS_EVERY == 0:
             Export.objects.filter(pk=export.pk).update(rows=rows)

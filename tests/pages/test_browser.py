@@ -754,3 +754,63 @@ def test_the_dashboard_is_a_tool_for_fifteen_polls(site, host, screen):
     card.get_by_role("button", name="Delete “Where did the needle go?”").click()
     expect(page.locator(f'article[data-poll="{needle["id"]}"]')).to_have_count(0)
     assert host.api("GET", f"/api/polls/{needle['id']}/").status_code == 404
+
+
+def test_answers_from_two_phones_grow_the_projector_s_word_cloud_within_a_second(
+    site, host, projector, fresh_phone
+):
+    poll = host.poll(question="One word for this talk?", kind="text", choices=[])
+    screen = projector.new_page()
+    screen.goto(f"{site.url}{poll['urls']['present']}")
+    expect(screen.locator("#status")).to_have_text("open")
+    phones = [fresh_phone(), fresh_phone()]
+    for phone, text in zip(phones, ("Inspiring demo", "Great demo!"), strict=True):
+        phone.goto(f"{site.url}{poll['urls']['page']}")
+        phone.get_by_label("Your answer").fill(text)
+        with phone.expect_response(lambda r: r.url.endswith("/votes/")) as answer:
+            phone.get_by_role("button", name="Send").click()
+        assert answer.value.status == 201
+        sent = time.monotonic()
+        expect(phone.locator("#message")).to_have_text("Thank you — your answer is in.")
+        word = text.split()[0].casefold()
+        expect(screen.locator(f'#cloud text[data-word="{word}"]')).to_have_count(1, timeout=SECOND)
+        assert time.monotonic() - sent <= 1.0
+    expect(screen.locator('#cloud text[data-word="demo"]')).to_have_attribute("data-count", "2")
+    expect(screen.locator("#total")).to_have_text("2")
+    screen.locator("body").press("l")  # the list view
+    expect(screen.locator("#answers li")).to_have_text(["Great demo!", "Inspiring demo"])
+
+    # An offensive answer is refused on the phone and never reaches the screen.
+    rude = fresh_phone()
+    rude.goto(f"{site.url}{poll['urls']['page']}")
+    rude.get_by_label("Your answer").fill("what a load of shit")
+    rude.get_by_role("button", name="Send").click()
+    expect(rude.locator("#message")).to_contain_text("Please say it another way")
+    expect(screen.locator("#total")).to_have_text("2")
+    assert screen.locator('#cloud text[data-word="shit"]').count() == 0
+    screen.wait_for_timeout(800)  # the words' glide, for the picture
+    screen.locator("body").press("l")
+    shoot(screen, "text-present")
+    shoot(phones[1], "text-vote")
+
+
+def test_a_pre_moderated_answer_reaches_the_projector_only_once_approved(
+    site, host, projector, fresh_phone
+):
+    poll = host.poll(question="Questions for the panel?", kind="text", choices=[], moderation="pre")
+    screen = projector.new_page()
+    screen.goto(f"{site.url}{poll['urls']['present']}")
+    expect(screen.locator("#status")).to_have_text("open")
+    phone = fresh_phone()
+    phone.goto(f"{site.url}{poll['urls']['page']}")
+    phone.get_by_label("Your answer").fill("Roadmap please")
+    phone.get_by_role("button", name="Send").click()
+    expect(phone.locator("#message")).to_have_text(
+        "Thanks — your answer shows once the organiser has read it."
+    )
+    expect(screen.locator("#total")).to_have_text("1", timeout=SECOND)  # counted, not shown
+    assert screen.locator("#cloud text").count() == 0
+    pending = host.api("GET", f"/api/polls/{poll['id']}/answers/?state=pending").json()
+    answer_id = pending["results"][0]["id"]
+    host.api("POST", f"/api/polls/{poll['id']}/answers/{answer_id}/show/")
+    expect(screen.locator('#cloud text[data-word="roadmap"]')).to_have_count(1, timeout=SECOND)

@@ -181,3 +181,32 @@ def test_simultaneous_rankings_and_changes_keep_every_count_exact(capsys):
     assert sum(c["first"] for c in results["choices"]) == 40
     assert BallotChoice.objects.filter(poll=poll).count() == sum(1 + i % 4 for i in range(40))
     assert_recount_finds_no_drift(capsys, poll.id)
+
+
+def test_simultaneous_answers_keep_the_word_counts_exact(capsys):
+    """Twenty voters send their two answers each, all forty at once: every
+    answer is kept once, and the words add up to the answers."""
+    from polls.models import Answer
+
+    poll = make_poll(
+        owner=UserFactory(),
+        kind="text",
+        choices=[],
+        answers_per_voter=2,
+        max_ballots_per_address=0,
+    )
+
+    def send(i):
+        body = {"text": f"demo {['pizza', 'sushi'][i % 2]}"}
+        return cast(APIClient(), poll.id, body, voter=f"writer-{i // 2}").status_code
+
+    assert sorted(run_together(40, send)) == [200] * 20 + [201] * 20
+    results = APIClient().get(f"/api/polls/{poll.id}/results/").json()
+    assert results["total_votes"] == 20 and results["shown"] == 40
+    assert {w["word"]: w["count"] for w in results["words"]} == {
+        "demo": 40,
+        "pizza": 20,
+        "sushi": 20,
+    }
+    assert Answer.objects.filter(poll=poll).count() == 40
+    assert_recount_finds_no_drift(capsys, poll.id)

@@ -210,3 +210,25 @@ def test_recount_and_reset_keep_the_words_exact(owner_api, api, text_poll, capsy
     assert results(api, text_poll)["words"][0] == {"word": "beta", "count": 2}
     assert owner_api.post(f"/api/polls/{text_poll.id}/reset/").status_code == 200
     assert not Answer.objects.exists() and results(api, text_poll)["words"] == []
+
+
+def test_csv_exports_words_and_every_answer_but_the_hidden(
+    owner_api, api, user, settings, tmp_path, django_capture_on_commit_callbacks
+):
+    from tests.polls.test_kinds_api import csv_rows
+
+    poll = make_poll(owner=user, choices=[], kind="text", moderation="pre")
+    answer(api, poll, '=HYPERLINK("evil") demo', voter="v1")
+    answer(api, poll, "lovely demo", voter="v2")
+    answer(api, poll, "secret plan", voter="v3")
+    ids = dict(Answer.objects.values_list("text", "id"))
+    owner_api.post(f"/api/polls/{poll.id}/answers/{ids['lovely demo']}/show/")
+    owner_api.post(f"/api/polls/{poll.id}/answers/{ids['secret plan']}/hide/")
+    rows = csv_rows(owner_api, poll, settings, tmp_path, django_capture_on_commit_callbacks)
+    assert rows[3:6] == [["word", "count"], ["demo", "1"], ["lovely", "1"]]
+    answers = rows[rows.index(["voter", "answer", "state", "answered_at"]) + 1 :]
+    assert [(a[1], a[2]) for a in answers] == [
+        ('\'=HYPERLINK("evil") demo', "pending"),
+        ("lovely demo", "shown"),
+    ]
+    assert "secret" not in str(rows)

@@ -23,14 +23,15 @@ export function choiceTexts(poll) {
 // of each item's mean with its scores' spread (rating), or of Borda points
 // with the instant-runoff rounds (ranking; `runoff` is their container).
 export function renderResults(list, texts, state, poll, { hidden = false, runoff = null } = {}) {
-  if (poll.kind === "rating") renderRatings(list, texts, state, poll.scale, hidden);
+  if (poll.kind === "text") renderWords(list, state, hidden);
+  else if (poll.kind === "rating") renderRatings(list, texts, state, poll.scale, hidden);
   else if (poll.kind === "ranking") renderRanking(list, texts, state, hidden);
   else renderBars(list, texts, state, { hidden });
   if (runoff) renderRunoff(runoff, texts, poll.kind === "ranking" && !hidden ? state.irv : null);
 }
 
 function row(list, id, texts, extra = "") {
-  let item = list.querySelector(`[data-choice="${id}"]`);
+  let item = [...list.children].find((li) => li.dataset.choice === String(id));
   if (!item) {
     item = document.createElement("li");
     item.dataset.choice = id;
@@ -39,6 +40,21 @@ function row(list, id, texts, extra = "") {
     list.append(item);
   }
   return item;
+}
+
+// A text poll's words as bars, most counted first (the presenter also draws a cloud).
+function renderWords(list, state, hidden) {
+  const words = hidden ? [] : (state.words ?? []).slice(0, 12);
+  const most = Math.max(1, ...words.map((w) => w.count));
+  const texts = new Map(words.map((w) => [w.word, w.word]));
+  const kept = new Set(words.map((w) => w.word));
+  list.querySelectorAll("li").forEach((item) => { if (!kept.has(item.dataset.choice)) item.remove(); });
+  for (const w of words) {
+    const item = row(list, w.word, texts);
+    item.querySelector(".fill").style.width = `${Math.round((w.count / most) * 100)}%`;
+    item.querySelector(".count").textContent = String(w.count);
+    list.append(item); // in count order
+  }
 }
 
 const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;

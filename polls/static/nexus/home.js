@@ -9,6 +9,9 @@ function showEligibilityExtras() {
   document.getElementById("passcode").required = eligibility === "passcode";
   document.getElementById("invite-hint").hidden = eligibility !== "invite";
   document.getElementById("scale-row").hidden = new FormData(form).get("kind") !== "rating";
+  const text = new FormData(form).get("kind") === "text";
+  document.getElementById("text-row").hidden = !text;
+  document.getElementById("choices").required = !text;
 }
 
 function pollBody(data) {
@@ -20,6 +23,11 @@ function pollBody(data) {
     allow_vote_change: data.get("allow_vote_change") === "on",
     eligibility: data.get("eligibility"),
   };
+  if (body.kind === "text") {
+    body.choices = [];
+    body.moderation = data.get("premoderate") === "on" ? "pre" : "none";
+    body.blocked_words = data.get("blocked_words");
+  }
   if (body.kind === "rating") {
     body.scale = { min: Number(data.get("scale_min")), max: Number(data.get("scale_max")) };
   }

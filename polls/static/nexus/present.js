@@ -1,5 +1,6 @@
 import { api, plainError } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
+import { renderCloud } from "./cloud.js";
 import { watchPoll } from "./live.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
@@ -41,9 +42,28 @@ function showStatus(value) {
   if (join) join.hidden = value === "draft";
 }
 
+// A text poll: the cloud, or (key l) the newest shown answers as a list.
+const cloud = document.getElementById("cloud");
+const answers = document.getElementById("answers");
+addEventListener("keydown", (event) => {
+  if (event.key !== "l" || !cloud || event.target.closest?.("input, textarea, button")) return;
+  cloud.hidden = !cloud.hidden;
+  answers.hidden = !cloud.hidden;
+});
+
+function showAnswers(state, hide) {
+  renderCloud(cloud, hide ? [] : state.words ?? []);
+  answers.replaceChildren(...(hide ? [] : state.answers ?? []).map((answer) => {
+    const item = document.createElement("li");
+    item.textContent = answer.text;
+    return item;
+  }));
+}
+
 function show(state) {
   const hide = hidden(state);
   hiddenNote.hidden = !hide;
+  if (cloud) showAnswers(state, hide);
   renderResults(bars, texts, state, poll, { hidden: hide, runoff: document.getElementById("runoff") });
   showTotal(state.total_votes);
   showStatus(state.status);

@@ -12,6 +12,7 @@ const results = document.getElementById("results");
 const note = document.getElementById("results-note");
 let watching = null;
 let locked = false;
+let given = 0; // a text poll's answers from this voter
 
 // What this tab remembers about this poll. A browser may refuse storage
 // (private modes): then it is simply not remembered.
@@ -167,7 +168,12 @@ function lockForm(lock) {
   locked = lock;
   form.querySelectorAll("input, button").forEach((el) => { el.disabled = lock; });
   ranking?.querySelectorAll("li").forEach((row) => { row.draggable = !lock; });
-  submit.textContent = poll.allow_vote_change ? "Change my vote" : "Vote";
+  if (poll.kind === "text") {
+    const replaces = poll.allow_vote_change && poll.answers_per_voter === 1 && given > 0;
+    submit.textContent = replaces ? "Change my answer" : "Send";
+  } else {
+    submit.textContent = poll.allow_vote_change ? "Change my vote" : "Vote";
+  }
 }
 
 // The vote's body as the poll's kind takes it, or a hint when it is empty.
@@ -181,6 +187,10 @@ function ballotBody() {
   }
   if (poll.kind === "ranking") {
     return { ranking: [...ranking.children].map((row) => Number(row.dataset.choice)) };
+  }
+  if (poll.kind === "text") {
+    const text = document.getElementById("answer").value.trim();
+    return text ? { text } : { hint: "Write an answer first." };
   }
   const choices = [...form.querySelectorAll("input[name=choice]:checked")].map((i) => Number(i.value));
   return choices.length ? { choices } : { hint: "Pick a choice first." };
@@ -210,6 +220,19 @@ form.addEventListener("change", (event) => {
   }
 });
 
+// A text poll's answer taken: say whether it shows or waits for the
+// organiser; keep the box open while the poll takes more from this voter.
+function answered(data) {
+  given += 1;
+  say(data.state === "pending"
+    ? "Thanks — your answer shows once the organiser has read it."
+    : "Thank you — your answer is in.", "ok");
+  const more = given < poll.answers_per_voter || (poll.allow_vote_change && poll.answers_per_voter === 1);
+  document.getElementById("answer").value = "";
+  lockForm(!more);
+  showResults();
+}
+
 async function cast(body) {
   const headers = voterHeaders();
   if (passcode) {
@@ -222,6 +245,7 @@ async function cast(body) {
   passcode?.removeAttribute("aria-invalid");
   if (answer.ok) {
     if (passcode) memory.set("passcode", headers["X-Poll-Passcode"]);
+    if (poll.kind === "text") return answered(answer.data);
     say(answer.status === 201 ? "Thank you — your vote is in." : "Your vote has been changed.", "ok");
     lockForm(!poll.allow_vote_change);
     showResults();
@@ -269,7 +293,12 @@ async function start() {
   const ballot = knownBallot() ?? (await asVoter(
     () => api("GET", `${poll.urls.vote}mine/`, undefined, { headers: voterHeaders() }),
   )).data;
-  if (ballot?.choices?.length) {
+  if (ballot?.answered) {
+    given = ballot.answered;
+    say("You have answered in this poll.", "ok");
+    lockForm(given >= poll.answers_per_voter && !poll.allow_vote_change);
+    showResults();
+  } else if (ballot?.choices?.length) {
     mark(ballot);
     say("You have voted in this poll.", "ok");
     lockForm(!poll.allow_vote_change);

@@ -227,7 +227,7 @@ class Results:
     shown: int | None = None
     pending: int | None = None
     answers: list[ShownAnswer] | None = strawberry.field(
-        default=None, description="text polls: the 20 newest shown answers"
+        default=None, description="text polls: the 10 newest shown answers"
     )
 
     @classmethod

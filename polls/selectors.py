@@ -105,7 +105,7 @@ class Tally:
     answers: list[dict]  # a text poll's newest shown answers
 
 
-RECENT_ANSWERS = 20
+RECENT_ANSWERS = 10  # with 100 words, a state stays under 8 KB
 
 
 def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) -> Tally | None:

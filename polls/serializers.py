@@ -499,7 +499,7 @@ class ResultsSerializer(serializers.Serializer):
         required=False, help_text="text polls: answers waiting for the owner"
     )
     answers = ShownAnswerSerializer(
-        many=True, required=False, help_text="text polls: the 20 newest shown answers"
+        many=True, required=False, help_text="text polls: the 10 newest shown answers"
     )
     updated_at = serializers.DateTimeField()
 

@@ -18,8 +18,10 @@ from .errors import NotAllowed
 from .moderation import refused
 
 MAX_TEXT = 200
+MAX_WORD = 32  # longer is a link or a keyboard mash, not a word for the cloud
 STOP_LANGUAGES = ("english", "french", "german", "spanish")
 WORD = re.compile(r"\w+(?:['’-]\w+)*")
+SURROGATE = re.compile("[\ud800-\udfff]")  # half a character: not text
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]")
 
 
@@ -132,7 +134,7 @@ def words_of(text: str) -> list[str]:
     """The words an answer counts for: no stop words, none shorter than 2, once each."""
     seen: dict[str, None] = {}
     for word in tokens(normalised(text)):
-        if len(word) > 1 and word not in stop_words() and not word.isdigit():
+        if 1 < len(word) <= MAX_WORD and word not in stop_words() and not word.isdigit():
             seen.setdefault(word, None)
     return list(seen)
 
@@ -171,7 +173,7 @@ def checked_answer(poll, text) -> tuple[str, list[str]]:
     `not_allowed` for a word the filter or the poll refuses."""
     if not isinstance(text, str):
         raise Invalid(fields={"text": "Write an answer of 1 to 200 characters."})
-    if CONTROL.search(text):
+    if CONTROL.search(text) or SURROGATE.search(text):
         raise Invalid(fields={"text": "May not contain control characters."})
     answer = normalised(text)
     if not answer or len(answer) > MAX_TEXT:

@@ -30,7 +30,9 @@ def group_name(key: str) -> str:
 
 
 def encode(message: dict) -> str:
-    return json.dumps(message, separators=(",", ":"))
+    # As UTF-8, not \u escapes: a text poll's words and answers in Greek or
+    # Japanese would otherwise take two to six times the bytes.
+    return json.dumps(message, separators=(",", ":"), ensure_ascii=False)
 
 
 def text_frame(text: str) -> dict:

@@ -111,7 +111,18 @@ def test_stop_words_of_several_languages_are_left_out():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "   ", "x" * 201, "tab\there", "nul\u0000", "bidi\u202eevil", 42, None, ["a"], {"t": 1}],
+    [
+        "",
+        "   ",
+        "x" * 201,
+        "tab\there",
+        "nul\u0000",
+        "bidi\u202eevil",
+        42,
+        None,
+        ["a"],
+        {"t": 1},
+    ],
     ids=repr,
 )
 def test_a_bad_answer_is_refused_and_counts_nothing(api, text_poll, text):
@@ -232,3 +243,15 @@ def test_csv_exports_words_and_every_answer_but_the_hidden(
         ("lovely demo", "shown"),
     ]
     assert "secret" not in str(rows)
+
+
+def test_half_a_character_is_refused_not_stored(api, text_poll):
+    """JSON may escape a lone surrogate; no UTF-8 text can carry it."""
+    response = api.post(
+        f"/api/polls/{text_poll.id}/votes/",
+        '{"text": "half \\ud800 a character"}',
+        content_type="application/json",
+        HTTP_X_VOTER_ID=voter_id("voter-0001"),
+    )
+    assert (response.status_code, response.json()["code"]) == (400, "invalid")
+    assert not Answer.objects.exists()

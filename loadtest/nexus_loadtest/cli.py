@@ -50,6 +50,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--votes", type=int, default=1000)
     p.add_argument(
+        "--kind",
+        choices=["single", "text"],
+        default="single",
+        help="text: open answers of a few words each, screens counting the probe word",
+    )
+    p.add_argument(
         "--rate",
         type=float,
         default=0.0,
@@ -94,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         rate=args.rate,
         connections=args.connections,
         probe_every=args.probe_every,
+        kind=args.kind,
         pids=args.pid,
         redis_url=args.redis_url,
         timeout=args.timeout,

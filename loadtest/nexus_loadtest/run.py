@@ -26,9 +26,45 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from .screens import PROBE, Subscribers, child, raise_file_limit
+from .screens import PROBE, PROBE_WORD, Subscribers, child, raise_file_limit
 
 BULK = 0  # the bulk choice's position (PROBE is the other)
+# A text poll's answers: a few words each from a talk's vocabulary (never
+# the probe word), so the cloud has a realistic number of distinct words.
+WORDS = [
+    "inspiring",
+    "clear",
+    "demo",
+    "slides",
+    "pace",
+    "questions",
+    "examples",
+    "insightful",
+    "funny",
+    "long",
+    "short",
+    "practical",
+    "deep",
+    "useful",
+    "engaging",
+    "technical",
+    "friendly",
+    "fast",
+    "slow",
+    "live",
+    "coding",
+    "story",
+    "roadmap",
+    "security",
+    "scaling",
+    "latency",
+    "python",
+    "django",
+    "postgres",
+    "redis",
+    "sockets",
+    "charts",
+]
 
 
 @dataclass
@@ -44,6 +80,7 @@ class Options:
     event: int = 0  # E: an event of E polls; screens on /ws/events/{id}/, votes on the current
     switch_every: float = 3.0  # seconds between the presenter's switches (event mode)
     processes: int = 1  # subscriber sockets spread over this many processes
+    kind: str = "single"  # "single", or "text": open answers, counted as words
     pids: list[int] = field(default_factory=list)
     redis_url: str | None = None
     timeout: float = 30.0
@@ -175,7 +212,11 @@ async def _create_polls(
                 # Every voter comes from this one address: no per-address cap.
                 json={
                     "question": "Load test",
-                    "choices": ["Bulk", "Probe"],
+                    **(
+                        {"kind": "text", "choices": []}
+                        if opts.kind == "text"
+                        else {"choices": ["Bulk", "Probe"]}
+                    ),
                     "max_ballots_per_address": 0,
                     **({"event": event["id"]} if event else {}),
                 },
@@ -238,11 +279,15 @@ async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list
     t0 = time.monotonic()
     queue: asyncio.Queue[Vote] = asyncio.Queue()
 
+    def body(vote: Vote) -> dict:
+        if opts.kind == "text":
+            n = vote.index
+            said = [WORDS[n % len(WORDS)], WORDS[(n * 7 + 3) % len(WORDS)]]
+            return {"text": " ".join([PROBE_WORD] + said if vote.probe else said)}
+        return {"choices": [choices[vote.poll][PROBE if vote.probe else BULK]]}
+
     async def cast(vote: Vote):
-        async with http.post(
-            urls[vote.poll],
-            json={"choices": [choices[vote.poll][PROBE if vote.probe else BULK]]},
-        ) as response:
+        async with http.post(urls[vote.poll], json=body(vote)) as response:
             await response.read()
         vote.done = time.monotonic()
         vote.status, vote.latency = response.status, vote.done - vote.scheduled
@@ -273,13 +318,15 @@ async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list
 
 
 def _projection(body: dict) -> dict:
+    """The REST results as a socket's state says them."""
     return {
         "type": "results",
         "poll": body["poll"],
         "version": body["version"],
         "status": body["status"],
         "total_votes": body["total_votes"],
-        "choices": [{k: c[k] for k in ("id", "votes", "share")} for c in body["choices"]],
+        "choices": [{k: v for k, v in c.items() if k != "text"} for c in body["choices"]],
+        **{k: body[k] for k in ("irv", "words", "shown", "pending", "answers") if k in body},
     }
 
 
@@ -331,6 +378,7 @@ def _report(opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_c
         "vote_to_screen_p50_ms": _percentile_of(to_screen, 50),
         "vote_to_screen_p99_ms": _percentile_of(to_screen, 99),
         "messages_per_subscriber": statistics.median(messages) * len(finals) if messages else 0,
+        "largest_state_bytes": max((s.get("largest_bytes", 0) for s in summaries), default=0),
         "convergence_s": None if converge_s is None else round(converge_s, 3),
         "final_total": total,
         "accepted": len(ok),

@@ -14,6 +14,7 @@ from collections import Counter
 from websockets.asyncio.client import connect
 
 PROBE = 1  # the probe choice's position in every load-test poll
+PROBE_WORD = "probe"  # a text poll's probe: the one answer with this word
 BATCH = 200  # sockets opened at once
 
 
@@ -23,15 +24,20 @@ class Screen:
     def __init__(self):
         self.last: dict | None = None
         self.messages = 0
+        self.largest = 0  # the largest state's size in bytes
         self.went_back = False
         self.probe_seen: dict[int, float] = {}  # probe count k -> first time shown
 
-    def show(self, message: dict, now: float) -> None:
+    def show(self, message: dict, now: float, size: int = 0) -> None:
         if self.last is not None and message["version"] <= self.last["version"]:
             self.went_back = True
         self.messages += 1
+        self.largest = max(self.largest, size)
         self.last = message
-        shown = message["choices"][PROBE]["votes"]
+        if "words" in message:  # a text poll: how many answers said the probe word
+            shown = next((w["count"] for w in message["words"] if w["word"] == PROBE_WORD), 0)
+        else:
+            shown = message["choices"][PROBE]["votes"]
         for k in range(len(self.probe_seen) + 1, shown + 1):
             self.probe_seen[k] = now
 
@@ -61,7 +67,8 @@ class Subscribers:
             async for text in ws:
                 message = json.loads(text)
                 if message.get("type") == "results" and message["poll"] in screens:
-                    screens[message["poll"]].show(message, time.monotonic())
+                    size = len(text.encode())
+                    screens[message["poll"]].show(message, time.monotonic(), size)
                 elif message.get("type") == "event":
                     self.event_versions_back |= message["version"] <= event_version
                     event_version = message["version"]
@@ -120,6 +127,9 @@ class Subscribers:
         return {
             "to_screen_ms": to_screen,
             "messages": [s.messages for screens in self.screens for s in screens.values()],
+            "largest_bytes": max(
+                (s.largest for screens in self.screens for s in screens.values()), default=0
+            ),
             "went_back": self.event_versions_back
             or any(s.went_back for screens in self.screens for s in screens.values()),
             "converged_at": converged_at,

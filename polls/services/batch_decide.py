@@ -45,7 +45,8 @@ class BallotWrite:
     # scores in `values` beside `choice_ids`; "ranking", `choice_ids` best first.
     shape: str = "choices"
     values: tuple[int, ...] = ()
-    text: str | None = None  # a text poll's answer (shape "text")
+    text: str | None = None  # a text poll's answer (shape "text"), as checked_text keeps it
+    words: tuple[str, ...] = ()  # and the words it counts for
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,8 @@ class Batch:
                 'This is a text poll: send {"text": "your answer"}.',
                 fields={write.shape: 'A text poll takes {"text": "your answer"}.'},
             )
-        text, words = checked_answer(poll, write.text)
+        checked_answer(poll, write.text)
+        text, words = write.text or "", write.words
         shows = (
             Answer.State.PENDING if poll.moderation == Poll.Moderation.PRE else Answer.State.SHOWN
         )

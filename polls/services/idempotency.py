@@ -18,6 +18,7 @@ from nexus.errors import Invalid
 from ..eligibility import guarded
 from ..kinds import VoteBody
 from ..models import IdempotencyRecord
+from ..text import checked_text
 from .votes import VoteOutcome, vote_cast
 
 HEADER = "Idempotency-Key"
@@ -71,6 +72,11 @@ def vote_answer(
     stored, under the new id, for a retry that sends that id back.
     """
 
+    words: tuple[str, ...] = ()
+    if body.shape == "text":  # normalised and filtered here, not in the committer
+        answer, words = checked_text(body.text)
+        body = VoteBody("text", text=answer)
+
     def cast() -> VoteOutcome:
         return vote_cast(
             poll_id=poll_id,
@@ -79,6 +85,7 @@ def vote_answer(
             shape=body.shape,
             values=body.values,
             text=body.text,
+            words=words,
             passcode=passcode,
             address=address,
             key=key,

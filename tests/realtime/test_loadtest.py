@@ -135,6 +135,16 @@ def test_an_event_s_screens_follow_the_presenter_and_every_poll_is_exact(split):
     assert loadtest.passed(report)
 
 
+def test_a_text_poll_s_answers_reach_every_screen_as_words_exactly(split):
+    report = run(*split, subscribers=40, votes=200, rate=100, kind="text")
+    assert report["statuses"] == {"201": 200}
+    assert report["exact"] and report["versions_monotonic"]
+    assert report["convergence_s"] is not None  # every screen shows REST's words
+    assert report["vote_to_screen_p50_ms"] is not None  # the probe word seen on screens
+    assert 0 < report["largest_state_bytes"] <= 8192
+    assert loadtest.passed(report)
+
+
 def test_event_mode_needs_a_rate():
     result = loadtest_cli("--url", "http://127.0.0.1:1", "--event", "3", "--votes", "10")
     assert result.returncode == 1

@@ -97,6 +97,7 @@ async function duplicate(poll) {
   };
   if (poll.kind === "multiple") body.max_choices = poll.max_choices;
   if (poll.kind === "rating") body.scale = poll.scale;
+  if (poll.kind === "text") Object.assign(body, { moderation: poll.moderation, answers_per_voter: poll.answers_per_voter });
   if (poll.eligibility === "passcode") {
     body.passcode = prompt("The copy's passcode (4 to 64 characters):") ?? "";
   }

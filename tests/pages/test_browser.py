@@ -814,3 +814,38 @@ def test_a_pre_moderated_answer_reaches_the_projector_only_once_approved(
     answer_id = pending["results"][0]["id"]
     host.api("POST", f"/api/polls/{poll['id']}/answers/{answer_id}/show/")
     expect(screen.locator('#cloud text[data-word="roadmap"]')).to_have_count(1, timeout=SECOND)
+
+
+def test_the_dashboard_s_queue_gets_answers_live_and_a_key_approves_one(
+    site, host, screen, projector, fresh_phone
+):
+    poll = host.poll(question="Ask the panel", kind="text", choices=[], moderation="pre")
+    room = projector.new_page()
+    room.goto(f"{site.url}{poll['urls']['present']}")
+    host.sign_in(screen)
+    dashboard = screen.new_page()
+    dashboard.goto(f"{site.url}/dashboard/")
+    card = dashboard.locator(f'article[data-poll="{poll["id"]}"]')
+    expect(card.locator(".waiting")).to_have_text("0")
+    phones = [fresh_phone(), fresh_phone()]
+    for phone, text in zip(phones, ("Roadmap please", "Pricing details"), strict=True):
+        phone.goto(f"{site.url}{poll['urls']['page']}")
+        phone.get_by_label("Your answer").fill(text)
+        phone.get_by_role("button", name="Send").click()
+        expect(phone.locator("#message")).to_contain_text("once the organiser has read it")
+    # They arrive without a reload, oldest first.
+    expect(card.locator(".pending li .text")).to_have_text(
+        ["Roadmap please", "Pricing details"], timeout=2 * SECOND
+    )
+    assert room.locator("#cloud text").count() == 0
+    card.locator(".pending li").first.focus()
+    dashboard.keyboard.press("a")
+    approved = time.monotonic()
+    expect(room.locator('#cloud text[data-word="roadmap"]')).to_have_count(1, timeout=SECOND)
+    assert time.monotonic() - approved <= 1.0
+    dashboard.keyboard.press("h")  # focus moved on to the next: hidden
+    expect(card.locator(".pending li")).to_have_count(0, timeout=SECOND)
+    expect(card.locator(".waiting")).to_have_text("0")
+    pending = host.api("GET", f"/api/polls/{poll['id']}/answers/?state=hidden").json()
+    assert [a["text"] for a in pending["results"]] == ["Pricing details"]
+    assert room.locator('#cloud text[data-word="pricing"]').count() == 0

@@ -16,6 +16,7 @@ const live = watchPolls((state) => {
   card.el.dataset.status = state.status;
   Object.assign(card, { status: state.status, total: state.total_votes });
   showActions(card);
+  card.queue?.pendingNow(state.pending ?? 0);
   renderResults(card.el.querySelector(".bars"), card.texts, state, card.poll);
   card.invites?.refreshSoon(); // a vote may have used an invite
 }, { onError: (msg) => msg.poll && cards.get(msg.poll)?.el.classList.add("gone") });
@@ -79,6 +80,59 @@ function showActions(card) {
   el.querySelector("[data-action=open]").hidden = status === "open";
   el.querySelector("[data-action=close]").hidden = status !== "open";
   el.querySelector("[data-action=reset]").hidden = !total;
+}
+
+// A text poll's answers waiting for the owner. The owner's socket says how
+// many wait (the state's `pending`); when that changes the queue is fetched,
+// so new answers arrive without a reload. On an answer, `a` approves it and
+// `h` hides it; focus moves on to the next.
+function moderationQueue(el, poll) {
+  const box = el.querySelector(".queue");
+  const list = box.querySelector(".pending");
+  const url = `/api/polls/${poll.id}/answers/`;
+  let known = -1;
+  box.hidden = false;
+
+  async function decide(item, action) {
+    const next = item.nextElementSibling || item.previousElementSibling;
+    const answer = await api("POST", `${url}${item.dataset.answer}/${action}/`);
+    if (!answer.ok) { el.querySelector(".card-error").textContent = plainError(answer); return; }
+    item.remove();
+    box.querySelector(".waiting").textContent = list.children.length;
+    next?.focus();
+  }
+
+  function entry(answer) {
+    const item = document.createElement("li");
+    item.dataset.answer = answer.id;
+    item.tabIndex = 0;
+    const text = Object.assign(document.createElement("span"), { className: "text", textContent: answer.text });
+    const approve = Object.assign(document.createElement("button"), { type: "button", textContent: "Approve" });
+    const hide = Object.assign(document.createElement("button"), { type: "button", textContent: "Hide" });
+    approve.setAttribute("aria-label", `Approve “${answer.text}”`);
+    hide.setAttribute("aria-label", `Hide “${answer.text}”`);
+    approve.addEventListener("click", () => decide(item, "show"));
+    hide.addEventListener("click", () => decide(item, "hide"));
+    item.addEventListener("keydown", (event) => {
+      if (event.target !== item) return;
+      if (event.key === "a") decide(item, "show");
+      else if (event.key === "h") decide(item, "hide");
+    });
+    item.append(text, approve, hide);
+    return item;
+  }
+
+  async function refresh() {
+    const answer = await api("GET", `${url}?state=pending&limit=50`);
+    if (!answer.ok) return;
+    const focused = document.activeElement?.closest?.("li[data-answer]")?.dataset.answer;
+    const oldest = [...answer.data.results].reverse(); // the oldest waited longest: first
+    list.replaceChildren(...oldest.map(entry));
+    box.querySelector(".waiting").textContent = answer.data.count;
+    if (focused) list.querySelector(`li[data-answer="${Number(focused)}"]`)?.focus();
+  }
+
+  return { pendingNow(count) { if (count !== known) { known = count; refresh(); } } };
 }
 
 function fieldErrors(answer) {
@@ -199,6 +253,7 @@ function addCard(poll, before = null) {
   });
   grid.insertBefore(el, before);
   card.invites = poll.eligibility === "invite" ? invitesBox(el, poll) : null;
+  card.queue = poll.kind === "text" && poll.moderation === "pre" ? moderationQueue(el, poll) : null;
   cards.set(poll.id, card);
   showActions(card);
   live.subscribe(poll.id);

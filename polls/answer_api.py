@@ -3,14 +3,14 @@ actions (thin views; services.answers writes)."""
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
+from nexus.errors import Invalid, NotFound
 from nexus.openapi import errors
 
-from . import selectors
-from .api import PollPagination
+from .api import PollPagination, _owned_poll
 from .models import Answer
 from .services import answers
 from .throttles import WRITE_THROTTLES, OneTripThrottling
@@ -22,16 +22,8 @@ class AnswerSerializer(serializers.ModelSerializer):
         fields = ["id", "text", "state", "created_at"]
 
 
-def _owned_poll(request, poll_id: str):
-    if not request.user.is_authenticated:
-        raise NotAuthenticated()
-    poll = selectors.poll_get(poll_id=poll_id, user=request.user)
-    if poll.owner_id != request.user.pk:
-        raise Forbidden("Only the poll's owner may moderate its answers.")
-    return poll
-
-
 class AnswerListView(OneTripThrottling, APIView):
+    permission_classes = [IsAuthenticated]
     pagination_class = PollPagination
 
     @extend_schema(

@@ -576,6 +576,7 @@ class InviteDetailView(APIView):
 
 
 def _owned_poll(request, poll_id: str) -> Poll:
+    """The poll, read for its owner (invites, answers); 403 for anyone else."""
     poll = selectors.poll_get(poll_id=poll_id, user=request.user)
     if poll.owner_id != request.user.pk:
         raise Forbidden("Only the poll's owner may do this.")

@@ -59,18 +59,23 @@ class VoteBody:
         return {self.shape: list(self.ids)}
 
 
-def checked_marks(
-    poll, valid: set[int], shape: str, ids: tuple[int, ...], values: tuple[int, ...]
-) -> frozenset[Mark]:
-    """The ballot a vote body makes in `poll` (whose choice ids are `valid`),
-    or the contract's error: 400 `invalid` for another kind's body, 400
-    `invalid_choice` for choices this poll does not take."""
+def check_shape(poll, shape: str) -> None:
+    """400 `invalid` for a body of another kind's shape."""
     expected = SHAPES[poll.kind]
     if shape != expected:
         raise Invalid(
             f"This is a {poll.kind} poll: send {EXAMPLES[expected]}.",
             fields={shape: f"A {poll.kind} poll takes {EXAMPLES[expected]}."},
         )
+
+
+def checked_marks(
+    poll, valid: set[int], shape: str, ids: tuple[int, ...], values: tuple[int, ...]
+) -> frozenset[Mark]:
+    """The ballot a vote body makes in `poll` (whose choice ids are `valid`),
+    or the contract's error: 400 `invalid` for another kind's body, 400
+    `invalid_choice` for choices this poll does not take."""
+    check_shape(poll, shape)
     noun, a_noun = ("item", "An item") if poll.kind == "rating" else ("choice", "A choice")
     if not ids:
         verb = {"rating": "Rate", "ranking": "Rank"}.get(poll.kind, "Pick")

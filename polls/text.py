@@ -41,7 +41,6 @@ KEEP = frozenset(
         "liked",
         "interesting",
         "interest",
-        "important",
         "importance",
         "useful",
         "clear",

@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from nexus.errors import ApplicationError, Invalid, NotFound
+from nexus.errors import ApplicationError, NotFound
 
 from ..eligibility import voter_admit
 from ..errors import (
@@ -25,7 +25,7 @@ from ..errors import (
     PollClosed,
     VoteChangeNotAllowed,
 )
-from ..kinds import Mark, checked_marks, in_order, ratings_of
+from ..kinds import Mark, check_shape, checked_marks, in_order, ratings_of
 from ..models import Answer, Poll
 from ..serializers import ballot_answer
 from ..text import checked_answer
@@ -202,11 +202,7 @@ class Batch:
         answers_per_voter), or, with vote change and one answer each, a new
         answer in place of the old one."""
         poll = state.poll
-        if write.shape != "text":
-            raise Invalid(
-                'This is a text poll: send {"text": "your answer"}.',
-                fields={write.shape: 'A text poll takes {"text": "your answer"}.'},
-            )
+        check_shape(poll, write.shape)
         checked_answer(poll, write.text)
         text, words = write.text or "", write.words
         shows = (
@@ -232,7 +228,10 @@ class Batch:
             created=created,
             answer=(text, shows),
         )
-        return VoteOutcome.replayed(status, body)
+        voter_id = write.voter.voter_id if write.voter.is_anonymous else None
+        return VoteOutcome(
+            status, body, poll.id, (), voter_id, ballot.created_at, text=text, state=shows
+        )
 
     def _admit_first(self, write: BallotWrite, state: PollState) -> None:
         """A first ballot: its invite must still exist; its address has room."""

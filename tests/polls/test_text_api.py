@@ -255,3 +255,12 @@ def test_half_a_character_is_refused_not_stored(api, text_poll):
     )
     assert (response.status_code, response.json()["code"]) == (400, "invalid")
     assert not Answer.objects.exists()
+
+
+@pytest.mark.parametrize("answer_id", ["0", "99999999999999999999999", "-1", "1e3"])
+def test_a_forged_answer_id_moderates_nothing(owner_api, api, user, answer_id):
+    poll = make_poll(owner=user, choices=[], kind="text", moderation="pre")
+    answer(api, poll, "waiting")
+    response = owner_api.post(f"/api/polls/{poll.id}/answers/{answer_id}/show/")
+    assert response.status_code == 404
+    assert Answer.objects.get().state == "pending"

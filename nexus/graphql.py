@@ -1,6 +1,7 @@
 """The GraphQL endpoint: schema, limits, and REST's authentication."""
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import strawberry
 from cross_web import HTTPException
@@ -38,7 +39,12 @@ from nexus import limits
 from nexus.errors import ApplicationError, error_body, exception_handler
 from polls.eligibility import guarded
 from polls.graphql import Mutation, Query, Subscription, _graphql_error
-from polls.throttles import WRITE_THROTTLES, throttles_check
+from polls.throttles import (
+    WRITE_THROTTLES,
+    QuestionAddressThrottle,
+    QuestionThrottle,
+    throttles_check,
+)
 from polls.voters import VOTER_COOKIE, VOTER_HEADER, address_prefix, set_voter_cookie, voter_resolve
 
 
@@ -94,15 +100,22 @@ class NexusContext(StrawberryDjangoContext):
         if self.response is not None:
             set_voter_cookie(self.response, self.request, voter_id)
 
-    def throttle(self) -> None:
+    def throttle(self, *, question_by: str | None = None, question: bool = False) -> None:
         """Count one write. The request itself was counted at the door: that
         count is the first write's, so one mutation is one count, and each
-        further mutation in the same document counts again."""
+        further mutation in the same document counts again. A question asked
+        (`question`, by the `voterId` given, if any) also counts against the
+        question limits."""
+        classes = [QuestionThrottle, QuestionAddressThrottle] if question else []
         if self.counted:
             self.counted = False
+        else:
+            classes += WRITE_THROTTLES
+        if not classes:
             return
-        throttles = [throttle_class() for throttle_class in WRITE_THROTTLES]
-        wait = throttles_check(throttles, self.api_request, None)
+        throttles = [throttle_class() for throttle_class in classes]
+        view = SimpleNamespace(voter_id=question_by)
+        wait = throttles_check(throttles, self.api_request, view)
         if wait is not None:
             raise drf.Throttled(wait=wait)
 

@@ -380,6 +380,10 @@ REST_FRAMEWORK: dict = {
         "mine": env_rate("NEXUS_THROTTLE_MINE", "1200/min"),
         # Export jobs started per account: each reads every ballot of a poll.
         "export": env_rate("NEXUS_THROTTLE_EXPORTS", "30/hour"),
+        # Q&A questions asked, per voter and per address (a room behind one
+        # NAT asks far fewer questions than it casts votes).
+        "question": env_rate("NEXUS_THROTTLE_QUESTIONS", "10/min"),
+        "question_ip": env_rate("NEXUS_THROTTLE_QUESTIONS_IP", "300/min"),
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.

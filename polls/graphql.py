@@ -14,7 +14,14 @@ from rest_framework import exceptions as drf
 from strawberry.types import Info
 
 from nexus import links
-from nexus.errors import ApplicationError, Forbidden, Invalid, error_body, exception_handler
+from nexus.errors import (
+    ApplicationError,
+    Forbidden,
+    Invalid,
+    NotFound,
+    error_body,
+    exception_handler,
+)
 from nexus.outage import database_unavailable
 
 from . import models, selectors, services
@@ -28,7 +35,7 @@ from .serializers import (
     PollWriteSerializer,
     event_data,
 )
-from .services import events, idempotency, invites
+from .services import answers, events, idempotency, invites, questions
 from .voters import passcode_checked, voter_id_issue
 
 
@@ -214,6 +221,52 @@ class ShownAnswer:
 
 
 @strawberry.type
+class TopQuestion:
+    id: strawberry.ID
+    text: str
+    upvotes: int
+    state: str
+    pinned: bool
+
+
+@strawberry.type
+class Question:
+    """A Q&A question as REST answers it (polls.question_api.QuestionSerializer)."""
+
+    id: strawberry.ID
+    text: str
+    state: str
+    upvotes: int
+    pinned: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, q: models.Question) -> "Question":
+        return cls(
+            id=strawberry.ID(str(q.id)),
+            text=q.text,
+            state=q.state,
+            upvotes=q.upvotes,
+            pinned=q.pinned,
+            created_at=q.created_at,
+        )
+
+
+@strawberry.type
+class MyQuestions:
+    questions: list[Question]
+    upvoted: list[strawberry.ID]
+
+
+@strawberry.type
+class Answer:
+    id: strawberry.ID
+    text: str
+    state: str
+    created_at: datetime
+
+
+@strawberry.type
 class Results:
     poll: strawberry.ID
     version: int
@@ -228,6 +281,9 @@ class Results:
     pending: int | None = None
     answers: list[ShownAnswer] | None = strawberry.field(
         default=None, description="text polls: the 10 newest shown answers"
+    )
+    questions: list[TopQuestion] | None = strawberry.field(
+        default=None, description="Q&A polls: the top 100 shown or answered questions"
     )
 
     @classmethod
@@ -252,6 +308,9 @@ class Results:
             shown=data.get("shown"),
             pending=data.get("pending"),
             answers=[ShownAnswer(**a) for a in data["answers"]] if "answers" in data else None,
+            questions=[TopQuestion(**q) for q in data["questions"]]
+            if "questions" in data
+            else None,
         )
 
 
@@ -411,6 +470,39 @@ class Query:
         data = selectors.results_get(poll_id=str(poll_id).upper(), user=_user(info), voter=voter)
         return Results.of(data, {})
 
+    @strawberry.field(description="A text poll's answers (owner), newest first: the queue.")
+    @contract_errors
+    def answers(
+        self, info: Info, poll_id: strawberry.ID, state: str | None = None, limit: int = 50
+    ) -> list[Answer]:
+        poll = _owned_poll(info, poll_id)
+        found = answers.answers_of(poll=poll, state=_state(state, models.Answer.State))
+        return [
+            Answer(id=strawberry.ID(str(a.id)), text=a.text, state=a.state, created_at=a.created_at)
+            for a in found[: _limit(limit)]
+        ]
+
+    @strawberry.field(description="A Q&A poll's questions (owner), newest first: the queue.")
+    @contract_errors
+    def questions(
+        self, info: Info, poll_id: strawberry.ID, state: str | None = None, limit: int = 50
+    ) -> list[Question]:
+        poll = _owned_poll(info, poll_id)
+        found = questions.questions_of(poll=poll, state=_state(state, models.Question.State))
+        return [Question.of(q) for q in found[: _limit(limit)]]
+
+    @strawberry.field(description="My questions in a Q&A poll and the ones I upvoted.")
+    @contract_errors
+    def my_questions(
+        self, info: Info, poll_id: strawberry.ID, voter_id: str | None = None
+    ) -> MyQuestions:
+        voter = info.context.voter(voter_id)
+        own, upvoted = questions.questions_mine(poll_id=str(poll_id).upper(), voter=voter)
+        return MyQuestions(
+            questions=[Question.of(q) for q in own],
+            upvoted=[strawberry.ID(str(i)) for i in upvoted],
+        )
+
     @strawberry.field
     @contract_errors
     def invites(self, info: Info, poll_id: strawberry.ID) -> InviteCounts:
@@ -475,6 +567,92 @@ class Mutation:
             text=outcome.text,
             state=outcome.state,
         )
+
+    @strawberry.mutation(description="Show or hide a text poll's answer (owner).")
+    @contract_errors
+    def moderate_answer(
+        self, info: Info, poll_id: strawberry.ID, answer_id: strawberry.ID, state: str
+    ) -> Answer:
+        info.context.throttle()
+        if state not in ("shown", "hidden"):
+            raise Invalid(fields={"state": "shown or hidden."})
+        answer = answers.answer_moderate(
+            poll_id=str(poll_id).upper(), answer_id=_id(answer_id), user=_user(info), state=state
+        )
+        return Answer(
+            id=strawberry.ID(str(answer.id)),
+            text=answer.text,
+            state=answer.state,
+            created_at=answer.created_at,
+        )
+
+    @strawberry.mutation(description="Ask a question in a Q&A poll.")
+    @contract_errors
+    def ask_question(
+        self,
+        info: Info,
+        poll_id: strawberry.ID,
+        text: str,
+        voter_id: str | None = None,
+        passcode: str | None = None,
+    ) -> Question:
+        info.context.throttle(question=True, question_by=voter_id)
+        voter = info.context.voter(voter_id, create=True)
+        question, _ = questions.question_ask(
+            poll_id=str(poll_id).upper(),
+            voter=voter,
+            user=_user(info),
+            question=text,
+            passcode=passcode_checked(passcode, field="passcode"),
+            address=info.context.address,
+        )
+        if voter.generated:
+            info.context.set_voter_cookie(voter.voter_id)
+        return Question.of(question)
+
+    @strawberry.mutation(description="Upvote a question (up: false takes the upvote back).")
+    @contract_errors
+    def upvote_question(
+        self,
+        info: Info,
+        poll_id: strawberry.ID,
+        question_id: strawberry.ID,
+        up: bool = True,
+        voter_id: str | None = None,
+        passcode: str | None = None,
+    ) -> Question:
+        info.context.throttle()
+        voter = info.context.voter(voter_id, create=up)
+        if voter is None:
+            raise NotFound("You have not upvoted this question.")
+        question = questions.question_upvote(
+            poll_id=str(poll_id).upper(),
+            question_id=_id(question_id),
+            voter=voter,
+            user=_user(info),
+            up=up,
+            passcode=passcode_checked(passcode, field="passcode"),
+            address=info.context.address,
+        )
+        if voter.generated:
+            info.context.set_voter_cookie(voter.voter_id)
+        return Question.of(question)
+
+    @strawberry.mutation(description="show, hide, answered, pin or unpin a question (owner).")
+    @contract_errors
+    def moderate_question(
+        self, info: Info, poll_id: strawberry.ID, question_id: strawberry.ID, action: str
+    ) -> Question:
+        info.context.throttle()
+        if action not in questions.ACTIONS:
+            raise Invalid(fields={"action": ", ".join(questions.ACTIONS)})
+        question = questions.question_moderate(
+            poll_id=str(poll_id).upper(),
+            question_id=_id(question_id),
+            user=_user(info),
+            action=action,
+        )
+        return Question.of(question)
 
     @strawberry.mutation
     @contract_errors
@@ -599,6 +777,26 @@ class Subscription:
                 )
         except ApplicationError as exc:
             raise _graphql_error(exc) from exc
+
+
+def _id(value) -> int:
+    """A row id from a GraphQL ID: anything else is no such row."""
+    text = str(value)
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**63):
+        raise NotFound("No such id in this poll.")
+    return int(text)
+
+
+def _state(state: str | None, states) -> str | None:
+    if state is not None and state not in states.values:
+        raise Invalid(fields={"state": f"One of {', '.join(states.values)}."})
+    return state
+
+
+def _limit(limit: int) -> int:
+    if not 1 <= limit <= 200:
+        raise Invalid(fields={"limit": "1 to 200."})
+    return limit
 
 
 def _owned_poll(info: Info, poll_id) -> models.Poll:

@@ -30,12 +30,14 @@ SHAPES = {
     "rating": "ratings",
     "ranking": "ranking",
     "text": "text",
+    "qa": "question",  # no vote body: questions go to /api/polls/{id}/questions/
 }
 EXAMPLES = {
     "choices": '{"choices": [choice ids]}',
     "ratings": '{"ratings": {"<choice id>": score}}',
     "ranking": '{"ranking": [choice ids, best first]}',
     "text": '{"text": "your answer"}',
+    "question": '{"text": "your question"} to /api/polls/{id}/questions/',
 }
 
 

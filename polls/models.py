@@ -24,6 +24,7 @@ class Poll(models.Model):
         RATING = "rating"
         RANKING = "ranking"
         TEXT = "text"
+        QA = "qa"
 
     class Moderation(models.TextChoices):
         NONE = "none"  # answers show at once (the profanity filter still applies)
@@ -255,6 +256,61 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} / {self.text[:40]}"
+
+
+class Question(models.Model):
+    """One audience question of a Q&A poll. `upvotes` is cached: bumped with
+    its Upvote row and the poll's version in one transaction under the poll's
+    lock; `manage.py recount` restores it from the rows. Only shown and
+    answered questions are shown anywhere, exported or sent to a socket."""
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        SHOWN = "shown"
+        ANSWERED = "answered"
+        HIDDEN = "hidden"
+
+    VISIBLE = (State.SHOWN, State.ANSWERED)
+
+    poll = models.ForeignKey(
+        Poll, on_delete=models.CASCADE, related_name="questions", db_index=False
+    )
+    voter_key = models.CharField(max_length=200)  # who asked (polls.voters.Voter.key)
+    text = models.CharField(max_length=200)
+    state = models.CharField(max_length=8, choices=State.choices)
+    pinned = models.BooleanField(default=False)  # at most one per poll (services.questions)
+    upvotes = models.IntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["poll", "state", "-upvotes", "id"]),
+            models.Index(fields=["poll", "voter_key"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / {self.text[:40]}"
+
+
+class Upvote(models.Model):
+    """One voter's upvote of one question; the unique constraint is the guard."""
+
+    # DO_NOTHING, as BallotChoice: deleting a poll deletes its upvotes first.
+    question = models.ForeignKey(
+        Question, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+    )
+    poll = models.ForeignKey(Poll, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    voter_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["question", "voter_key"], name="upvote_one_per_voter"),
+        ]
+        indexes = [models.Index(fields=["poll", "voter_key"])]
+
+    def __str__(self) -> str:
+        return f"{self.question_id} ^ {self.voter_key}"
 
 
 class Invite(models.Model):

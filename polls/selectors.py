@@ -1,9 +1,9 @@
 """Reads. Visibility rules live here: drafts are their owner's alone."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from nexus.errors import NotFound
@@ -11,7 +11,7 @@ from nexus.errors import NotFound
 from . import kinds, text
 from .errors import ResultsHidden
 from .kinds import Mark
-from .models import Answer, Ballot, Choice, Event, Export, Poll, TallyLine
+from .models import Answer, Ballot, Choice, Event, Export, Poll, Question, TallyLine
 from .visibility import results_denial
 from .voters import Voter
 
@@ -103,9 +103,12 @@ class Tally:
     choices: list[Choice]
     lines: dict[str, int]  # TallyLine counts (rating, ranking, text)
     answers: list[dict]  # a text poll's newest shown answers
+    questions: list[dict] = field(default_factory=list)  # a Q&A poll's top questions
+    counts: dict[str, int] = field(default_factory=dict)  # a Q&A poll's questions per state
 
 
 RECENT_ANSWERS = 10  # with 100 words, a state stays under 8 KB
+TOP_QUESTIONS = 100  # the contract's "at most its top 100"
 
 
 def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) -> Tally | None:
@@ -117,7 +120,7 @@ def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) 
     poll, choices = _poll_with_choices(poll_id) if first is None else first
     if poll is None:
         return None
-    if poll.kind not in kinds.WITH_LINES:
+    if poll.kind not in kinds.WITH_LINES and poll.kind != Poll.Kind.QA:
         return Tally(poll, choices, {}, [])
     outermost = not connection.in_atomic_block
     with transaction.atomic():
@@ -127,6 +130,10 @@ def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) 
         poll, choices = _poll_with_choices(poll_id)
         if poll is None:
             return None
+        if poll.kind == Poll.Kind.QA:
+            per_state = Question.objects.filter(poll_id=poll_id).values_list("state")
+            counts = dict(per_state.annotate(n=Count("id")).order_by())
+            return Tally(poll, choices, {}, [], top_questions(poll_id), counts)
         lines = TallyLine.objects.filter(poll_id=poll_id, count__gt=0).values_list("key", "count")
         answers = []
         if poll.kind == Poll.Kind.TEXT:
@@ -134,6 +141,17 @@ def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) 
             newest = shown.order_by("-created_at", "-id").values("id", "text")
             answers = [dict(a) for a in newest[:RECENT_ANSWERS]]
         return Tally(poll, choices, dict(lines), answers)
+
+
+def top_questions(poll_id: str) -> list[dict]:
+    """The results' `questions`: the pinned one and the most upvoted shown
+    or answered ones, TOP_QUESTIONS in all, most upvoted first (oldest first in a tie)."""
+    visible = Question.objects.filter(poll_id=poll_id, state__in=Question.VISIBLE)
+    fields = ("id", "text", "upvotes", "state", "pinned")
+    pinned = list(visible.filter(pinned=True).values(*fields)[:1])
+    rest = visible.filter(pinned=False).order_by("-upvotes", "id").values(*fields)
+    top = pinned + list(rest[: TOP_QUESTIONS - len(pinned)])
+    return sorted(top, key=lambda q: (-q["upvotes"], q["id"]))
 
 
 def _poll_with_choices(poll_id: str) -> tuple[Poll | None, list[Choice]]:
@@ -164,6 +182,13 @@ def results_snapshot(tally: Tally) -> dict:
     per_choice, extra = kinds.results(poll.kind, scale, [c.id for c in choices], lines)
     if poll.kind == Poll.Kind.TEXT:
         extra = {**text.results(lines), "answers": tally.answers}
+    elif poll.kind == Poll.Kind.QA:
+        counts = tally.counts
+        extra = {
+            "questions": tally.questions,
+            "shown": counts.get("shown", 0) + counts.get("answered", 0),
+            "pending": counts.get("pending", 0),
+        }
     return {
         "poll": poll.id,
         "version": poll.version,
@@ -217,7 +242,7 @@ def live_state(*, poll_id: str) -> LiveState | None:
         "total_votes": poll.total_votes,
         "choices": [{k: v for k, v in c.items() if k != "text"} for c in snapshot["choices"]],
     }
-    for extra in ("irv", "words", "shown", "pending", "answers"):
+    for extra in ("irv", "words", "shown", "pending", "answers", "questions"):
         if extra in snapshot:
             message[extra] = snapshot[extra]
     return LiveState(

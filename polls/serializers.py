@@ -75,6 +75,7 @@ class ScaleSerializer(serializers.Serializer):
 
 
 DEFAULT_SCALE = {"min": 1, "max": 5}
+WRITTEN = (Poll.Kind.TEXT, Poll.Kind.QA)  # kinds whose voters write: no choices
 
 
 class PollSerializer(serializers.ModelSerializer):
@@ -157,7 +158,7 @@ class PollWriteSerializer(serializers.Serializer):
                 "max_length": "Keep each choice under 200 characters.",
             },
         ),
-        min_length=0,  # 2, but 1 for rating and none for text polls (validate)
+        min_length=0,  # 2, but 1 for rating and none for text and Q&A polls (validate)
         max_length=MAX_CHOICES,
         required=False,
         error_messages={
@@ -172,7 +173,8 @@ class PollWriteSerializer(serializers.Serializer):
     moderation = serializers.ChoiceField(
         choices=Poll.Moderation.choices,
         required=False,
-        help_text="Text polls: none (answers show at once) or pre (each waits for the owner).",
+        help_text="Text and Q&A polls: none (answers and questions show at once) or pre"
+        " (each waits for the owner).",
     )
     answers_per_voter = StrictIntegerField(
         min_value=1,
@@ -185,7 +187,7 @@ class PollWriteSerializer(serializers.Serializer):
         allow_blank=True,
         required=False,
         write_only=True,
-        help_text="Text polls: words to refuse beside the filter's, one per line or comma.",
+        help_text="Text and Q&A polls: words to refuse beside the filter's, one per line or comma.",
     )
     anonymous = StrictBooleanField(default=True)
     allow_vote_change = StrictBooleanField(default=False)
@@ -268,17 +270,21 @@ class PollWriteSerializer(serializers.Serializer):
         """Rating polls rate 1..50 items on a scale; every other kind has 2..50 choices."""
         kind, scale = merged["kind"], attrs.pop("scale", None)
         merged.setdefault("choices", [])
-        if kind == Poll.Kind.TEXT:
+        if kind in WRITTEN:
             if merged["choices"]:
-                errors["choices"] = "Text polls have no choices: voters write their own answers."
+                errors["choices"] = "Text and Q&A polls have no choices: voters write their own."
             attrs.setdefault("choices", [])
-        else:
-            for field in ("moderation", "answers_per_voter", "blocked_words"):
-                if field in attrs and attrs[field] != getattr(self.instance, field, None):
-                    errors[field] = "Only text polls take this."
+        for field in ("moderation", "answers_per_voter", "blocked_words"):
+            takes = kind == Poll.Kind.TEXT or (kind == "qa" and field != "answers_per_voter")
+            if not takes and field in attrs and attrs[field] != getattr(self.instance, field, None):
+                errors[field] = (
+                    "Only text polls take this."
+                    if field == "answers_per_voter"
+                    else "Only text and Q&A polls take this."
+                )
         if kind == Poll.Kind.RATING and not merged["choices"]:
             errors["choices"] = "Give at least 1 item to rate, one per line."
-        elif kind not in (Poll.Kind.RATING, Poll.Kind.TEXT) and len(merged["choices"]) < 2:
+        elif kind not in (Poll.Kind.RATING, *WRITTEN) and len(merged["choices"]) < 2:
             errors["choices"] = "Give at least 2 choices, one per line."
         if kind != Poll.Kind.RATING:
             if scale is not None:
@@ -290,7 +296,7 @@ class PollWriteSerializer(serializers.Serializer):
         attrs["scale_min"], attrs["scale_max"] = scale["min"], scale["max"]
 
     def _max_choices(self, attrs: dict, merged: dict, errors: dict) -> int:
-        if merged["kind"] in (Poll.Kind.RATING, Poll.Kind.RANKING, Poll.Kind.TEXT):
+        if merged["kind"] in (Poll.Kind.RATING, Poll.Kind.RANKING, *WRITTEN):
             if "max_choices" in attrs:
                 errors["max_choices"] = "Only multiple-choice polls take max_choices."
             return max(1, len(merged["choices"]))
@@ -484,6 +490,14 @@ class ShownAnswerSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
+class TopQuestionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    upvotes = serializers.IntegerField()
+    state = serializers.ChoiceField(choices=["shown", "answered"])
+    pinned = serializers.BooleanField(help_text="The one the presenter pinned, if any.")
+
+
 class ResultsSerializer(serializers.Serializer):
     poll = serializers.CharField()
     version = serializers.IntegerField()
@@ -494,12 +508,19 @@ class ResultsSerializer(serializers.Serializer):
     words = WordCountSerializer(
         many=True, required=False, help_text="text polls: the top 100 words of shown answers"
     )
-    shown = serializers.IntegerField(required=False, help_text="text polls: answers shown")
+    shown = serializers.IntegerField(
+        required=False, help_text="text and Q&A polls: answers or questions shown (or answered)"
+    )
     pending = serializers.IntegerField(
-        required=False, help_text="text polls: answers waiting for the owner"
+        required=False, help_text="text and Q&A polls: answers or questions waiting for the owner"
     )
     answers = ShownAnswerSerializer(
         many=True, required=False, help_text="text polls: the 10 newest shown answers"
+    )
+    questions = TopQuestionSerializer(
+        many=True,
+        required=False,
+        help_text="Q&A polls: the top 100 shown or answered questions, most upvoted first",
     )
     updated_at = serializers.DateTimeField()
 

@@ -166,27 +166,35 @@ def lines(words: str, state: str) -> list[str]:
     return [f"n:{state}", *(f"w:{w}" for w in words.split() if state == "shown")]
 
 
-def checked_text(text) -> tuple[str, tuple[str, ...]]:
+def checked_text(text, *, noun: str = "answer") -> tuple[str, tuple[str, ...]]:
     """The answer as stored and the words it counts for, or the contract's
     error: 400 `invalid` for empty, too long or control characters, 400
     `not_allowed` for what the profanity filter refuses. Run in the request's
     thread, before the vote pipeline: the filter's ~0.3 ms would otherwise
     be spent in the one committer thread, once per answer of every batch."""
     if not isinstance(text, str):
-        raise Invalid(fields={"text": "Write an answer of 1 to 200 characters."})
+        raise Invalid(fields={"text": f"Write {_a(noun)} of 1 to {MAX_TEXT} characters."})
     if CONTROL.search(text) or SURROGATE.search(text):
         raise Invalid(fields={"text": "May not contain control characters."})
     answer = normalised(text)
     if not answer or len(answer) > MAX_TEXT:
-        raise Invalid(fields={"text": f"Write an answer of 1 to {MAX_TEXT} characters."})
+        raise Invalid(fields={"text": f"Write {_a(noun)} of 1 to {MAX_TEXT} characters."})
     if refused(answer):
-        raise NotAllowed()
+        raise NotAllowed(_not_allowed(noun))
     return answer, tuple(words_of(answer))
 
 
-def checked_answer(poll, text: str | None) -> None:
+def checked_answer(poll, text: str | None, *, noun: str = "answer") -> None:
     """Under the poll's lock: 400 `not_allowed` for a word the owner refuses.
     `text` is checked_text's answer."""
     own = blocked(poll)
     if own and any(word in own for word in tokens(text or "")):
-        raise NotAllowed()
+        raise NotAllowed(_not_allowed(noun))
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _not_allowed(noun: str) -> str:
+    return f"That {noun} uses words this poll does not take. Please say it another way."

@@ -126,6 +126,37 @@ class MyBallotThrottle(FailOpenThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
+class QuestionThrottle(FailOpenThrottle):
+    """Questions asked, per voter (account, or voter id as sent): a person
+    asks a few a minute, a script asks hundreds."""
+
+    scope = "question"
+
+    def get_cache_key(self, request, view):
+        if request.user.is_authenticated:
+            ident = f"u:{request.user.pk}"
+        else:
+            # GraphQL names the voter in the mutation (`voterId`): its view says so.
+            sent = (
+                getattr(view, "voter_id", None)
+                or request.headers.get(VOTER_HEADER)
+                or request.COOKIES.get(VOTER_COOKIE)
+            )
+            if not sent:
+                return None  # a new voter: the address limit below applies
+            ident = f"v:{sent[:160]}"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
+
+
+class QuestionAddressThrottle(FailOpenThrottle):
+    """Questions asked per address, whoever asks: caps a loop of fresh voter ids."""
+
+    scope = "question_ip"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
 WRITE_THROTTLES = [AnonVoterThrottle, AnonAddressThrottle, UserThrottle]
 
 

@@ -15,6 +15,7 @@ from .api import (
 )
 from .event_api import EventCurrentView, EventDetailView, EventListView, EventPollsView
 from .models import JOIN_CODE_PATTERN
+from .question_api import MyQuestionsView, QuestionListView, QuestionModerateView, UpvoteView
 
 
 class JoinCodeConverter:
@@ -64,6 +65,21 @@ urlpatterns = [
         "polls/<code:poll_id>/answers/<int:answer_id>/hide/",
         AnswerModerateView.as_view(state="hidden"),
         name="answer-hide",
+    ),
+    path("polls/<code:poll_id>/questions/", QuestionListView.as_view(), name="poll-questions"),
+    path("polls/<code:poll_id>/questions/mine/", MyQuestionsView.as_view(), name="questions-mine"),
+    path(
+        "polls/<code:poll_id>/questions/<int:question_id>/upvote/",
+        UpvoteView.as_view(),
+        name="question-upvote",
+    ),
+    *(
+        path(
+            f"polls/<code:poll_id>/questions/<int:question_id>/{action}/",
+            QuestionModerateView.as_view(action=action),
+            name=f"question-{action}",
+        )
+        for action in ("show", "hide", "answered", "pin")
     ),
     path("voters/", VoterView.as_view(), name="voters"),
     path("polls/<code:poll_id>/results/", ResultsView.as_view(), name="poll-results"),

@@ -22,7 +22,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from .. import selectors
-from ..models import Answer, BallotChoice, Export, Poll
+from ..models import Answer, BallotChoice, Export, Poll, Question
 
 logger = logging.getLogger("nexus.exports")
 
@@ -123,6 +123,8 @@ def _write(writer, export: Export) -> int:
     writer.writerow([])
     if poll.kind == Poll.Kind.TEXT:
         return _write_answers(writer, export, results)
+    if poll.kind == Poll.Kind.QA:
+        return _write_questions(writer, export)
     _write_choices(writer, poll, results)
     writer.writerow([])
     writer.writerow(["voter", "choices", "voted_at"])
@@ -169,6 +171,30 @@ def _write_answers(writer, export: Export, results: dict) -> int:
     for voter_key, text, state, created_at in answers:
         voter = _pseudonym(poll.pk, voter_key)
         writer.writerow([voter, inert(text), state, created_at.isoformat()])
+        rows += 1
+        if rows % PROGRESS_EVERY == 0:
+            Export.objects.filter(pk=export.pk).update(rows=rows)
+    return rows
+
+
+def _write_questions(writer, export: Export) -> int:
+    """A Q&A poll: every question that is not hidden, most upvoted first,
+    with its state; hidden ones are left out, as for answers."""
+    poll = export.poll
+    writer.writerow(["asker", "question", "upvotes", "state", "pinned", "asked_at"])
+    questions = (
+        Question.objects.filter(poll=poll)
+        .exclude(state=Question.State.HIDDEN)
+        .order_by("-upvotes", "id")
+        .values_list("voter_key", "text", "upvotes", "state", "pinned", "created_at")
+        .iterator(chunk_size=CHUNK)
+    )
+    rows = 0
+    for voter_key, text, upvotes, state, pinned, created_at in questions:
+        asker = _pseudonym(poll.pk, voter_key)
+        writer.writerow(
+            [asker, inert(text), upvotes, state, "yes" if pinned else "", created_at.isoformat()]
+        )
         rows += 1
         if rows % PROGRESS_EVERY == 0:
             Export.objects.filter(pk=export.pk).update(rows=rows)

@@ -17,7 +17,9 @@ from ..models import (
     Choice,
     Invite,
     Poll,
+    Question,
     TallyLine,
+    Upvote,
 )
 from . import events, exports
 from .common import broadcast_after_commit, bump, locked_owned_poll
@@ -114,7 +116,7 @@ def poll_delete(*, poll_id: str, user) -> None:
 @dataclass(frozen=True)
 class Drift:
     poll_id: str
-    what: str  # "total_votes", "choice <id>" or "count <TallyLine key>"
+    what: str  # "total_votes", "choice <id>", "count <TallyLine key>" or "upvotes <question id>"
     cached: int
     actual: int
 
@@ -126,7 +128,7 @@ def poll_recount(*, poll_id: str) -> list[Drift]:
     actual = dict(
         BallotChoice.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id"))
     )
-    drifts = _lines_recount(poll)
+    drifts = _lines_recount(poll) + _upvotes_recount(poll)
     for choice in Choice.objects.filter(poll=poll):
         count = actual.get(choice.id, 0)
         if choice.votes != count:
@@ -170,6 +172,19 @@ def _lines_recount(poll: Poll) -> list[Drift]:
     return drifts
 
 
+def _upvotes_recount(poll: Poll) -> list[Drift]:
+    """A Q&A poll's cached `upvotes`, rebuilt from its upvote rows."""
+    actual = Counter(
+        Upvote.objects.filter(poll=poll).values_list("question_id", flat=True).iterator()
+    )
+    drifts = []
+    for question_id, upvotes in Question.objects.filter(poll=poll).values_list("id", "upvotes"):
+        if upvotes != actual[question_id]:
+            drifts.append(Drift(poll.id, f"upvotes {question_id}", upvotes, actual[question_id]))
+            Question.objects.filter(pk=question_id).update(upvotes=actual[question_id])
+    return drifts
+
+
 def _schedule_timed(poll: Poll) -> None:
     from .timing import schedule_timed  # timing builds on this module
 
@@ -177,9 +192,12 @@ def _schedule_timed(poll: Poll) -> None:
 
 
 def _ballots_delete(poll: Poll) -> None:
-    """Marks and answers first (see BallotChoice.ballot), then ballots."""
+    """Marks, answers and upvotes first (see BallotChoice.ballot), then
+    ballots and questions."""
     BallotChoice.objects.filter(poll=poll).delete()
     Answer.objects.filter(poll=poll).delete()
+    Upvote.objects.filter(poll=poll).delete()
+    Question.objects.filter(poll=poll).delete()
     Ballot.objects.filter(poll=poll).delete()
 
 

@@ -210,3 +210,34 @@ def test_simultaneous_answers_keep_the_word_counts_exact(capsys):
     }
     assert Answer.objects.filter(poll=poll).count() == 40
     assert_recount_finds_no_drift(capsys, poll.id)
+
+
+def test_simultaneous_upvotes_are_one_per_voter_and_exact(capsys):
+    """Forty upvotes at once, two from each of twenty voters, while two of
+    them take theirs back: every voter's first counts once, the second is
+    409, and the cached count equals the rows."""
+    from polls.models import Question, Upvote
+    from tests.helpers import voter_id
+
+    poll = make_poll(owner=UserFactory(), kind="qa", choices=[])
+    question = APIClient().post(
+        f"/api/polls/{poll.id}/questions/",
+        {"text": "Exact?"},
+        format="json",
+        HTTP_X_VOTER_ID=voter_id("asker"),
+    )
+    url = f"/api/polls/{poll.id}/questions/{question.json()['id']}/upvote/"
+
+    def up(i):
+        return APIClient().post(url, HTTP_X_VOTER_ID=voter_id(f"fan-{i // 2}")).status_code
+
+    assert sorted(run_together(40, up)) == [200] * 20 + [409] * 20
+    takes_back = run_together(
+        4, lambda i: APIClient().delete(url, HTTP_X_VOTER_ID=voter_id(f"fan-{i // 2}")).status_code
+    )
+    assert sorted(takes_back) == [200, 200, 404, 404]
+    assert Question.objects.get().upvotes == Upvote.objects.count() == 18
+    results = APIClient().get(f"/api/polls/{poll.id}/results/").json()
+    assert results["questions"][0]["upvotes"] == 18
+    assert results["version"] == 1 + 1 + 20 + 2  # asked, 20 upvotes, 2 taken back
+    assert_recount_finds_no_drift(capsys, poll.id)

@@ -118,6 +118,10 @@ def present_page(request, poll_id):
         "vote_url": vote_url,
         "vote_url_parts": _url_parts(vote_url),
         "embedded": request.GET.get("embed") == "1",
+        # A Q&A poll's owner gets pin / answered / hide on each question.
+        "moderates": poll["kind"] == Poll.Kind.QA
+        and request.user.is_authenticated
+        and poll["owner"] == request.user.get_username(),
     }
     return render(request, "polls/present.html", context)
 

@@ -849,3 +849,92 @@ def test_the_dashboard_s_queue_gets_answers_live_and_a_key_approves_one(
     pending = host.api("GET", f"/api/polls/{poll['id']}/answers/?state=hidden").json()
     assert [a["text"] for a in pending["results"]] == ["Pricing details"]
     assert room.locator('#cloud text[data-word="pricing"]').count() == 0
+
+
+def test_a_question_upvoted_by_three_phones_rises_to_the_top_of_the_projector(
+    site, host, projector, fresh_phone
+):
+    poll = host.poll(question="Ask the speaker", kind="qa", choices=[])
+    screen = projector.new_page()
+    screen.goto(f"{site.url}{poll['urls']['present']}")
+    expect(screen.locator("#status")).to_have_text("open")
+    asker = fresh_phone()
+    asker.goto(f"{site.url}{poll['urls']['page']}")
+    for text in ("Will the slides be shared?", "Is this recorded?"):
+        asker.get_by_label("Your question").fill(text)
+        with asker.expect_response(lambda r: r.url.endswith("/questions/")) as asked:
+            asker.get_by_role("button", name="Ask").click()
+        assert asked.value.status == 201
+        expect(asker.locator("#message")).to_have_text("Thank you — your question is in.")
+    rows = screen.locator("#questions li .text")
+    expect(rows).to_have_text(["Will the slides be shared?", "Is this recorded?"], timeout=SECOND)
+    for n in range(1, 4):
+        phone = fresh_phone()
+        phone.goto(f"{site.url}{poll['urls']['page']}")
+        upvote = phone.get_by_role("button", name="Upvote: Is this recorded?")
+        with phone.expect_response(lambda r: r.url.endswith("/upvote/")) as voted:
+            upvote.click()
+        assert voted.value.status == 200
+        sent = time.monotonic()
+        row = screen.locator('#questions li:has-text("Is this recorded?") .votes')
+        expect(row).to_have_text(str(n), timeout=SECOND)
+        assert time.monotonic() - sent <= 1.0
+        expect(phone.locator("#questions button[aria-pressed=true]")).to_have_count(1)
+        if n == 1:  # taken back and given again: still one upvote from this phone
+            phone.get_by_role("button", name="Take back your upvote of: Is this recorded?").click()
+            expect(row).to_have_text("0", timeout=SECOND)
+            phone.get_by_role("button", name="Upvote: Is this recorded?").click()
+            expect(row).to_have_text("1", timeout=SECOND)
+    expect(rows).to_have_text(["Is this recorded?", "Will the slides be shared?"])
+    expect(screen.locator("#total")).to_have_text("2")
+
+    # An offensive question is refused on the phone and never reaches the screen.
+    asker.get_by_label("Your question").fill("what the fuck is this")
+    asker.get_by_role("button", name="Ask").click()
+    expect(asker.locator("#message")).to_contain_text("Please say it another way")
+    expect(rows).to_have_count(2)
+    screen.wait_for_timeout(700)  # the rows' glide, for the picture
+    shoot(screen, "qa-present")
+    shoot(asker, "qa-vote")
+
+
+def test_the_owner_pins_answers_and_hides_from_the_projector_and_pending_waits(
+    site, host, projector, fresh_phone
+):
+    poll = host.poll(question="Panel Q&A", kind="qa", choices=[], moderation="pre")
+    host.sign_in(projector)
+    screen = projector.new_page()
+    screen.goto(f"{site.url}{poll['urls']['present']}")
+    expect(screen.locator("#status")).to_have_text("open")
+    phone = fresh_phone()
+    phone.goto(f"{site.url}{poll['urls']['page']}")
+    for text in ("Roadmap for 2027?", "Pricing details?"):
+        phone.get_by_label("Your question").fill(text)
+        phone.get_by_role("button", name="Ask").click()
+        expect(phone.locator("#message")).to_contain_text("once the organiser has read it")
+    # Pending: on the asker's own page, not on the projector.
+    expect(phone.locator("#mine li")).to_have_text(["Pricing details?", "Roadmap for 2027?"])
+    expect(screen.locator("#questions li")).to_have_count(0)
+    pending = host.api("GET", f"/api/polls/{poll['id']}/questions/?state=pending").json()
+    ids = {q["text"]: q["id"] for q in pending["results"]}
+    for text in ids:
+        host.api("POST", f"/api/polls/{poll['id']}/questions/{ids[text]}/show/")
+    rows = screen.locator("#questions li")
+    expect(rows).to_have_count(2, timeout=SECOND)
+    expect(phone.locator("#mine")).to_be_hidden(timeout=SECOND)  # shown now: in the room's list
+    expect(phone.locator("#questions li")).to_have_count(2)
+    second = screen.locator('#questions li:has-text("Pricing details?")')
+    second.focus()
+    screen.keyboard.press("p")
+    expect(rows.first).to_contain_text("Now answering", timeout=SECOND)
+    expect(rows.first.locator(".text")).to_have_text("Pricing details?")
+    expect(phone.locator("#questions li").first).to_contain_text("Now answering", timeout=SECOND)
+    second.focus()
+    screen.keyboard.press("a")
+    expect(rows.last).to_contain_text("Answered", timeout=SECOND)
+    expect(rows.last).to_have_class("answered")
+    first = screen.locator('#questions li:has-text("Roadmap for 2027?")')
+    first.get_by_role("button", name="Hide").click()
+    expect(rows).to_have_count(1, timeout=SECOND)
+    expect(phone.locator("#questions li")).to_have_count(1, timeout=SECOND)
+    assert "Roadmap" not in phone.locator("#questions").inner_text()

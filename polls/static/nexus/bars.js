@@ -24,6 +24,7 @@ export function choiceTexts(poll) {
 // with the instant-runoff rounds (ranking; `runoff` is their container).
 export function renderResults(list, texts, state, poll, { hidden = false, runoff = null } = {}) {
   if (poll.kind === "text") renderWords(list, state, hidden);
+  else if (poll.kind === "qa") renderTopQuestions(list, state, hidden);
   else if (poll.kind === "rating") renderRatings(list, texts, state, poll.scale, hidden);
   else if (poll.kind === "ranking") renderRanking(list, texts, state, hidden);
   else renderBars(list, texts, state, { hidden });
@@ -54,6 +55,20 @@ function renderWords(list, state, hidden) {
     item.querySelector(".fill").style.width = `${Math.round((w.count / most) * 100)}%`;
     item.querySelector(".count").textContent = String(w.count);
     list.append(item); // in count order
+  }
+}
+
+// A Q&A poll's most upvoted questions as bars (dashboards; the presenter
+// and the voter page show the full list, questions.js).
+function renderTopQuestions(list, state, hidden) {
+  const top = hidden ? [] : (state.questions ?? []).slice(0, 5);
+  const most = Math.max(1, ...top.map((q) => q.upvotes));
+  const texts = new Map(top.map((q) => [String(q.id), q.text]));
+  list.replaceChildren();
+  for (const q of top) {
+    const item = row(list, String(q.id), texts);
+    item.querySelector(".fill").style.width = `${Math.round((q.upvotes / most) * 100)}%`;
+    item.querySelector(".count").textContent = plural(q.upvotes, "upvote");
   }
 }
 

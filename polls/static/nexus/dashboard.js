@@ -89,13 +89,14 @@ function showActions(card) {
 function moderationQueue(el, poll) {
   const box = el.querySelector(".queue");
   const list = box.querySelector(".pending");
-  const url = `/api/polls/${poll.id}/answers/`;
+  const url = `/api/polls/${poll.id}/${poll.kind === "qa" ? "questions" : "answers"}/`;
+  box.querySelector(".noun").textContent = poll.kind === "qa" ? "question" : "answer";
   let known = -1;
   box.hidden = false;
 
   async function decide(item, action) {
     const next = item.nextElementSibling || item.previousElementSibling;
-    const answer = await api("POST", `${url}${item.dataset.answer}/${action}/`);
+    const answer = await api("POST", `${url}${item.dataset.item}/${action}/`);
     if (!answer.ok) { el.querySelector(".card-error").textContent = plainError(answer); return; }
     item.remove();
     box.querySelector(".waiting").textContent = list.children.length;
@@ -104,7 +105,7 @@ function moderationQueue(el, poll) {
 
   function entry(answer) {
     const item = document.createElement("li");
-    item.dataset.answer = answer.id;
+    item.dataset.item = answer.id;
     item.tabIndex = 0;
     const text = Object.assign(document.createElement("span"), { className: "text", textContent: answer.text });
     const approve = Object.assign(document.createElement("button"), { type: "button", textContent: "Approve" });
@@ -125,11 +126,11 @@ function moderationQueue(el, poll) {
   async function refresh() {
     const answer = await api("GET", `${url}?state=pending&limit=50`);
     if (!answer.ok) return;
-    const focused = document.activeElement?.closest?.("li[data-answer]")?.dataset.answer;
+    const focused = document.activeElement?.closest?.("li[data-item]")?.dataset.item;
     const oldest = [...answer.data.results].reverse(); // the oldest waited longest: first
     list.replaceChildren(...oldest.map(entry));
     box.querySelector(".waiting").textContent = answer.data.count;
-    if (focused) list.querySelector(`li[data-answer="${Number(focused)}"]`)?.focus();
+    if (focused) list.querySelector(`li[data-item="${Number(focused)}"]`)?.focus();
   }
 
   return { pendingNow(count) { if (count !== known) { known = count; refresh(); } } };
@@ -152,6 +153,7 @@ async function duplicate(poll) {
   if (poll.kind === "multiple") body.max_choices = poll.max_choices;
   if (poll.kind === "rating") body.scale = poll.scale;
   if (poll.kind === "text") Object.assign(body, { moderation: poll.moderation, answers_per_voter: poll.answers_per_voter });
+  if (poll.kind === "qa") body.moderation = poll.moderation;
   if (poll.eligibility === "passcode") {
     body.passcode = prompt("The copy's passcode (4 to 64 characters):") ?? "";
   }
@@ -253,7 +255,8 @@ function addCard(poll, before = null) {
   });
   grid.insertBefore(el, before);
   card.invites = poll.eligibility === "invite" ? invitesBox(el, poll) : null;
-  card.queue = poll.kind === "text" && poll.moderation === "pre" ? moderationQueue(el, poll) : null;
+  const written = poll.kind === "text" || poll.kind === "qa";
+  card.queue = written && poll.moderation === "pre" ? moderationQueue(el, poll) : null;
   cards.set(poll.id, card);
   showActions(card);
   live.subscribe(poll.id);

@@ -9,7 +9,7 @@ function showEligibilityExtras() {
   document.getElementById("passcode").required = eligibility === "passcode";
   document.getElementById("invite-hint").hidden = eligibility !== "invite";
   document.getElementById("scale-row").hidden = new FormData(form).get("kind") !== "rating";
-  const text = new FormData(form).get("kind") === "text";
+  const text = ["text", "qa"].includes(new FormData(form).get("kind"));
   document.getElementById("text-row").hidden = !text;
   document.getElementById("choices").required = !text;
 }
@@ -23,7 +23,7 @@ function pollBody(data) {
     allow_vote_change: data.get("allow_vote_change") === "on",
     eligibility: data.get("eligibility"),
   };
-  if (body.kind === "text") {
+  if (body.kind === "text" || body.kind === "qa") {
     body.choices = [];
     body.moderation = data.get("premoderate") === "on" ? "pre" : "none";
     body.blocked_words = data.get("blocked_words");

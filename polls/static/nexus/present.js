@@ -2,6 +2,7 @@ import { api, plainError } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
 import { renderCloud } from "./cloud.js";
 import { watchPoll } from "./live.js";
+import { renderQuestions } from "./questions.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
 const texts = choiceTexts(poll);
@@ -28,9 +29,20 @@ function fit({ grow = false } = {}) {
 }
 addEventListener("resize", () => fit({ grow: true }));
 
+const qa = poll.kind === "qa";
+
+// The owner, on a Q&A poll: pin, mark answered or hide a question from here.
+const moderate = document.getElementById("questions")?.dataset.moderates ? async (id, action) => {
+  const [method, step] = action === "unpin" ? ["DELETE", "pin"] : ["POST", action];
+  const answer = await api(method, `/api/polls/${poll.id}/questions/${id}/${step}/`);
+  connection.hidden = answer.ok;
+  if (!answer.ok) connection.textContent = plainError(answer);
+} : null;
+
 function showTotal(total) {
   document.getElementById("total").textContent = total;
-  document.getElementById("total-word").textContent = total === 1 ? "vote" : "votes";
+  const noun = qa ? "question" : "vote";
+  document.getElementById("total-word").textContent = total === 1 ? noun : `${noun}s`;
 }
 
 function showStatus(value) {
@@ -64,8 +76,13 @@ function show(state) {
   const hide = hidden(state);
   hiddenNote.hidden = !hide;
   if (cloud) showAnswers(state, hide);
+  if (qa) {
+    const questions = hide ? [] : state.questions ?? [];
+    renderQuestions(document.getElementById("questions"), questions, { moderate, limit: 8 });
+    document.getElementById("no-questions").hidden = questions.length > 0;
+  }
   renderResults(bars, texts, state, poll, { hidden: hide, runoff: document.getElementById("runoff") });
-  showTotal(state.total_votes);
+  showTotal(qa ? state.shown ?? 0 : state.total_votes);
   showStatus(state.status);
   fit();
 }
@@ -87,7 +104,7 @@ function followTurnout() {
   turnout = setInterval(async () => {
     const answer = await api("GET", `/api/polls/${poll.id}/`);
     if (!answer.ok) return;
-    showTotal(answer.data.total_votes);
+    if (!qa) showTotal(answer.data.total_votes);
     showStatus(answer.data.status);
     if (answer.data.status === "closed") {
       clearInterval(turnout);

@@ -1,6 +1,7 @@
 import { api, plainError, voterRenew } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
 import { watchPoll } from "./live.js";
+import { voterQuestions } from "./questions.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
 const form = document.getElementById("ballot");
@@ -64,13 +65,23 @@ function explain(answer) {
   return plainError({ ...answer, data: { ...answer.data, code } });
 }
 
+// A Q&A poll: the room's questions with upvotes, and this voter's own
+// that wait for the organiser (questions.js).
+const qa = poll.kind === "qa" ? voterQuestions(poll, {
+  list: document.getElementById("questions"),
+  mine: document.getElementById("mine"),
+  request: (method, url) => asVoter(() => api(method, url, undefined, { headers: writeHeaders() })),
+  say: (answer) => say(explain(answer), "error"),
+}) : null;
+
 function showResults() {
   if (watching) return;
   watching = watchPoll(poll.id, (state) => {
     results.hidden = false; note.hidden = true;
-    const word = state.total_votes === 1 ? "vote" : "votes";
-    document.getElementById("total").textContent = `(${state.total_votes} ${word})`;
-    renderResults(document.getElementById("bars"), choiceTexts(poll), state, poll, {
+    const [count, noun] = qa ? [state.shown, "question"] : [state.total_votes, "vote"];
+    document.getElementById("total").textContent = `(${count} ${noun}${count === 1 ? "" : "s"})`;
+    if (qa) qa.show(state);
+    else renderResults(document.getElementById("bars"), choiceTexts(poll), state, poll, {
       runoff: document.getElementById("runoff"),
     });
     if (state.status === "closed") {  // say so, not just grey the form out
@@ -168,7 +179,9 @@ function lockForm(lock) {
   locked = lock;
   form.querySelectorAll("input, button").forEach((el) => { el.disabled = lock; });
   ranking?.querySelectorAll("li").forEach((row) => { row.draggable = !lock; });
-  if (poll.kind === "text") {
+  if (qa) {
+    submit.textContent = "Ask";
+  } else if (poll.kind === "text") {
     const replaces = poll.allow_vote_change && poll.answers_per_voter === 1 && given > 0;
     submit.textContent = replaces ? "Change my answer" : "Send";
   } else {
@@ -188,9 +201,9 @@ function ballotBody() {
   if (poll.kind === "ranking") {
     return { ranking: [...ranking.children].map((row) => Number(row.dataset.choice)) };
   }
-  if (poll.kind === "text") {
+  if (poll.kind === "text" || qa) {
     const text = document.getElementById("answer").value.trim();
-    return text ? { text } : { hint: "Write an answer first." };
+    return text ? { text } : { hint: `Write ${qa ? "a question" : "an answer"} first.` };
   }
   const choices = [...form.querySelectorAll("input[name=choice]:checked")].map((i) => Number(i.value));
   return choices.length ? { choices } : { hint: "Pick a choice first." };
@@ -203,6 +216,15 @@ function passcodeHeader() {
   if (!value) return { error: "passcode_required" };
   if (/[^\u0020-\u00ff]/.test(value)) return { error: "wrong_passcode" };
   return { value };
+}
+
+// Headers for a question or an upvote: the invite, and the passcode typed
+// or remembered.
+function writeHeaders() {
+  const headers = voterHeaders();
+  const value = passcode?.value.trim();
+  if (value && !/[^\u0020-\u00ff]/.test(value)) headers["X-Poll-Passcode"] = value;
+  return headers;
 }
 
 function passcodeRefused(code) {
@@ -233,6 +255,16 @@ function answered(data) {
   showResults();
 }
 
+// A question taken: say whether it shows or waits; the box stays open.
+function asked(data) {
+  say(data.state === "pending"
+    ? "Thanks — your question shows once the organiser has read it."
+    : "Thank you — your question is in.", "ok");
+  document.getElementById("answer").value = "";
+  qa.asked(data);
+  showResults();
+}
+
 async function cast(body) {
   const headers = voterHeaders();
   if (passcode) {
@@ -240,11 +272,13 @@ async function cast(body) {
     if (sent.error) return passcodeRefused(sent.error);
     headers["X-Poll-Passcode"] = sent.value;
   }
-  const answer = await asVoter(() => api("POST", poll.urls.vote, body, { headers }));
+  const url = qa ? `/api/polls/${poll.id}/questions/` : poll.urls.vote;
+  const answer = await asVoter(() => api("POST", url, body, { headers }));
   const code = answer.data?.code;
   passcode?.removeAttribute("aria-invalid");
   if (answer.ok) {
     if (passcode) memory.set("passcode", headers["X-Poll-Passcode"]);
+    if (qa) return asked(answer.data);
     if (poll.kind === "text") return answered(answer.data);
     say(answer.status === 201 ? "Thank you — your vote is in." : "Your vote has been changed.", "ok");
     lockForm(!poll.allow_vote_change);
@@ -287,6 +321,14 @@ function knownBallot() {
 async function start() {
   if (poll.eligibility === "invite" && !invite) return inviteNeeded();
   if (passcode) passcode.value = memory.get("passcode") || "";
+  if (qa) {
+    if (poll.status === "closed") {
+      say(plainError({ data: { code: "poll_closed" } }), "error");
+      lockForm(true);
+    } else lockForm(Boolean(signIn));
+    showResults();
+    return qa.refresh();
+  }
   // The server read this visitor's ballot with the page; it asks the API
   // only when it could not tell (a stale voter id, or an invite token this
   // tab kept after it left the address bar).

@@ -22,6 +22,7 @@ from .errors import InvalidChoice
 
 Mark = tuple[int, int | None]
 WITH_LINES = ("rating", "ranking", "text")  # kinds whose results need TallyLine counts
+CHOICES_ONLY = ("single", "multiple")  # kinds whose results are their choices' counts
 
 # Which body each kind takes: {"choices": [...]}, {"ratings": {...}}, {"ranking": [...]}.
 SHAPES = {

@@ -252,7 +252,7 @@ class Answer(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["poll", "state", "-created_at"])]
+        indexes = [models.Index(fields=["poll", "state", "-created_at", "-id"])]
 
     def __str__(self) -> str:
         return f"{self.poll_id} / {self.text[:40]}"

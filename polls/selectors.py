@@ -1,5 +1,6 @@
 """Reads. Visibility rules live here: drafts are their owner's alone."""
 
+import json
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
@@ -114,19 +115,21 @@ TOP_QUESTIONS = 100  # the contract's "at most its top 100"
 def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) -> Tally | None:
     """The poll with its choices (tally and version in one statement) and,
     for the kinds that keep more counts (TallyLine), those counts and a text
-    poll's newest shown answers from the same snapshot: the reads in one
-    transaction, repeatable read on Postgres (statements in read committed
-    each see their own). `first`: the poll's read, if made already."""
-    poll, choices = _poll_with_choices(poll_id) if first is None else first
-    if poll is None:
-        return None
-    if poll.kind not in kinds.WITH_LINES and poll.kind != Poll.Kind.QA:
-        return Tally(poll, choices, {}, [])
-    outermost = not connection.in_atomic_block
+    poll's newest shown answers, or a Q&A poll's top questions, from the same
+    snapshot. On Postgres one statement reads them all (_TALLY_SQL); elsewhere
+    the reads share one transaction. `first`: the poll's read, if made
+    already (a single or multiple-choice poll needs no more)."""
+    if first is not None and first[0] is not None and first[0].kind in kinds.CHOICES_ONLY:
+        return Tally(first[0], first[1], {}, [])
+    if connection.vendor == "postgresql":
+        return _tally_one_statement(poll_id)
+    return _tally_transaction(poll_id)
+
+
+def _tally_transaction(poll_id: str) -> Tally | None:
+    """_tally's reads as ORM queries in one transaction (SQLite: a read
+    transaction is one snapshot)."""
     with transaction.atomic():
-        if outermost and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         poll, choices = _poll_with_choices(poll_id)
         if poll is None:
             return None
@@ -143,15 +146,72 @@ def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) 
         return Tally(poll, choices, dict(lines), answers)
 
 
+# The whole tally of a poll in one statement, on Postgres: one snapshot
+# without a transaction, one round trip instead of seven (docs/BENCHMARKS.md).
+# Each subquery is gated on the poll's kind (a one-time filter: the others
+# are not scanned). Text polls read only their top words, Q&A polls their
+# top questions, in the order text.results and top_questions give them.
+_TALLY_SQL = f"""
+SELECT p.*,
+  (SELECT coalesce(json_agg(json_build_array(c.id, c.text, c.position, c.votes)
+                            ORDER BY c.position), '[]')::text
+     FROM polls_choice c WHERE c.poll_id = p.id) AS choice_rows,
+  (SELECT coalesce(json_object_agg(t.key, t.count), '{{}}')::text FROM (
+     SELECT key, count FROM polls_tallyline
+      WHERE poll_id = p.id AND count > 0 AND p.kind IN ('rating', 'ranking')
+     UNION ALL
+     (SELECT key, count FROM polls_tallyline
+       WHERE poll_id = p.id AND count > 0 AND p.kind = 'text' AND key LIKE 'w:%%'
+       ORDER BY count DESC, key COLLATE "C" LIMIT {text.TOP_WORDS})
+     UNION ALL
+     SELECT key, count FROM polls_tallyline
+      WHERE poll_id = p.id AND count > 0 AND p.kind = 'text' AND key LIKE 'n:%%'
+  ) t) AS line_rows,
+  (SELECT coalesce(json_agg(json_build_object('id', a.id, 'text', a.text)
+                            ORDER BY a.created_at DESC, a.id DESC), '[]')::text FROM (
+     SELECT id, text, created_at FROM polls_answer
+      WHERE poll_id = p.id AND p.kind = 'text' AND state = 'shown'
+      ORDER BY created_at DESC, id DESC LIMIT {RECENT_ANSWERS}) a) AS answer_rows,
+  (SELECT coalesce(json_agg(json_build_object('id', q.id, 'text', q.text, 'upvotes', q.upvotes,
+                                              'state', q.state, 'pinned', q.pinned)
+                            ORDER BY q.upvotes DESC, q.id), '[]')::text FROM (
+     SELECT id, text, upvotes, state, pinned FROM polls_question
+      WHERE poll_id = p.id AND p.kind = 'qa' AND state IN ('shown', 'answered')
+      ORDER BY pinned DESC, upvotes DESC, id LIMIT {TOP_QUESTIONS}) q) AS question_rows,
+  (SELECT coalesce(json_object_agg(s.state, s.n), '{{}}')::text FROM (
+     SELECT state, count(*) AS n FROM polls_question
+      WHERE poll_id = p.id AND p.kind = 'qa' GROUP BY state) s) AS question_counts
+FROM polls_poll p WHERE p.id = %s
+"""
+
+
+def _tally_one_statement(poll_id: str) -> Tally | None:
+    poll = next(iter(Poll.objects.raw(_TALLY_SQL, [poll_id])), None)
+    if poll is None:
+        return None
+    choices = [
+        Choice(id=id_, poll=poll, text=text_, position=position, votes=votes)
+        for id_, text_, position, votes in json.loads(poll.choice_rows)
+    ]
+    for choice in choices:
+        choice._state.adding = False
+    return Tally(
+        poll,
+        choices,
+        json.loads(poll.line_rows),
+        json.loads(poll.answer_rows),
+        json.loads(poll.question_rows),
+        json.loads(poll.question_counts),
+    )
+
+
 def top_questions(poll_id: str) -> list[dict]:
     """The results' `questions`: the pinned one and the most upvoted shown
     or answered ones, TOP_QUESTIONS in all, most upvoted first (oldest first in a tie)."""
     visible = Question.objects.filter(poll_id=poll_id, state__in=Question.VISIBLE)
+    top = visible.order_by("-pinned", "-upvotes", "id")[:TOP_QUESTIONS]
     fields = ("id", "text", "upvotes", "state", "pinned")
-    pinned = list(visible.filter(pinned=True).values(*fields)[:1])
-    rest = visible.filter(pinned=False).order_by("-upvotes", "id").values(*fields)
-    top = pinned + list(rest[: TOP_QUESTIONS - len(pinned)])
-    return sorted(top, key=lambda q: (-q["upvotes"], q["id"]))
+    return sorted(top.values(*fields), key=lambda q: (-q["upvotes"], q["id"]))
 
 
 def _poll_with_choices(poll_id: str) -> tuple[Poll | None, list[Choice]]:

@@ -25,3 +25,18 @@ sys.exit(0 if r[\"exact\"] and r[\"convergence_s\"] is not None else 1)
 " "$out/$round-$kind.json" "r$round-$kind"
   done
 done'
+# Each round's text / single ratios, and their medians (the figure compared
+# with the target: one round's p99 is its few slowest probes).
+.venv/bin/python - "$out" "$ROUNDS" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+ratios = {"p50": [], "p99": []}
+for n in range(1, rounds + 1):
+    single, text = (json.load(open(f"{out}/{n}-{kind}.json")) for kind in ("single", "text"))
+    for q in ratios:
+        ratios[q].append(text[f"vote_to_screen_{q}_ms"] / single[f"vote_to_screen_{q}_ms"])
+print(json.dumps({
+    **{f"text_over_single_{q}": [round(r, 2) for r in rs] for q, rs in ratios.items()},
+    **{f"median_{q}": round(statistics.median(rs), 2) for q, rs in ratios.items()},
+}))
+PY

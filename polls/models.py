@@ -295,11 +295,12 @@ class Question(models.Model):
 class Upvote(models.Model):
     """One voter's upvote of one question; the unique constraint is the guard."""
 
-    # DO_NOTHING, as BallotChoice: deleting a poll deletes its upvotes first.
+    # The services delete a poll's upvotes in one statement first; CASCADE
+    # for deletes outside them (the admin).
     question = models.ForeignKey(
-        Question, on_delete=models.DO_NOTHING, related_name="+", db_index=False
+        Question, on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    poll = models.ForeignKey(Poll, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+", db_index=False)
     voter_key = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass, field
 
 from django.db import connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Case, Count, Q, QuerySet, When
 from django.utils import timezone
 
 from nexus.errors import NotFound
@@ -177,7 +177,8 @@ SELECT p.*,
                             ORDER BY q.upvotes DESC, q.id), '[]')::text FROM (
      SELECT id, text, upvotes, state, pinned FROM polls_question
       WHERE poll_id = p.id AND p.kind = 'qa' AND state IN ('shown', 'answered')
-      ORDER BY pinned DESC, upvotes DESC, id LIMIT {TOP_QUESTIONS}) q) AS question_rows,
+      ORDER BY pinned DESC, state = 'shown' DESC, upvotes DESC, id
+      LIMIT {TOP_QUESTIONS}) q) AS question_rows,
   (SELECT coalesce(json_object_agg(s.state, s.n), '{{}}')::text FROM (
      SELECT state, count(*) AS n FROM polls_question
       WHERE poll_id = p.id AND p.kind = 'qa' GROUP BY state) s) AS question_counts
@@ -206,10 +207,13 @@ def _tally_one_statement(poll_id: str) -> Tally | None:
 
 
 def top_questions(poll_id: str) -> list[dict]:
-    """The results' `questions`: the pinned one and the most upvoted shown
-    or answered ones, TOP_QUESTIONS in all, most upvoted first (oldest first in a tie)."""
+    """The results' `questions`: the pinned one, then the most upvoted shown
+    ones, then answered ones, TOP_QUESTIONS in all (so questions answered
+    long ago do not crowd new ones out), sent most upvoted first (oldest
+    first in a tie)."""
     visible = Question.objects.filter(poll_id=poll_id, state__in=Question.VISIBLE)
-    top = visible.order_by("-pinned", "-upvotes", "id")[:TOP_QUESTIONS]
+    open_first = Case(When(state=Question.State.SHOWN, then=0), default=1)
+    top = visible.order_by("-pinned", open_first, "-upvotes", "id")[:TOP_QUESTIONS]
     fields = ("id", "text", "upvotes", "state", "pinned")
     return sorted(top.values(*fields), key=lambda q: (-q["upvotes"], q["id"]))
 

@@ -270,6 +270,10 @@ class PollWriteSerializer(serializers.Serializer):
         """Rating polls rate 1..50 items on a scale; every other kind has 2..50 choices."""
         kind, scale = merged["kind"], attrs.pop("scale", None)
         merged.setdefault("choices", [])
+        if kind == Poll.Kind.QA and merged.get("results_visibility", "live") != "live":
+            # The room sees and upvotes the questions: there is nothing to hide
+            # until a vote, and "after_vote" would hide them for good.
+            errors["results"] = "A Q&A poll shows its questions live."
         if kind in WRITTEN:
             if merged["choices"]:
                 errors["choices"] = "Text and Q&A polls have no choices: voters write their own."
@@ -326,6 +330,7 @@ class PollWriteSerializer(serializers.Serializer):
             "choices": [c.text for c in poll.choices.all()],
             "opens_at": poll.opens_at,
             "closes_at": poll.closes_at,
+            "results_visibility": poll.results_visibility,
         }
 
 

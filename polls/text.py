@@ -120,8 +120,24 @@ def stop_words() -> frozenset[str]:
     return frozenset(listed - KEEP)
 
 
+@cache
+def _invisible() -> re.Pattern:
+    """Characters that show nothing: every format character (soft hyphen,
+    zero-width no-break space, word joiner, tags, ...) and the combining
+    grapheme joiner. Taken out, so "zo\u00adnk" is the word the owner
+    blocked, not a new one. Built once from the Unicode database."""
+    hidden = [c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"] + [0x34F]
+    ranges: list[list[int]] = []
+    for c in sorted(hidden):
+        if ranges and ranges[-1][1] == c - 1:
+            ranges[-1][1] = c
+        else:
+            ranges.append([c, c])
+    return re.compile("[" + "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges) + "]")
+
+
 def normalised(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFKC", text).split())
+    return " ".join(unicodedata.normalize("NFKC", _invisible().sub("", text)).split())
 
 
 def tokens(text: str) -> list[str]:

@@ -25,7 +25,7 @@ from rest_framework.throttling import SimpleRateThrottle
 
 from nexus.outage import RATE_LIMITS
 
-from .voters import VOTER_COOKIE, VOTER_HEADER
+from .voters import VOTER_COOKIE, VOTER_HEADER, address_prefix
 
 
 @functools.cache
@@ -92,14 +92,15 @@ class AnonVoterThrottle(FailOpenThrottle):
 
 
 class AnonAddressThrottle(FailOpenThrottle):
-    """Per address, for anonymous clients: caps voter ids invented in a loop."""
+    """Per address (an IPv6 client's /64: it holds billions), for anonymous
+    clients: caps voter ids invented in a loop."""
 
     scope = "anon_ip"
 
     def get_cache_key(self, request, view):
         if request.user.is_authenticated:
             return None
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": address_prefix(request)}
 
 
 class UserThrottle(FailOpenThrottle):
@@ -154,7 +155,7 @@ class QuestionAddressThrottle(FailOpenThrottle):
     scope = "question_ip"
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": address_prefix(request)}
 
 
 WRITE_THROTTLES = [AnonVoterThrottle, AnonAddressThrottle, UserThrottle]

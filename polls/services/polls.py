@@ -50,7 +50,9 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
     # With choices: what a cast ballot was judged by.
     frozen = {"kind", "eligibility", "scale_min", "scale_max"}
     rule_changes = any(getattr(poll, f) != changes[f] for f in frozen & changes.keys())
-    if (new_choices is not None or rule_changes) and Ballot.objects.filter(poll=poll).exists():
+    if (new_choices is not None or rule_changes) and (
+        Ballot.objects.filter(poll=poll).exists() or Question.objects.filter(poll=poll).exists()
+    ):
         raise PollHasVotes()
     for field, value in changes.items():
         setattr(poll, field, value)

@@ -19,8 +19,8 @@ from nexus.errors import Invalid, NotFound
 
 from .. import text
 from ..eligibility import guarded, voter_admit
-from ..errors import AlreadyVoted, NotInvited, PollClosed
-from ..models import Invite, Poll, Question, Upvote
+from ..errors import AddressLimit, AlreadyVoted, NotInvited, PollClosed
+from ..models import AddressCount, Invite, Poll, Question, Upvote
 from ..voters import Voter
 from .common import bump, locked_owned_poll, locked_poll
 
@@ -39,9 +39,12 @@ def question_ask(
     def ask() -> tuple[Question, bool]:
         poll = _voter_locked_poll(poll_id, voter, user, passcode)
         text.checked_answer(poll, asked, noun="question")
-        mine = Question.objects.filter(poll=poll, voter_key=voter.key, text=asked)
-        if (same := mine.exclude(state=S.HIDDEN).first()) is not None:
+        same = Question.objects.filter(poll=poll, voter_key=voter.key, text=asked).first()
+        if same is not None:
+            if same.state == S.HIDDEN:  # asking again does not undo the owner's hide,
+                same.state = S.PENDING  # nor tell its author it was hidden
             return same, False
+        _address_admit(poll, voter, address)
         state = S.PENDING if poll.moderation == Poll.Moderation.PRE else S.SHOWN
         created = Question.objects.create(poll=poll, voter_key=voter.key, text=asked, state=state)
         bump(poll, fields=[])
@@ -71,9 +74,12 @@ def question_upvote(
         if up:
             if mine.exists():  # the poll's lock orders every upvote of this poll
                 raise AlreadyVoted("You have already upvoted this question.")
+            _address_admit(poll, voter, address)
             Upvote.objects.create(question=question, poll=poll, voter_key=voter.key)
         elif not mine.delete()[0]:
             raise NotFound("You have not upvoted this question.")
+        else:
+            _address_release(poll, voter, address)
         Question.objects.filter(pk=question.pk).update(upvotes=F("upvotes") + (1 if up else -1))
         question.refresh_from_db(fields=["upvotes"])
         bump(poll, fields=[])
@@ -94,8 +100,7 @@ def question_moderate(*, poll_id: str, question_id: int, user, action: str) -> Q
     state, pinned = question.state, question.pinned
     if action == "pin":
         Question.objects.filter(poll=poll, pinned=True).exclude(pk=question.pk).update(pinned=False)
-        state = S.SHOWN if state in (S.PENDING, S.HIDDEN) else state
-        pinned = True
+        state, pinned = S.SHOWN, True  # what the room is hearing about now
     elif action == "unpin":
         pinned = False
     else:
@@ -122,7 +127,9 @@ def questions_mine(*, poll_id: str, voter: Voter | None) -> tuple[list[Question]
     if voter is None:
         return [], []
     own = Question.objects.filter(poll_id=poll_id, voter_key=voter.key).exclude(state=S.HIDDEN)
-    upvoted = Upvote.objects.filter(poll_id=poll_id, voter_key=voter.key)
+    upvoted = Upvote.objects.filter(
+        poll_id=poll_id, voter_key=voter.key, question__state__in=Question.VISIBLE
+    )
     return (
         list(own.order_by("-created_at", "-id")[:TOP]),
         list(upvoted.order_by("question_id").values_list("question_id", flat=True)),
@@ -146,6 +153,36 @@ def _voter_locked_poll(poll_id: str, voter: Voter, user, passcode: str | None) -
     ):
         raise NotInvited("This invite was revoked.")
     return poll
+
+
+def _address_admit(poll: Poll, voter: Voter, address: str) -> None:
+    """An anonymous voter's first question or upvote in this poll counts
+    against the poll's address cap, as a first ballot does: voter ids are
+    free, so without it one address could upvote a question to the top."""
+    if not _capped(poll, voter, address) or _seen(poll, voter):
+        return
+    count, _ = AddressCount.objects.get_or_create(poll=poll, prefix=address)
+    if count.ballots >= poll.max_ballots_per_address:
+        raise AddressLimit("This poll has taken as many voters from your network as it allows.")
+    AddressCount.objects.filter(pk=count.pk).update(ballots=F("ballots") + 1)
+
+
+def _address_release(poll: Poll, voter: Voter, address: str) -> None:
+    """A voter whose last upvote went (and who asked nothing) gives its
+    place back: toggling one upvote cannot use up a room's cap."""
+    if _capped(poll, voter, address) and not _seen(poll, voter):
+        counts = AddressCount.objects.filter(poll=poll, prefix=address, ballots__gt=0)
+        counts.update(ballots=F("ballots") - 1)
+
+
+def _capped(poll: Poll, voter: Voter, address: str) -> bool:
+    return bool(voter.is_anonymous and poll.max_ballots_per_address and address)
+
+
+def _seen(poll: Poll, voter: Voter) -> bool:
+    """Has this voter asked or upvoted anything in this poll?"""
+    asked = Question.objects.filter(poll=poll, voter_key=voter.key)
+    return asked.exists() or Upvote.objects.filter(poll=poll, voter_key=voter.key).exists()
 
 
 def _question(poll: Poll, question_id: int, *, visible: bool) -> Question:

@@ -305,3 +305,105 @@ def test_csv_exports_every_question_but_the_hidden(
         ['\'=HYPERLINK("evil")?', "0", "pending", ""],
     ]
     assert "Secret" not in str(rows)
+
+
+def test_one_address_cannot_upvote_a_question_to_the_top(api, user):
+    """Voter ids are free: an anonymous voter's first upvote or question in a
+    poll counts against the poll's address cap, as a first ballot does."""
+    poll = make_poll(owner=user, choices=[], kind="qa", max_ballots_per_address=3)
+    question = ask(api, poll, "Mine first?", voter="asker").json()  # the address's 1st
+    statuses = [upvote(api, poll, question["id"], voter=f"sock-{n}").status_code for n in range(4)]
+    assert statuses == [200, 200, 429, 429]
+    assert Question.objects.get().upvotes == 2
+    refused = upvote(api, poll, question["id"], voter="sock-9")
+    assert refused.json()["code"] == "address_limit"
+    # A voter already counted may go on; one who takes back its only upvote
+    # gives its place back, so toggling cannot use the cap up.
+    assert upvote(api, poll, question["id"], voter="sock-0", method="delete").status_code == 200
+    assert upvote(api, poll, question["id"], voter="sock-0").status_code == 200
+    assert upvote(api, poll, question["id"], voter="sock-1", method="delete").status_code == 200
+    assert upvote(api, poll, question["id"], voter="sock-7").status_code == 200
+    assert ask(api, poll, "Another?", voter="asker").status_code == 201  # counted already
+
+
+def test_fresh_ipv6_addresses_of_one_network_share_the_question_limit(api, qa_poll, monkeypatch):
+    """An IPv6 client has a /64 of addresses: the limit counts the network."""
+    monkeypatch.setattr(throttles.QuestionAddressThrottle, "rate", "3/min", raising=False)
+
+    def asked(n: int, network: str) -> int:
+        return api.post(
+            f"/api/polls/{qa_poll.id}/questions/",
+            {"text": f"Q {network} {n}?"},
+            format="json",
+            REMOTE_ADDR=f"2001:db8:{network}::{n + 100:x}",
+            HTTP_X_VOTER_ID=voter_id(f"v6-{network}-{n}"),
+        ).status_code
+
+    assert [asked(n, "1") for n in range(5)] == [201, 201, 201, 429, 429]
+    assert asked(0, "2") == 201  # another network
+
+
+@pytest.mark.parametrize("results", ["after_vote", "after_close"])
+def test_a_qa_poll_shows_its_questions_live(owner_api, results):
+    made = owner_api.post(
+        "/api/polls/", {"question": "Q", "kind": "qa", "results": results}, format="json"
+    )
+    assert made.status_code == 400 and "results" in made.json()["fields"]
+
+
+def test_a_poll_with_upvotes_deletes_outside_the_services_too(api, qa_poll):
+    question = ask(api, qa_poll, "Admin?").json()
+    upvote(api, qa_poll, question["id"], voter="fan")
+    Poll.objects.get(pk=qa_poll.pk).delete()  # as the admin does
+    assert not Question.objects.exists() and not Upvote.objects.exists()
+
+
+def test_answered_questions_do_not_crowd_new_ones_out(api, qa_poll):
+    Question.objects.bulk_create(
+        Question(poll=qa_poll, voter_key=f"anon:{n}", text=f"old {n}", state="answered", upvotes=9)
+        for n in range(100)
+    )
+    ask(api, qa_poll, "Brand new?")
+    top = results(api, qa_poll)["questions"]
+    assert len(top) == 100 and top[-1]["text"] == "Brand new?"
+
+
+@pytest.mark.parametrize("disguise", ["\u00ad", "\ufeff", "\u2060", "\u034f", "\U000e0041"])
+def test_invisible_characters_do_not_disguise_a_blocked_word(api, user, disguise):
+    poll = make_poll(owner=user, choices=[], kind="qa", blocked_words="zonk")
+    response = ask(api, poll, f"what about zo{disguise}nk?")
+    assert (response.status_code, response.json()["code"]) == (400, "not_allowed")
+    kept = ask(api, poll, f"\ufeffhello{disguise} there")
+    assert kept.json()["text"] == "hello there"
+
+
+def test_a_poll_with_questions_keeps_its_kind_and_eligibility(owner_api, api, qa_poll):
+    ask(api, qa_poll, "Frozen?")
+    changed = owner_api.patch(
+        f"/api/polls/{qa_poll.id}/", {"kind": "single", "choices": ["A", "B"]}, format="json"
+    )
+    assert (changed.status_code, changed.json()["code"]) == (409, "poll_has_votes")
+
+
+def test_asking_a_hidden_question_again_does_not_undo_the_hide(owner_api, api, qa_poll):
+    question = ask(api, qa_poll, "Spam spam?").json()
+    owner_api.post(f"/api/polls/{qa_poll.id}/questions/{question['id']}/hide/")
+    again = ask(api, qa_poll, "Spam spam?")
+    assert (again.status_code, again.json()["state"]) == (200, "pending")
+    assert Question.objects.get().state == "hidden" and results(api, qa_poll)["questions"] == []
+
+
+def test_pinning_an_answered_question_opens_it_again(owner_api, api, qa_poll):
+    question = ask(api, qa_poll, "Follow-up?").json()
+    base = f"/api/polls/{qa_poll.id}/questions/{question['id']}"
+    owner_api.post(f"{base}/answered/")
+    pinned = owner_api.post(f"{base}/pin/").json()
+    assert (pinned["state"], pinned["pinned"]) == ("shown", True)
+
+
+def test_my_upvotes_leave_out_hidden_questions(owner_api, api, qa_poll):
+    question = ask(api, qa_poll, "Soon hidden?").json()
+    upvote(api, qa_poll, question["id"], voter="fan")
+    owner_api.post(f"/api/polls/{qa_poll.id}/questions/{question['id']}/hide/")
+    mine = api.get(f"/api/polls/{qa_poll.id}/questions/mine/", HTTP_X_VOTER_ID=voter_id("fan"))
+    assert mine.json() == {"questions": [], "upvoted": []}

@@ -186,23 +186,28 @@ FROM polls_poll p WHERE p.id = %s
 """
 
 
+# _TALLY_SQL's columns beside the poll's own, each a JSON text.
+_TALLY_JSON = ("choice_rows", "line_rows", "answer_rows", "question_rows", "question_counts")
+
+
 def _tally_one_statement(poll_id: str) -> Tally | None:
     poll = next(iter(Poll.objects.raw(_TALLY_SQL, [poll_id])), None)
     if poll is None:
         return None
+    read = {name: json.loads(value) for name, value in vars(poll).items() if name in _TALLY_JSON}
     choices = [
         Choice(id=id_, poll=poll, text=text_, position=position, votes=votes)
-        for id_, text_, position, votes in json.loads(poll.choice_rows)
+        for id_, text_, position, votes in read["choice_rows"]
     ]
     for choice in choices:
-        choice._state.adding = False
+        choice._state.adding = False  # as if loaded: rows, not new objects
     return Tally(
         poll,
         choices,
-        json.loads(poll.line_rows),
-        json.loads(poll.answer_rows),
-        json.loads(poll.question_rows),
-        json.loads(poll.question_counts),
+        read["line_rows"],
+        read["answer_rows"],
+        read["question_rows"],
+        read["question_counts"],
     )
 
 

@@ -139,7 +139,7 @@ class MyQuestionsView(OneTripThrottling, APIView):
     @extend_schema(
         summary="My questions in a Q&A poll, and the ones I upvoted",
         parameters=[VOTER_PARAM],
-        responses={200: MineSerializer, **errors("throttled", **VOTER_ERRORS)},
+        responses={200: MineSerializer, **errors("not_found", "throttled", **VOTER_ERRORS)},
     )
     def get(self, request, poll_id):
         voter = request_voter(request, create=False)
@@ -200,10 +200,14 @@ class QuestionModerateView(OneTripThrottling, APIView):
         },
     )
     def post(self, request, poll_id, question_id):
-        return self._moderate(request, poll_id, question_id, self.action)
+        return _moderate(request, poll_id, question_id, self.action)
+
+
+class QuestionPinView(QuestionModerateView):
+    action = "pin"
 
     @extend_schema(
-        summary="Unpin a question (owner; on .../pin/ only)",
+        summary="Unpin a question (owner)",
         request=None,
         responses={
             200: QuestionSerializer,
@@ -211,12 +215,11 @@ class QuestionModerateView(OneTripThrottling, APIView):
         },
     )
     def delete(self, request, poll_id, question_id):
-        if self.action != "pin":
-            self.http_method_not_allowed(request)
-        return self._moderate(request, poll_id, question_id, "unpin")
+        return _moderate(request, poll_id, question_id, "unpin")
 
-    def _moderate(self, request, poll_id, question_id, action: str) -> Response:
-        question = questions.question_moderate(
-            poll_id=poll_id, question_id=_question_id(question_id), user=request.user, action=action
-        )
-        return Response(QuestionSerializer(question).data)
+
+def _moderate(request, poll_id, question_id, action: str) -> Response:
+    question = questions.question_moderate(
+        poll_id=poll_id, question_id=_question_id(question_id), user=request.user, action=action
+    )
+    return Response(QuestionSerializer(question).data)

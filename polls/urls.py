@@ -15,7 +15,13 @@ from .api import (
 )
 from .event_api import EventCurrentView, EventDetailView, EventListView, EventPollsView
 from .models import JOIN_CODE_PATTERN
-from .question_api import MyQuestionsView, QuestionListView, QuestionModerateView, UpvoteView
+from .question_api import (
+    MyQuestionsView,
+    QuestionListView,
+    QuestionModerateView,
+    QuestionPinView,
+    UpvoteView,
+)
 
 
 class JoinCodeConverter:
@@ -79,7 +85,12 @@ urlpatterns = [
             QuestionModerateView.as_view(action=action),
             name=f"question-{action}",
         )
-        for action in ("show", "hide", "answered", "pin")
+        for action in ("show", "hide", "answered")
+    ),
+    path(
+        "polls/<code:poll_id>/questions/<int:question_id>/pin/",
+        QuestionPinView.as_view(),
+        name="question-pin",
     ),
     path("voters/", VoterView.as_view(), name="voters"),
     path("polls/<code:poll_id>/results/", ResultsView.as_view(), name="poll-results"),

@@ -14,6 +14,7 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from nexus import startup  # noqa: E402
 
 startup.check()
+startup.warm()
 
 from nexus.limits import ASGIBodyLimit  # noqa: E402
 from realtime.auth import websocket_stack  # noqa: E402

@@ -34,3 +34,11 @@ def check() -> None:
         ) from exc
     finally:
         connection.close()
+
+
+def warm() -> None:
+    """Load once, before the first request, what a request would otherwise
+    load on its way: the text checks' word lists (polls.text.warm)."""
+    from polls import text
+
+    text.warm()

@@ -16,5 +16,6 @@ from nexus import startup  # noqa: E402  (needs Django set up)
 from realtime.publish import start_background_loop  # noqa: E402
 
 startup.check()
+startup.warm()
 
 start_background_loop()

@@ -182,6 +182,14 @@ def lines(words: str, state: str) -> list[str]:
     return [f"n:{state}", *(f"w:{w}" for w in words.split() if state == "shown")]
 
 
+def warm() -> None:
+    """Load what the first answer would otherwise wait for: the stop-word
+    lists, the invisible characters' pattern and the profanity filter's
+    lists (a few hundred ms). Server processes call it at start-up."""
+    words_of(normalised("warm up"))
+    refused("warm up")
+
+
 def checked_text(text, *, noun: str = "answer") -> tuple[str, tuple[str, ...]]:
     """The answer as stored and the words it counts for, or the contract's
     error: 400 `invalid` for empty, too long or control characters, 400

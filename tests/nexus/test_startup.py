@@ -184,3 +184,16 @@ def _get(url: str):
         return httpx.get(url, timeout=2)
     except httpx.HTTPError:
         return None
+
+
+def test_a_server_process_loads_the_text_checks_before_its_first_request():
+    """The first answer of a process would otherwise load the word lists
+    (~0.3 s: a spike in every benchmark's POST p99)."""
+    from nexus import startup
+    from polls import text
+
+    text._invisible.cache_clear()
+    text.stop_words.cache_clear()
+    startup.warm()
+    assert text._invisible.cache_info().currsize == 1
+    assert text.stop_words.cache_info().currsize == 1

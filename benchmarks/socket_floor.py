@@ -12,17 +12,21 @@ JSON line: the server's CPU over the states the sockets received.
 
   benchmarks/socket_floor.sh          # S=2000 K=20, each server in turn
   python benchmarks/socket_floor.py URL PID S K    # against a running server
+  FLOOR_PAD_BYTES=1500 S=1000 SERVERS=granian benchmarks/socket_floor.sh   # bigger states
 """
 
 import asyncio
 import json
 import multiprocessing
+import os
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
-PAD = "x" * 300  # about the size of a four-choice poll's state
+# About the size of a four-choice poll's state; FLOOR_PAD_BYTES=1500 for a
+# text poll's (its words and newest answers).
+PAD = "x" * int(os.environ.get("FLOOR_PAD_BYTES", "300"))
 
 writers: set = set()
 current: dict = {"frame": None, "version": 0}

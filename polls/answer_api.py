@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 from nexus.errors import Invalid, NotFound
 from nexus.openapi import errors
 
+from . import selectors
 from .api import PollPagination, _owned_poll
 from .models import Answer
 from .services import answers
@@ -22,9 +23,20 @@ class AnswerSerializer(serializers.ModelSerializer):
         fields = ["id", "text", "state", "created_at"]
 
 
+def queue_page(view, request, poll_id, model, serializer_class):
+    """The owner's moderation queue of a text or Q&A poll, a page of it."""
+    poll = _owned_poll(request, poll_id)
+    state = request.query_params.get("state")
+    if state is not None and state not in model.State.values:
+        raise Invalid(fields={"state": f"One of {', '.join(model.State.values)}."})
+    queue = selectors.moderation_queue(poll=poll, model=model, state=state)
+    paginator = PollPagination()
+    page = paginator.paginate_queryset(queue, request, view=view)
+    return paginator.get_paginated_response(serializer_class(page, many=True).data)
+
+
 class AnswerListView(OneTripThrottling, APIView):
     permission_classes = [IsAuthenticated]
-    pagination_class = PollPagination
 
     @extend_schema(
         summary="A text poll's answers (owner): the moderation queue",
@@ -37,15 +49,7 @@ class AnswerListView(OneTripThrottling, APIView):
         },
     )
     def get(self, request, poll_id):
-        poll = _owned_poll(request, poll_id)
-        state = request.query_params.get("state")
-        if state is not None and state not in Answer.State.values:
-            raise Invalid(fields={"state": "One of pending, shown, hidden."})
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            answers.answers_of(poll=poll, state=state), request, view=self
-        )
-        return paginator.get_paginated_response(AnswerSerializer(page, many=True).data)
+        return queue_page(self, request, poll_id, Answer, AnswerSerializer)
 
 
 class AnswerModerateView(OneTripThrottling, APIView):

@@ -476,7 +476,9 @@ class Query:
         self, info: Info, poll_id: strawberry.ID, state: str | None = None, limit: int = 50
     ) -> list[Answer]:
         poll = _owned_poll(info, poll_id)
-        found = answers.answers_of(poll=poll, state=_state(state, models.Answer.State))
+        found = selectors.moderation_queue(
+            poll=poll, model=models.Answer, state=_state(state, models.Answer.State)
+        )
         return [
             Answer(id=strawberry.ID(str(a.id)), text=a.text, state=a.state, created_at=a.created_at)
             for a in found[: _limit(limit)]
@@ -488,7 +490,9 @@ class Query:
         self, info: Info, poll_id: strawberry.ID, state: str | None = None, limit: int = 50
     ) -> list[Question]:
         poll = _owned_poll(info, poll_id)
-        found = questions.questions_of(poll=poll, state=_state(state, models.Question.State))
+        found = selectors.moderation_queue(
+            poll=poll, model=models.Question, state=_state(state, models.Question.State)
+        )
         return [Question.of(q) for q in found[: _limit(limit)]]
 
     @strawberry.field(description="My questions in a Q&A poll and the ones I upvoted.")

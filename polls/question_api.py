@@ -10,14 +10,8 @@ from rest_framework.views import APIView
 from nexus.errors import Invalid, NotAuthenticated, NotFound
 from nexus.openapi import errors
 
-from .api import (
-    PASSCODE_PARAM,
-    VOTER_ERRORS,
-    VOTER_PARAM,
-    PollPagination,
-    _owned_poll,
-    request_voter,
-)
+from .answer_api import queue_page
+from .api import PASSCODE_PARAM, VOTER_ERRORS, VOTER_PARAM, request_voter
 from .models import Question
 from .services import questions
 from .throttles import (
@@ -76,8 +70,6 @@ def _answer(response: Response, request, voter) -> Response:
 
 
 class QuestionListView(OneTripThrottling, APIView):
-    pagination_class = PollPagination
-
     def get_throttles(self):
         if self.request.method == "POST":
             return [cls() for cls in (QuestionThrottle, QuestionAddressThrottle, *WRITE_THROTTLES)]
@@ -96,15 +88,7 @@ class QuestionListView(OneTripThrottling, APIView):
     def get(self, request, poll_id):
         if not request.user.is_authenticated:
             raise NotAuthenticated()
-        poll = _owned_poll(request, poll_id)
-        state = request.query_params.get("state")
-        if state is not None and state not in Question.State.values:
-            raise Invalid(fields={"state": "One of pending, shown, answered, hidden."})
-        paginator = self.pagination_class()
-        page = paginator.paginate_queryset(
-            questions.questions_of(poll=poll, state=state), request, view=self
-        )
-        return paginator.get_paginated_response(QuestionSerializer(page, many=True).data)
+        return queue_page(self, request, poll_id, Question, QuestionSerializer)
 
     @extend_schema(
         summary="Ask a question (Q&A polls)",

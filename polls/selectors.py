@@ -319,6 +319,15 @@ def live_state(*, poll_id: str) -> LiveState | None:
     )
 
 
+def moderation_queue(*, poll: Poll, model: type[Answer] | type[Question], state: str | None):
+    """A text poll's answers or a Q&A poll's questions, for the owner: newest
+    first, in one state (checked by the caller against `model.State`) or all."""
+    items = model.objects.filter(poll=poll)
+    if state:
+        items = items.filter(state=state)
+    return items.order_by("-created_at", "-id")
+
+
 def voter_has_ballot(*, poll_id: str, voter: Voter | None) -> bool:
     if voter is None:
         return False

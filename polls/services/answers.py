@@ -13,7 +13,7 @@ from django.db import connection, transaction
 from nexus.errors import NotFound
 
 from .. import text
-from ..models import Answer, Poll
+from ..models import Answer
 from . import batch_sql
 from .common import bump, locked_owned_poll
 
@@ -36,11 +36,3 @@ def answer_moderate(*, poll_id: str, answer_id: int, user, state: str) -> Answer
         answer.save(update_fields=["state"])
         bump(poll, fields=[])
     return answer
-
-
-def answers_of(*, poll: Poll, state: str | None):
-    """The poll's answers, newest first, in one state or all."""
-    answers = Answer.objects.filter(poll=poll)
-    if state:
-        answers = answers.filter(state=state)
-    return answers.order_by("-created_at", "-id")

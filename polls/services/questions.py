@@ -113,14 +113,6 @@ def question_moderate(*, poll_id: str, question_id: int, user, action: str) -> Q
     return question
 
 
-def questions_of(*, poll: Poll, state: str | None):
-    """The poll's questions for its owner, newest first, in one state or all."""
-    questions = Question.objects.filter(poll=poll)
-    if state:
-        questions = questions.filter(state=state)
-    return questions.order_by("-created_at", "-id")
-
-
 def questions_mine(*, poll_id: str, voter: Voter | None) -> tuple[list[Question], list[int]]:
     """The voter's own questions (newest first; hidden ones are not shown
     even to their author) and the ids of the questions they upvoted."""

@@ -113,14 +113,17 @@ TOP_QUESTIONS = 100  # the contract's "at most its top 100"
 
 
 def _tally(poll_id: str, first: tuple[Poll | None, list[Choice]] | None = None) -> Tally | None:
-    """The poll with its choices (tally and version in one statement) and,
-    for the kinds that keep more counts (TallyLine), those counts and a text
-    poll's newest shown answers, or a Q&A poll's top questions, from the same
-    snapshot. On Postgres one statement reads them all (_TALLY_SQL); elsewhere
-    the reads share one transaction. `first`: the poll's read, if made
-    already (a single or multiple-choice poll needs no more)."""
-    if first is not None and first[0] is not None and first[0].kind in kinds.CHOICES_ONLY:
-        return Tally(first[0], first[1], {}, [])
+    """The poll with its choices (tally and version in one statement: all a
+    single or multiple-choice poll needs) and, for the kinds that keep more
+    counts, those counts and a text poll's newest shown answers or a Q&A
+    poll's top questions, from the same snapshot: on Postgres in one
+    statement (_TALLY_SQL), elsewhere in one transaction. `first`: the
+    poll's read, if made already."""
+    poll, choices = _poll_with_choices(poll_id) if first is None else first
+    if poll is None:
+        return None
+    if poll.kind in kinds.CHOICES_ONLY:
+        return Tally(poll, choices, {}, [])
     if connection.vendor == "postgresql":
         return _tally_one_statement(poll_id)
     return _tally_transaction(poll_id)

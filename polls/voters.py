@@ -177,7 +177,16 @@ def passcode_checked(passcode: str | None, *, field: str) -> str | None:
 
 def address_prefix(request) -> str:
     """The client's address as the address cap counts it: IPv4 /32, IPv6 /64,
-    after NEXUS_NUM_PROXIES trusted proxies (DRF's rule, as the throttles use)."""
+    after NEXUS_NUM_PROXIES trusted proxies (DRF's rule, as the throttles use).
+    Worked out once per request: the address throttles and the view both ask."""
+    known = getattr(request, "_nexus_address_prefix", None)
+    if known is None:
+        known = _address_prefix(request)
+        request._nexus_address_prefix = known
+    return known
+
+
+def _address_prefix(request) -> str:
     ident = BaseThrottle().get_ident(request)
     try:
         address = ipaddress.ip_address(ident.strip())

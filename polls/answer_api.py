@@ -30,13 +30,14 @@ def queue_page(view, request, poll_id, model, serializer_class):
     if state is not None and state not in model.State.values:
         raise Invalid(fields={"state": f"One of {', '.join(model.State.values)}."})
     queue = selectors.moderation_queue(poll=poll, model=model, state=state)
-    paginator = PollPagination()
+    paginator = view.pagination_class()
     page = paginator.paginate_queryset(queue, request, view=view)
     return paginator.get_paginated_response(serializer_class(page, many=True).data)
 
 
 class AnswerListView(OneTripThrottling, APIView):
     permission_classes = [IsAuthenticated]
+    pagination_class = PollPagination  # the schema documents the paginated shape by it
 
     @extend_schema(
         summary="A text poll's answers (owner): the moderation queue",

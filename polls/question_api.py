@@ -11,7 +11,7 @@ from nexus.errors import Invalid, NotAuthenticated, NotFound
 from nexus.openapi import errors
 
 from .answer_api import queue_page
-from .api import PASSCODE_PARAM, VOTER_ERRORS, VOTER_PARAM, request_voter
+from .api import PASSCODE_PARAM, VOTER_ERRORS, VOTER_PARAM, PollPagination, request_voter
 from .models import Question
 from .services import questions
 from .throttles import (
@@ -70,6 +70,8 @@ def _answer(response: Response, request, voter) -> Response:
 
 
 class QuestionListView(OneTripThrottling, APIView):
+    pagination_class = PollPagination  # the schema documents the paginated shape by it
+
     def get_throttles(self):
         if self.request.method == "POST":
             return [cls() for cls in (QuestionThrottle, QuestionAddressThrottle, *WRITE_THROTTLES)]

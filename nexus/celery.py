@@ -70,7 +70,7 @@ async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
     from channels.db import database_sync_to_async
 
     from polls.services.exports import exports_purge
-    from polls.services.idempotency import idempotency_purge
+    from polls.services.idempotency import idempotency_purge, spent_challenges_purge
     from polls.services.timing import polls_sweep
 
     ticks = 0
@@ -78,7 +78,7 @@ async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
         await asyncio.sleep(interval)
         jobs = [polls_sweep]
         if ticks % hourly == 0:
-            jobs += [idempotency_purge, exports_purge]
+            jobs += [idempotency_purge, exports_purge, spent_challenges_purge]
         ticks += 1
         for job in jobs:
             try:

@@ -41,6 +41,7 @@ from polls.eligibility import guarded
 from polls.graphql import Mutation, Query, Subscription, _graphql_error
 from polls.throttles import (
     WRITE_THROTTLES,
+    ChallengeThrottle,
     QuestionAddressThrottle,
     QuestionThrottle,
     throttles_check,
@@ -100,13 +101,16 @@ class NexusContext(StrawberryDjangoContext):
         if self.response is not None:
             set_voter_cookie(self.response, self.request, voter_id)
 
-    def throttle(self, *, question_by: str | None = None, question: bool = False) -> None:
+    def throttle(
+        self, *, question_by: str | None = None, question: bool = False, challenge: bool = False
+    ) -> None:
         """Count one write. The request itself was counted at the door: that
         count is the first write's, so one mutation is one count, and each
         further mutation in the same document counts again. A question asked
         (`question`, by the `voterId` given, if any) also counts against the
-        question limits."""
+        question limits; a challenge handed out, against the challenge limit."""
         classes = [QuestionThrottle, QuestionAddressThrottle] if question else []
+        classes += [ChallengeThrottle] if challenge else []
         if self.counted:
             self.counted = False
         else:

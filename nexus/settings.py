@@ -384,6 +384,9 @@ REST_FRAMEWORK: dict = {
         # NAT asks far fewer questions than it casts votes).
         "question": env_rate("NEXUS_THROTTLE_QUESTIONS", "10/min"),
         "question_ip": env_rate("NEXUS_THROTTLE_QUESTIONS_IP", "300/min"),
+        # Proof-of-work challenges handed out per address: a room behind one
+        # NAT takes one per phone; each costs the server one key derivation.
+        "challenge": env_rate("NEXUS_THROTTLE_CHALLENGES", "600/min"),
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.
@@ -415,6 +418,13 @@ SPECTACULAR_SETTINGS = {
         "ResultsVisibilityEnum": "polls.models.Poll.Results",
     },
 }
+
+# Proof of work for `challenge: pow` polls (polls/challenges.py, docs/SECURITY.md):
+# a challenge is solved by trying counters 0, 1, 2, ... up to a secret one
+# drawn from [MAX/2, MAX], each try one PBKDF2-SHA-256 of COST iterations.
+NEXUS_CHALLENGE_COST = env_int("NEXUS_CHALLENGE_COST", 1000, minimum=1)
+NEXUS_CHALLENGE_MAX_NUMBER = env_int("NEXUS_CHALLENGE_MAX_NUMBER", 800, minimum=2)
+NEXUS_CHALLENGE_TTL = env_int("NEXUS_CHALLENGE_TTL_SECONDS", 1800, minimum=10)
 
 # /metrics answers loopback and private addresses, or this bearer token.
 NEXUS_METRICS_TOKEN = os.environ.get("NEXUS_METRICS_TOKEN", "")
@@ -471,6 +481,7 @@ CELERY_BEAT_SCHEDULE = {
     "polls-sweep": {"task": "polls.tasks.polls_sweep", "schedule": 1.0},
     "idempotency-purge": {"task": "polls.tasks.idempotency_purge", "schedule": 3600.0},
     "exports-purge": {"task": "polls.tasks.exports_purge", "schedule": 3600.0},
+    "challenges-purge": {"task": "polls.tasks.spent_challenges_purge", "schedule": 3600.0},
 }
 
 # --- Email ------------------------------------------------------------------

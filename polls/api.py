@@ -25,13 +25,15 @@ from nexus.fields import StrictIntegerField
 from nexus.metrics import VOTES
 from nexus.openapi import errors
 
-from . import examples, selectors, services
+from . import challenges, examples, selectors, services
 from .eligibility import guarded
+from .errors import ChallengeFailed, ChallengeRequired
 from .kinds import VoteBody
 from .models import Poll
 from .serializers import (
     MAX_MARKS,
     BallotSerializer,
+    ChallengeSerializer,
     ExportSerializer,
     InviteBatchSerializer,
     InviteCountsSerializer,
@@ -44,7 +46,13 @@ from .serializers import (
     ballot_answer,
 )
 from .services import exports, idempotency, invites
-from .throttles import WRITE_THROTTLES, ExportThrottle, MyBallotThrottle, OneTripThrottling
+from .throttles import (
+    WRITE_THROTTLES,
+    ChallengeThrottle,
+    ExportThrottle,
+    MyBallotThrottle,
+    OneTripThrottling,
+)
 from .voters import (
     EXTERNAL_HEADER,
     PASSCODE_HEADER,
@@ -81,6 +89,17 @@ EXTERNAL_PARAM = OpenApiParameter(
     description="With the poll owner's token: vote for this id of the integration's own"
     " (1-128 printable characters); one ballot per external id.",
 )
+CHALLENGE_PARAM = OpenApiParameter(
+    challenges.HEADER,
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description=(
+        "A solved proof-of-work challenge (`GET challenge/`), base64 JSON"
+        " `{challenge, solution}`: an anonymous first ballot of a `challenge: pow` poll."
+    ),
+)
+
 VOTER_ERRORS = {
     "invalid_voter_id": (400, "This voter id was not issued here: get one from POST /api/voters/."),
 }
@@ -306,7 +325,13 @@ class VoteView(OneTripThrottling, APIView):
     @extend_schema(
         summary="Cast or change a ballot",
         request=VoteSerializer,
-        parameters=[VOTER_PARAM, IDEMPOTENCY_PARAM, PASSCODE_PARAM, EXTERNAL_PARAM],
+        parameters=[
+            VOTER_PARAM,
+            IDEMPOTENCY_PARAM,
+            PASSCODE_PARAM,
+            EXTERNAL_PARAM,
+            CHALLENGE_PARAM,
+        ],
         examples=[examples.VOTE_REQUEST, examples.BALLOT],
         responses={
             201: BallotSerializer,
@@ -320,6 +345,8 @@ class VoteView(OneTripThrottling, APIView):
                 passcode_required=(403, "This poll needs its passcode to vote."),
                 wrong_passcode=(403, "The passcode is not right."),
                 not_invited=(403, "This poll takes votes by invitation only."),
+                challenge_required=(403, ChallengeRequired.detail),
+                challenge_failed=(403, ChallengeFailed.detail),
                 address_limit=(
                     429,
                     "This poll has taken as many ballots from your network as it allows.",
@@ -347,6 +374,7 @@ class VoteView(OneTripThrottling, APIView):
             key=key,
             passcode=passcode_from_request(request),
             address=address_prefix(request),
+            challenge=challenges.proof_from_header(request.headers.get(challenges.HEADER), poll_id),
         )
         response = HttpResponse(
             outcome.body, status=outcome.status, content_type="application/json"
@@ -354,6 +382,30 @@ class VoteView(OneTripThrottling, APIView):
         VOTES.labels("accepted").inc()
         if voter.generated:
             set_voter_cookie(response, request, voter.voter_id)
+        return response
+
+
+class ChallengeView(OneTripThrottling, APIView):
+    throttle_classes = [ChallengeThrottle]
+
+    @extend_schema(
+        summary="Get a proof-of-work challenge",
+        description=(
+            "For a poll with `challenge: pow`: an ALTCHA challenge (v2, PBKDF2/SHA-256)."
+            " Solve it and send the challenge with its solution, base64 JSON, as"
+            " `X-Challenge` with an anonymous first ballot. Single use; it expires."
+        ),
+        request=None,
+        responses={
+            200: ChallengeSerializer,
+            **errors("not_found", "throttled"),
+        },
+    )
+    def get(self, request, poll_id):
+        if selectors.poll_challenge(poll_id=poll_id, user=request.user) != Poll.Challenge.POW:
+            raise NotFound("This poll does not ask for proof of work.")
+        response = Response(challenges.challenge_issue(poll_id))
+        response["Cache-Control"] = "no-store"
         return response
 
 

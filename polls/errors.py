@@ -65,3 +65,19 @@ class InviteUsed(ApplicationError):
 class NotAllowed(ApplicationError):
     status, code = 400, "not_allowed"
     detail = "That answer uses words this poll does not take. Please say it another way."
+
+
+class ChallengeRequired(ApplicationError):
+    status, code = 403, "challenge_required"
+    detail = (
+        "This poll asks a new voter for proof of work: solve"
+        " GET /api/polls/{id}/challenge/ and send it as X-Challenge."
+    )
+
+
+class ChallengeFailed(ApplicationError):
+    status, code = 403, "challenge_failed"
+    detail = (
+        "This X-Challenge is not a solved, unexpired challenge of this poll,"
+        " or it was used already: get a new one."
+    )

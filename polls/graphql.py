@@ -11,6 +11,7 @@ import strawberry
 import strawberry_django
 from graphql import GraphQLError
 from rest_framework import exceptions as drf
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from nexus import links
@@ -24,7 +25,7 @@ from nexus.errors import (
 )
 from nexus.outage import database_unavailable
 
-from . import models, selectors, services
+from . import challenges, models, selectors, services
 from .kinds import VoteBody
 from .serializers import (
     MAX_MARKS,
@@ -98,6 +99,7 @@ class Poll:
     results: str = strawberry_django.field(field_name="results_visibility")
     eligibility: str
     max_ballots_per_address: int
+    challenge: str
     opens_at: datetime | None
     closes_at: datetime | None
     created_at: datetime
@@ -368,6 +370,7 @@ class CreatePollInput:
     eligibility: str | None = strawberry.UNSET
     passcode: str | None = strawberry.UNSET
     max_ballots_per_address: int | None = strawberry.UNSET
+    challenge: str | None = strawberry.UNSET
     opens_at: datetime | None = strawberry.UNSET
     closes_at: datetime | None = strawberry.UNSET
     event: strawberry.ID | None = strawberry.UNSET
@@ -463,6 +466,18 @@ class Query:
         found = selectors.event_list(user=user, mine=mine)[offset : offset + limit]
         return [Event.of(e, user) for e in found]
 
+    @strawberry.field(
+        description="A proof-of-work challenge for a `challenge: pow` poll (ALTCHA v2):"
+        " solve it and pass it, with its solution, as the vote's `challenge` (base64 JSON)."
+    )
+    @contract_errors
+    def challenge(self, info: Info, poll_id: strawberry.ID) -> JSON:
+        info.context.throttle(challenge=True)
+        poll_id = str(poll_id).upper()
+        if selectors.poll_challenge(poll_id=poll_id, user=_user(info)) != "pow":
+            raise NotFound("This poll does not ask for proof of work.")
+        return challenges.challenge_issue(poll_id)
+
     @strawberry.field
     @contract_errors
     def results(self, info: Info, poll_id: strawberry.ID) -> Results | None:
@@ -542,6 +557,7 @@ class Mutation:
         idempotency_key: str | None = None,
         passcode: str | None = None,
         external_voter: str | None = None,
+        challenge: str | None = None,
     ) -> Ballot:
         info.context.throttle()
         poll_id = str(poll_id).upper()
@@ -555,6 +571,7 @@ class Mutation:
             key=key,
             passcode=passcode_checked(passcode, field="passcode"),
             address=info.context.address,
+            challenge=challenges.proof_from_header(challenge, poll_id),
         )
         if voter.generated:
             info.context.set_voter_cookie(voter.voter_id)

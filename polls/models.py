@@ -46,6 +46,10 @@ class Poll(models.Model):
         PASSCODE = "passcode"
         INVITE = "invite"
 
+    class Challenge(models.TextChoices):
+        NONE = "none"
+        POW = "pow"  # an anonymous first ballot carries a solved ALTCHA challenge
+
     id = models.CharField(primary_key=True, max_length=10, editable=False)
     # db_index=False here and on the foreign keys below: each is the first
     # column of a composite index or unique constraint, which serves its
@@ -83,6 +87,7 @@ class Poll(models.Model):
     # Anonymous first ballots one client address (IPv4 /32, IPv6 /64) may cast
     # in this poll; 0 = no cap. Counted in AddressCount.
     max_ballots_per_address = models.PositiveIntegerField(default=200)
+    challenge = models.CharField(max_length=4, choices=Challenge.choices, default=Challenge.NONE)
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -349,6 +354,26 @@ class AddressCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} / {self.prefix}: {self.ballots}"
+
+
+class SpentChallenge(models.Model):
+    """A proof-of-work challenge an anonymous first ballot has used: written in
+    the ballot's own transaction, under the poll's lock, so a challenge buys
+    one ballot however many send it at once. Kept until the challenge expires
+    (the hourly purge), after which the signature check refuses it anyway."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+")
+    signature = models.CharField(max_length=64)  # the challenge's HMAC, hex
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "signature"], name="spentchallenge_unique"),
+        ]
+        indexes = [models.Index(fields=["expires_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / {self.signature[:12]}"
 
 
 class IdempotencyRecord(models.Model):

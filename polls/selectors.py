@@ -35,6 +35,14 @@ def poll_get(*, poll_id: str, user) -> Poll:
     return poll
 
 
+def poll_challenge(*, poll_id: str, user) -> str:
+    """A visible poll's `challenge` setting (one column), or NotFound."""
+    found = Poll.objects.filter(_visible(user), pk=poll_id).values_list("challenge", flat=True)
+    for challenge in found:
+        return challenge
+    raise NotFound("No poll with this id.")
+
+
 def poll_list(
     *, user, status: str | None = None, mine: bool = False, search: str | None = None
 ) -> QuerySet[Poll]:

@@ -107,6 +107,7 @@ class PollSerializer(serializers.ModelSerializer):
             "eligibility",
             "has_passcode",
             "max_ballots_per_address",
+            "challenge",
             "opens_at",
             "closes_at",
             "created_at",
@@ -217,6 +218,12 @@ class PollWriteSerializer(serializers.Serializer):
             "min_value": "Enter 0 (no limit) or a positive whole number.",
             "max_value": "Enter at most 1,000,000.",
         },
+    )
+    challenge = serializers.ChoiceField(
+        choices=Poll.Challenge.choices,
+        required=False,
+        help_text="pow: an anonymous first ballot must carry a solved proof-of-work"
+        " challenge (X-Challenge); default none.",
     )
     event = JoinCodeField(required=False, help_text="Add the poll to this event (its owner only).")
     opens_at = serializers.DateTimeField(allow_null=True, default=None)
@@ -364,6 +371,16 @@ class VoteSerializer(serializers.Serializer):
 
 class VoterSerializer(serializers.Serializer):
     voter_id = serializers.CharField(help_text="Send it back as X-Voter-Id (or the cookie).")
+
+
+class ChallengeSerializer(serializers.Serializer):
+    """ALTCHA's v2 challenge, as its client libraries take it (schema only)."""
+
+    parameters = serializers.DictField(
+        help_text="algorithm, nonce, salt, cost, keyLength, keyPrefix, keySignature,"
+        " expiresAt, data"
+    )
+    signature = serializers.CharField(help_text="The server's HMAC of the parameters.")
 
 
 class InviteMintSerializer(serializers.Serializer):

@@ -50,6 +50,13 @@ def idempotency_purge() -> int:
 
 
 @shared_task(**RELIABLE)
+def spent_challenges_purge() -> int:
+    from .services.idempotency import spent_challenges_purge as purge
+
+    return purge()
+
+
+@shared_task(**RELIABLE)
 def exports_purge() -> int:
     from .services.exports import exports_purge as purge
 

@@ -158,6 +158,12 @@ class QuestionAddressThrottle(FailOpenThrottle):
         return self.cache_format % {"scope": self.scope, "ident": address_prefix(request)}
 
 
+class ChallengeThrottle(QuestionAddressThrottle):
+    """Proof-of-work challenges handed out per address, whoever asks."""
+
+    scope = "challenge"
+
+
 WRITE_THROTTLES = [AnonVoterThrottle, AnonAddressThrottle, UserThrottle]
 
 

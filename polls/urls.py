@@ -2,6 +2,7 @@ from django.urls import path, register_converter
 
 from .answer_api import AnswerListView, AnswerModerateView
 from .api import (
+    ChallengeView,
     ExportDownloadView,
     ExportStartView,
     ExportView,
@@ -54,6 +55,7 @@ urlpatterns = [
     path("polls/<code:poll_id>/close/", PollViewSet.as_view({"post": "close"}), name="poll-close"),
     path("polls/<code:poll_id>/reset/", PollViewSet.as_view({"post": "reset"}), name="poll-reset"),
     path("polls/<code:poll_id>/votes/", VoteView.as_view(), name="poll-votes"),
+    path("polls/<code:poll_id>/challenge/", ChallengeView.as_view(), name="poll-challenge"),
     path("polls/<code:poll_id>/votes/mine/", MyVoteView.as_view(), name="poll-vote-mine"),
     path("polls/<code:poll_id>/invites/", InviteListView.as_view(), name="poll-invites"),
     path(

@@ -16,10 +16,13 @@ from django.utils import timezone
 
 from nexus.errors import ApplicationError, NotFound
 
+from ..challenges import Proof
 from ..eligibility import voter_admit
 from ..errors import (
     AddressLimit,
     AlreadyVoted,
+    ChallengeFailed,
+    ChallengeRequired,
     IdempotencyMismatch,
     NotInvited,
     PollClosed,
@@ -47,6 +50,7 @@ class BallotWrite:
     values: tuple[int, ...] = ()
     text: str | None = None  # a text poll's answer (shape "text"), as checked_text keeps it
     words: tuple[str, ...] = ()  # and the words it counts for
+    challenge: Proof | None = None  # X-Challenge, checked (polls.challenges); None: not sent
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,7 @@ class State:
     ballots: dict[tuple[str, str], BallotState]
     invites: set[tuple[str, str]]  # (poll, nonce) of unrevoked invites
     address_counts: dict[tuple[str, str], int]
+    spent: set[tuple[str, str]]  # (poll, signature) of challenges used already
     records: dict[tuple[str, str], tuple[str, int, str]]  # (scope, key) -> fp, status, body
     busy: set[str] = field(default_factory=set)  # polls locked elsewhere (skipped)
 
@@ -135,6 +140,7 @@ class Batch:
     now: datetime = field(default_factory=timezone.now)
     invites_used: set[tuple[str, str]] = field(default_factory=set)
     address_added: Counter = field(default_factory=Counter)
+    spent_added: dict[tuple[str, str], Proof] = field(default_factory=dict)
     new_records: list[tuple[str, str, str, int, str]] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)  # polls whose tally or version moves
 
@@ -234,19 +240,31 @@ class Batch:
         )
 
     def _admit_first(self, write: BallotWrite, state: PollState) -> None:
-        """A first ballot: its invite must still exist; its address has room."""
+        """A first ballot: its invite must still exist; an anonymous one
+        brings an unspent proof of work where the poll asks for one, and its
+        address has room. Nothing is spent unless every check passes."""
         voter, poll = write.voter, state.poll
         if voter.kind == "invite":
             invite = (poll.id, voter.invite_nonce or "")
             if invite not in self.state.invites:
                 raise NotInvited("This invite was revoked.")
             self.invites_used.add(invite)
+        spend = None
+        if voter.is_anonymous and poll.challenge == Poll.Challenge.POW:
+            proof = write.challenge
+            if proof is None:
+                raise ChallengeRequired()
+            spend = (poll.id, proof.signature)
+            if not proof.valid or spend in self.state.spent or spend in self.spent_added:
+                raise ChallengeFailed()
         cap = poll.max_ballots_per_address
         if voter.is_anonymous and cap and write.address:
             where = (poll.id, write.address)
             if self.state.address_counts.get(where, 0) + self.address_added[where] >= cap:
                 raise AddressLimit()
             self.address_added[where] += 1
+        if spend and write.challenge:
+            self.spent_added[spend] = write.challenge
 
     def _withdraw(self, write: BallotWrite, state: PollState) -> VoteOutcome:
         if not state.open_now:

@@ -29,6 +29,7 @@ from ..models import (
     IdempotencyRecord,
     Invite,
     Poll,
+    SpentChallenge,
     TallyLine,
 )
 from .batch_decide import BallotState, BallotWrite, Batch, PollState, State
@@ -36,7 +37,7 @@ from .batch_decide import BallotState, BallotWrite, Batch, PollState, State
 _POLL, _CHOICE, _BALLOT, _MARK = (m._meta.db_table for m in (Poll, Choice, Ballot, BallotChoice))
 _INVITE, _ADDRESS = Invite._meta.db_table, AddressCount._meta.db_table
 _RECORD, _LINE = IdempotencyRecord._meta.db_table, TallyLine._meta.db_table
-_ANSWER = Answer._meta.db_table
+_ANSWER, _SPENT = Answer._meta.db_table, SpentChallenge._meta.db_table
 _POLL_FIELDS = (
     "status",
     "owner_id",
@@ -52,6 +53,7 @@ _POLL_FIELDS = (
     "eligibility",
     "passcode",
     "max_ballots_per_address",
+    "challenge",
 )
 
 
@@ -83,6 +85,7 @@ def load(
             ballots=ballots,
             invites=_invites(cursor, writes),
             address_counts=_address_counts(cursor, writes, polls),
+            spent=_spent(cursor, writes, polls),
             records=_records(cursor, writes),
             busy=busy,
         )
@@ -203,6 +206,20 @@ def _address_counts(cursor, writes, polls) -> dict[tuple[str, str], int]:
     return {(p, a): n for p, a, n in rows}
 
 
+def _spent(cursor, writes, polls) -> set[tuple[str, str]]:
+    wanted = {
+        (w.poll_id, w.challenge.signature)
+        for w in writes
+        if w.challenge
+        and w.challenge.valid
+        and w.poll_id in polls
+        and polls[w.poll_id].poll.challenge == Poll.Challenge.POW
+    }
+    return {
+        tuple(row) for row in _select_pairs(cursor, _SPENT, ("poll_id", "signature"), (), wanted)
+    }
+
+
 def _records(cursor, writes) -> dict[tuple[str, str], tuple[str, int, str]]:
     wanted = {(w.voter.key, w.key) for w in writes if w.key}
     extra = ("fingerprint", "status_code", "body")
@@ -238,6 +255,7 @@ def apply(batch: Batch) -> None:
         _lines(cursor, changed, batch.state.polls)
         _invites_used(cursor, batch.invites_used, at)
         _addresses(cursor, batch.address_added, batch.state.address_counts)
+        _spend(cursor, batch.spent_added)
         _store_records(cursor, batch.new_records, at)
     for poll_id in sorted(batch.touched):
         transaction.on_commit(functools.partial(publish.poll_changed, poll_id), robust=True)
@@ -391,6 +409,17 @@ def _addresses(cursor, added: Counter, counts: dict[tuple[str, str], int]) -> No
             f"INSERT INTO {_ADDRESS} (poll_id, prefix, ballots) VALUES "
             + ", ".join(["(%s, %s, %s)"] * len(rows))
             + " ON CONFLICT (poll_id, prefix) DO UPDATE SET ballots = excluded.ballots",
+            [value for row in rows for value in row],
+        )
+
+
+def _spend(cursor, spent: dict) -> None:
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = [(p, s, adapt(proof.expires_at)) for (p, s), proof in sorted(spent.items())]
+    if rows:
+        cursor.execute(
+            f"INSERT INTO {_SPENT} (poll_id, signature, expires_at) VALUES "
+            + ", ".join(["(%s, %s, %s)"] * len(rows)),
             [value for row in rows for value in row],
         )
 

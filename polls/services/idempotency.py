@@ -15,9 +15,10 @@ from django.utils import timezone
 
 from nexus.errors import Invalid
 
+from ..challenges import Proof
 from ..eligibility import guarded
 from ..kinds import VoteBody
-from ..models import IdempotencyRecord
+from ..models import IdempotencyRecord, SpentChallenge
 from ..text import checked_text
 from .votes import VoteOutcome, vote_cast
 
@@ -55,6 +56,13 @@ def idempotency_purge(*, older_than: timedelta | None = None) -> int:
     return deleted
 
 
+def spent_challenges_purge() -> int:
+    """Forget spent challenges past their expiry (refused then by their
+    signature's date anyway); returns how many."""
+    deleted, _ = SpentChallenge.objects.filter(expires_at__lt=timezone.now()).delete()
+    return deleted
+
+
 def vote_answer(
     *,
     poll_id: str,
@@ -63,6 +71,7 @@ def vote_answer(
     key: str | None,
     passcode: str | None = None,
     address: str = "",
+    challenge: Proof | None = None,
 ) -> VoteOutcome:
     """Cast a vote, or replay the first answer to `key`: the same for REST and GraphQL.
 
@@ -88,6 +97,7 @@ def vote_answer(
             words=words,
             passcode=passcode,
             address=address,
+            challenge=challenge,
             key=key,
             fingerprint=fingerprint(poll_id, body.as_json()) if key else "",
         )

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from nexus.errors import NotFound
 
+from ..challenges import Proof
 from ..models import JOIN_CODE_PATTERN
 from ..voters import Voter
 from .batch_decide import VoteOutcome
@@ -28,6 +29,7 @@ def vote_cast(
     words: Sequence[str] = (),
     passcode: str | None = None,
     address: str = "",
+    challenge: Proof | None = None,
     key: str | None = None,
     fingerprint: str = "",
 ) -> VoteOutcome:
@@ -37,7 +39,8 @@ def vote_cast(
     or the ranking, best first, as `shape` says (polls.kinds.VoteBody).
 
     `address` is the client's address prefix (polls.voters.address_prefix),
-    counted against the poll's cap for anonymous first ballots. With `key`
+    counted against the poll's cap for anonymous first ballots, which also
+    spend `challenge` where the poll asks for proof of work. With `key`
     (an Idempotency-Key, scoped to the voter), the first answer is stored
     with the ballot and replayed to a retry with the same `fingerprint`.
     """
@@ -53,6 +56,7 @@ def vote_cast(
         words=tuple(words),
         passcode=passcode,
         address=address,
+        challenge=challenge,
         key=key,
         fingerprint=fingerprint,
     )

@@ -115,20 +115,21 @@ async def test_the_embedded_beat_runs_the_purges_hourly_beside_the_sweep(monkeyp
     from polls.services import idempotency, timing
 
     calls: list[str] = []
-    eight = threading.Event()
+    nine = threading.Event()
 
     def record(name):
         calls.append(name)
-        if len(calls) >= 8:
-            eight.set()
+        if len(calls) >= 9:
+            nine.set()
 
     monkeypatch.setattr(timing, "polls_sweep", lambda: record("sweep"))
     monkeypatch.setattr(idempotency, "idempotency_purge", lambda: record("idem"))
     monkeypatch.setattr(exports, "exports_purge", lambda: record("exports"))
+    monkeypatch.setattr(idempotency, "spent_challenges_purge", lambda: record("spent"))
     beat = asyncio.ensure_future(nexus_celery.embedded_beat(interval=0.001, hourly=3))
     try:
-        assert await asyncio.to_thread(eight.wait, 5)
+        assert await asyncio.to_thread(nine.wait, 5)
     finally:
         beat.cancel()
-    hour = ["sweep", "idem", "exports", "sweep", "sweep"]
-    assert calls[:8] == [*hour, "sweep", "idem", "exports"]
+    hour = ["sweep", "idem", "exports", "spent", "sweep", "sweep"]
+    assert calls[:9] == [*hour, "sweep", "idem", "exports"]

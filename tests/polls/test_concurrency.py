@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.db import connections
 from rest_framework.test import APIClient
 
-from polls.models import Ballot, BallotChoice
+from polls import challenges
+from polls.models import Ballot, BallotChoice, SpentChallenge
 from tests.factories import UserFactory, make_poll
 from tests.helpers import cast, choice_ids, vote
 
@@ -241,3 +242,23 @@ def test_simultaneous_upvotes_are_one_per_voter_and_exact(capsys):
     assert results["questions"][0]["upvotes"] == 18
     assert results["version"] == 1 + 1 + 20 + 2  # asked, 20 upvotes, 2 taken back
     assert_recount_finds_no_drift(capsys, poll.id)
+
+
+def test_one_solved_challenge_sent_by_ten_voters_at_once_buys_one_ballot(settings):
+    settings.NEXUS_CHALLENGE_COST, settings.NEXUS_CHALLENGE_MAX_NUMBER = 1, 8
+    poll = make_poll(owner=UserFactory(), challenge="pow")
+    red = choice_ids(poll)[:1]
+    shared = challenges.solve(challenges.challenge_issue(poll.id))
+    own = [challenges.solve(challenges.challenge_issue(poll.id)) for _ in range(10)]
+
+    def cast_with(header):
+        return lambda i: vote(
+            APIClient(), poll.id, red, voter=f"v{i}-{header[-6:]}", x_challenge=header
+        )
+
+    answers = run_together(10, lambda i: cast_with(shared)(i))
+    assert sorted(a.status_code for a in answers) == [201] + [403] * 9
+    assert {a.json()["code"] for a in answers if a.status_code == 403} == {"challenge_failed"}
+    statuses = run_together(10, lambda i: cast_with(own[i])(i).status_code)
+    assert statuses == [201] * 10
+    assert Ballot.objects.filter(poll=poll).count() == SpentChallenge.objects.count() == 11

@@ -27,6 +27,7 @@ def poll_body(poll_id, owner, choices, **overrides):
         "eligibility": "anyone",
         "has_passcode": False,
         "max_ballots_per_address": 200,
+        "challenge": "none",
         "opens_at": None,
         "closes_at": None,
         "owner": owner,

@@ -616,16 +616,19 @@ class Mutation:
         text: str,
         voter_id: str | None = None,
         passcode: str | None = None,
+        challenge: str | None = None,
     ) -> Question:
         info.context.throttle(question=True, question_by=voter_id)
         voter = info.context.voter(voter_id, create=True)
+        poll_id = str(poll_id).upper()
         question, _ = questions.question_ask(
-            poll_id=str(poll_id).upper(),
+            poll_id=poll_id,
             voter=voter,
             user=_user(info),
             question=text,
             passcode=passcode_checked(passcode, field="passcode"),
             address=info.context.address,
+            challenge=challenges.proof_from_header(challenge, poll_id),
         )
         if voter.generated:
             info.context.set_voter_cookie(voter.voter_id)
@@ -641,19 +644,22 @@ class Mutation:
         up: bool = True,
         voter_id: str | None = None,
         passcode: str | None = None,
+        challenge: str | None = None,
     ) -> Question:
         info.context.throttle()
         voter = info.context.voter(voter_id, create=up)
         if voter is None:
             raise NotFound("You have not upvoted this question.")
+        poll_id = str(poll_id).upper()
         question = questions.question_upvote(
-            poll_id=str(poll_id).upper(),
+            poll_id=poll_id,
             question_id=_id(question_id),
             voter=voter,
             user=_user(info),
             up=up,
             passcode=passcode_checked(passcode, field="passcode"),
             address=info.context.address,
+            challenge=challenges.proof_from_header(challenge, poll_id),
         )
         if voter.generated:
             info.context.set_voter_cookie(voter.voter_id)

@@ -10,8 +10,17 @@ from rest_framework.views import APIView
 from nexus.errors import Invalid, NotAuthenticated, NotFound
 from nexus.openapi import errors
 
+from . import challenges
 from .answer_api import queue_page
-from .api import PASSCODE_PARAM, VOTER_ERRORS, VOTER_PARAM, PollPagination, request_voter
+from .api import (
+    CHALLENGE_PARAM,
+    PASSCODE_PARAM,
+    VOTER_ERRORS,
+    VOTER_PARAM,
+    PollPagination,
+    request_voter,
+)
+from .errors import ChallengeFailed, ChallengeRequired
 from .models import Question
 from .services import questions
 from .throttles import (
@@ -52,6 +61,8 @@ def write_errors(**extra):
         passcode_required=(403, "This poll needs its passcode to vote."),
         wrong_passcode=(403, "The passcode is not right."),
         not_invited=(403, "This poll takes votes by invitation only."),
+        challenge_required=(403, ChallengeRequired.detail),
+        challenge_failed=(403, ChallengeFailed.detail),
         poll_closed=(409, "This poll is not taking questions."),
         **extra,
     )
@@ -96,7 +107,7 @@ class QuestionListView(OneTripThrottling, APIView):
         summary="Ask a question (Q&A polls)",
         description="The same question again from the same voter answers 200 with the first.",
         request=AskSerializer,
-        parameters=[VOTER_PARAM, PASSCODE_PARAM],
+        parameters=[VOTER_PARAM, PASSCODE_PARAM, CHALLENGE_PARAM],
         responses={
             201: QuestionSerializer,
             200: QuestionSerializer,
@@ -114,6 +125,7 @@ class QuestionListView(OneTripThrottling, APIView):
             question=request.data.get("text"),
             passcode=passcode_from_request(request),
             address=address_prefix(request),
+            challenge=challenges.proof_from_header(request.headers.get(challenges.HEADER), poll_id),
         )
         status = http.HTTP_201_CREATED if created else http.HTTP_200_OK
         return _answer(Response(QuestionSerializer(question).data, status=status), request, voter)
@@ -139,7 +151,7 @@ class UpvoteView(OneTripThrottling, APIView):
     @extend_schema(
         summary="Upvote a question (one per voter)",
         request=None,
-        parameters=[VOTER_PARAM, PASSCODE_PARAM],
+        parameters=[VOTER_PARAM, PASSCODE_PARAM, CHALLENGE_PARAM],
         responses={
             200: QuestionSerializer,
             **write_errors(already_voted=(409, "You have already upvoted this question.")),
@@ -169,6 +181,7 @@ class UpvoteView(OneTripThrottling, APIView):
             up=up,
             passcode=passcode_from_request(request),
             address=address_prefix(request),
+            challenge=challenges.proof_from_header(request.headers.get(challenges.HEADER), poll_id),
         )
         return _answer(Response(QuestionSerializer(question).data), request, voter)
 

@@ -18,9 +18,17 @@ from django.db.models import F
 from nexus.errors import Invalid, NotFound
 
 from .. import text
+from ..challenges import Proof
 from ..eligibility import guarded, voter_admit
-from ..errors import AddressLimit, AlreadyVoted, NotInvited, PollClosed
-from ..models import AddressCount, Invite, Poll, Question, Upvote
+from ..errors import (
+    AddressLimit,
+    AlreadyVoted,
+    ChallengeFailed,
+    ChallengeRequired,
+    NotInvited,
+    PollClosed,
+)
+from ..models import AddressCount, Invite, Poll, Question, SpentChallenge, Upvote
 from ..voters import Voter
 from .common import bump, locked_owned_poll, locked_poll
 
@@ -29,7 +37,14 @@ TOP = 100  # a voter's own questions listed
 
 
 def question_ask(
-    *, poll_id: str, voter: Voter, user, question: str, passcode: str | None, address: str
+    *,
+    poll_id: str,
+    voter: Voter,
+    user,
+    question: str,
+    passcode: str | None,
+    address: str,
+    challenge: Proof | None = None,
 ) -> tuple[Question, bool]:
     """Post a question; (question, created). The same question again from
     the same voter (a retry) is the first one, not a second."""
@@ -44,7 +59,7 @@ def question_ask(
             if same.state == S.HIDDEN:  # asking again does not undo the owner's hide,
                 same.state = S.PENDING  # nor tell its author it was hidden
             return same, False
-        _address_admit(poll, voter, address)
+        _admit_first(poll, voter, address, challenge)
         state = S.PENDING if poll.moderation == Poll.Moderation.PRE else S.SHOWN
         created = Question.objects.create(poll=poll, voter_key=voter.key, text=asked, state=state)
         bump(poll, fields=[])
@@ -62,6 +77,7 @@ def question_upvote(
     up: bool,
     passcode: str | None,
     address: str,
+    challenge: Proof | None = None,
 ) -> Question:
     """Add the voter's upvote (409 `already_voted` if there is one) or take
     it back (404 if there is none)."""
@@ -74,7 +90,7 @@ def question_upvote(
         if up:
             if mine.exists():  # the poll's lock orders every upvote of this poll
                 raise AlreadyVoted("You have already upvoted this question.")
-            _address_admit(poll, voter, address)
+            _admit_first(poll, voter, address, challenge)
             Upvote.objects.create(question=question, poll=poll, voter_key=voter.key)
         elif not mine.delete()[0]:
             raise NotFound("You have not upvoted this question.")
@@ -147,16 +163,29 @@ def _voter_locked_poll(poll_id: str, voter: Voter, user, passcode: str | None) -
     return poll
 
 
-def _address_admit(poll: Poll, voter: Voter, address: str) -> None:
-    """An anonymous voter's first question or upvote in this poll counts
-    against the poll's address cap, as a first ballot does: voter ids are
-    free, so without it one address could upvote a question to the top."""
-    if not _capped(poll, voter, address) or _seen(poll, voter):
+def _admit_first(poll: Poll, voter: Voter, address: str, challenge: Proof | None) -> None:
+    """An anonymous voter's first question or upvote in this poll is admitted
+    as a first ballot is: it spends a proof of work where the poll asks for
+    one, and counts against the poll's address cap. Voter ids are free, so
+    without these one address could upvote a question to the top."""
+    if not voter.is_anonymous or _seen(poll, voter):
         return
-    count, _ = AddressCount.objects.get_or_create(poll=poll, prefix=address)
-    if count.ballots >= poll.max_ballots_per_address:
-        raise AddressLimit("This poll has taken as many voters from your network as it allows.")
-    AddressCount.objects.filter(pk=count.pk).update(ballots=F("ballots") + 1)
+    pow = poll.challenge == Poll.Challenge.POW
+    if pow:
+        if challenge is None:
+            raise ChallengeRequired()
+        spent = SpentChallenge.objects.filter(poll=poll, signature=challenge.signature)
+        if not challenge.valid or spent.exists():  # the poll's lock orders the spenders
+            raise ChallengeFailed()
+    if _capped(poll, voter, address):
+        count, _ = AddressCount.objects.get_or_create(poll=poll, prefix=address)
+        if count.ballots >= poll.max_ballots_per_address:
+            raise AddressLimit("This poll has taken as many voters from your network as it allows.")
+        AddressCount.objects.filter(pk=count.pk).update(ballots=F("ballots") + 1)
+    if pow and challenge is not None:
+        SpentChallenge.objects.create(
+            poll=poll, signature=challenge.signature, expires_at=challenge.expires_at
+        )
 
 
 def _address_release(poll: Poll, voter: Voter, address: str) -> None:

@@ -11,11 +11,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from polls import challenges
-from polls.models import Ballot, Poll, SpentChallenge
+from polls.models import Ballot, Poll, Question, SpentChallenge
 from polls.services.idempotency import spent_challenges_purge
 from polls.throttles import ChallengeThrottle
 from tests.factories import make_poll
-from tests.helpers import choice_ids, vote
+from tests.helpers import choice_ids, vote, voter_id
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +224,26 @@ def test_spent_challenges_are_purged_after_they_expire(pow_poll):
     SpentChallenge.objects.create(poll=pow_poll, signature="b" * 64, expires_at=now + timedelta(1))
     assert spent_challenges_purge() == 1
     assert list(SpentChallenge.objects.values_list("signature", flat=True)) == ["b" * 64]
+
+
+# --- Q&A: a voter's first question or upvote is admitted as a first ballot -----------------
+
+
+def test_a_first_question_or_upvote_in_a_qa_poll_spends_a_challenge(user, api):
+    poll = make_poll(owner=user, kind="qa", choices=(), challenge="pow")
+    ask = f"/api/polls/{poll.id}/questions/"
+    asker = {"HTTP_X_VOTER_ID": voter_id("asker")}
+    refused = api.post(ask, {"text": "Why?"}, format="json", **asker)
+    assert error(refused) == (403, "challenge_required")
+    header = solved(api, poll.id)
+    asked = api.post(ask, {"text": "Why?"}, format="json", HTTP_X_CHALLENGE=header, **asker)
+    assert asked.status_code == 201
+    again = api.post(ask, {"text": "And how?"}, format="json", **asker)  # not a first any more
+    assert again.status_code == 201
+    upvote = f"{ask}{asked.json()['id']}/upvote/"
+    other = {"HTTP_X_VOTER_ID": voter_id("upvoter")}
+    assert error(api.post(upvote, HTTP_X_CHALLENGE=header, **other)) == (403, "challenge_failed")
+    assert error(api.post(upvote, HTTP_X_CHALLENGE="junk", **other)) == (403, "challenge_failed")
+    assert api.post(upvote, HTTP_X_CHALLENGE=solved(api, poll.id), **other).status_code == 200
+    assert Question.objects.get(pk=asked.json()["id"]).upvotes == 1
+    assert SpentChallenge.objects.count() == 2

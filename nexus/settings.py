@@ -423,7 +423,7 @@ SPECTACULAR_SETTINGS = {
 # a challenge is solved by trying counters 0, 1, 2, ... up to a secret one
 # drawn from [MAX/2, MAX], each try one PBKDF2-SHA-256 of COST iterations.
 NEXUS_CHALLENGE_COST = env_int("NEXUS_CHALLENGE_COST", 1000, minimum=1)
-NEXUS_CHALLENGE_MAX_NUMBER = env_int("NEXUS_CHALLENGE_MAX_NUMBER", 800, minimum=2)
+NEXUS_CHALLENGE_MAX_NUMBER = env_int("NEXUS_CHALLENGE_MAX_NUMBER", 2000, minimum=2)
 NEXUS_CHALLENGE_TTL = env_int("NEXUS_CHALLENGE_TTL_SECONDS", 1800, minimum=10)
 
 # /metrics answers loopback and private addresses, or this bearer token.

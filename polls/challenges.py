@@ -35,14 +35,14 @@ class Proof:
     unexpired challenge of this poll."""
 
     signature: str
-    expires_at: datetime | None = None
+    expires_at: datetime
 
     @property
     def valid(self) -> bool:
         return bool(self.signature)
 
 
-FAILED = Proof("")
+FAILED = Proof("", datetime.fromtimestamp(0, UTC))
 
 
 def _secret(purpose: str) -> str:

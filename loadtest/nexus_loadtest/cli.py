@@ -61,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
         default=0.0,
         help="votes/s offered (open loop); 0 = as fast as answered",
     )
+    p.add_argument(
+        "--pow",
+        action="store_true",
+        help="polls with challenge: pow; each vote's challenge is solved (on every core) "
+        "before the timed run",
+    )
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--probe-every", type=int, default=10)
     p.add_argument(
@@ -101,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         connections=args.connections,
         probe_every=args.probe_every,
         kind=args.kind,
+        pow=args.pow,
         pids=args.pid,
         redis_url=args.redis_url,
         timeout=args.timeout,

@@ -6,7 +6,9 @@ event of E polls whose presenter moves on every `switch_every` seconds,
 votes going to the poll that is current at their time), optionally spread over child
 processes; casts V votes from distinct anonymous voters over C keep-alive
 connections (open loop at R votes/s, or as fast as answered), spread over the
-polls; and measures what an organiser cares about: votes/s, POST latency,
+polls (with `pow`, each vote first solves its poll's proof-of-work challenge,
+ahead of the timed run, as a phone solves it before its voter taps); and
+measures what an organiser cares about: votes/s, POST latency,
 vote-to-screen latency, convergence and exactness.
 
 Vote-to-screen is measured exactly with a probe choice: every Nth vote of a
@@ -16,15 +18,19 @@ k. Times are `time.monotonic()`, one clock for all processes on Linux.
 """
 
 import asyncio
+import base64
+import json
 import multiprocessing
 import os
 import secrets
 import statistics
 import time
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import aiohttp
+import altcha
 
 from .screens import PROBE, PROBE_WORD, Subscribers, child, raise_file_limit
 
@@ -81,6 +87,7 @@ class Options:
     switch_every: float = 3.0  # seconds between the presenter's switches (event mode)
     processes: int = 1  # subscriber sockets spread over this many processes
     kind: str = "single"  # "single", or "text": open answers, counted as words
+    pow: bool = False  # polls with `challenge: pow`: every vote solves a challenge first
     pids: list[int] = field(default_factory=list)
     redis_url: str | None = None
     timeout: float = 30.0
@@ -104,10 +111,12 @@ async def run(opts: Options, progress=None) -> dict:
         rss_before = _rss(opts.pids)
         children, local = await _open_subscribers(opts, ws_url, poll_ids, progress, event)
         rss_per_socket = (_rss(opts.pids) - rss_before) / max(1, opts.subscribers)
+        votes = _plan_votes(opts, polls)
+        solving = await _solve_all(http, votes, polls) if opts.pow else None
         cpu_before, redis_before = _cpu(opts.pids), await _redis_calls(opts.redis_url)
         started = time.monotonic()
         presenter = event and asyncio.create_task(_present(http, opts, owner, event, poll_ids))
-        votes = await _drive_votes(http, opts, polls, progress)
+        votes = await _drive_votes(http, opts, polls, votes, progress)
         if presenter:
             await presenter
         voting_s = time.monotonic() - started
@@ -132,7 +141,16 @@ async def run(opts: Options, progress=None) -> dict:
     converged = [s["converged_at"] for s in summaries]
     converge_s = None if None in converged else max(0.0, max(converged) - last_ok)
     return _report(
-        opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_calls, rss_per_socket
+        opts,
+        summaries,
+        votes,
+        finals,
+        voting_s,
+        converge_s,
+        cpu_s,
+        redis_calls,
+        rss_per_socket,
+        solving,
     )
 
 
@@ -218,6 +236,7 @@ async def _create_polls(
                         else {"choices": ["Bulk", "Probe"]}
                     ),
                     "max_ballots_per_address": 0,
+                    "challenge": "pow" if opts.pow else "none",
                     **({"event": event["id"]} if event else {}),
                 },
                 headers=owner,
@@ -254,13 +273,14 @@ class Vote:
     status: int = 0
     latency: float = 0.0
     done: float = 0.0
+    challenge: str | None = None  # X-Challenge, solved ahead (pow polls)
 
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
 
 
-async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list[Vote]:
+def _plan_votes(opts: Options, polls: list[dict]) -> list[Vote]:
     """Votes go round-robin over the polls, or in event mode to the poll that
     is current at their scheduled time; every Nth of a poll's is a probe."""
     n = len(polls)
@@ -274,6 +294,43 @@ async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list
         seen[slot] += 1
         probe = seen[slot] % opts.probe_every == 0
         votes.append(Vote(i, polls[slot]["id"], probe))
+    return votes
+
+
+def _solve(challenge: dict) -> tuple[str, float]:
+    """One challenge solved as a voter's browser would (one core): the
+    `X-Challenge` value and the CPU seconds it took."""
+    started = time.process_time()
+    parsed = altcha.Challenge.from_dict(challenge)
+    solution = altcha.solve_challenge(parsed, timeout=0)
+    if solution is None:
+        raise LoadTestError("a proof-of-work challenge could not be solved")
+    payload = {"challenge": challenge, "solution": solution.to_dict()}
+    return base64.b64encode(json.dumps(payload).encode()).decode(), time.process_time() - started
+
+
+async def _solve_all(http, votes: list[Vote], polls: list[dict]) -> dict:
+    """Fetch and solve one challenge per vote, on every core, before the
+    timed run (the server's challenge limit must allow that many a minute)."""
+    urls = {poll["id"]: poll["urls"]["vote"].replace("/votes/", "/challenge/") for poll in polls}
+    started = time.monotonic()
+    challenges = await asyncio.gather(*(_json(http.get(urls[v.poll])) for v in votes))
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(os.cpu_count()) as pool:
+        solved = await asyncio.gather(*(loop.run_in_executor(pool, _solve, c) for c in challenges))
+    for vote, (header, _) in zip(votes, solved, strict=True):
+        vote.challenge = header
+    cpu = sorted(seconds for _, seconds in solved)
+    return {
+        "pow_solve_s": round(time.monotonic() - started, 2),
+        "pow_cpu_ms_per_vote_p50": round(1000 * cpu[len(cpu) // 2], 1),
+        "pow_cpu_ms_per_vote_max": round(1000 * cpu[-1], 1),
+    }
+
+
+async def _drive_votes(
+    http, opts: Options, polls: list[dict], votes: list[Vote], progress
+) -> list[Vote]:
     urls = {poll["id"]: poll["urls"]["vote"] for poll in polls}
     choices = {poll["id"]: [c["id"] for c in poll["choices"]] for poll in polls}
     t0 = time.monotonic()
@@ -287,7 +344,8 @@ async def _drive_votes(http, opts: Options, polls: list[dict], progress) -> list
         return {"choices": [choices[vote.poll][PROBE if vote.probe else BULK]]}
 
     async def cast(vote: Vote):
-        async with http.post(urls[vote.poll], json=body(vote)) as response:
+        headers = {"X-Challenge": vote.challenge} if vote.challenge else None
+        async with http.post(urls[vote.poll], json=body(vote), headers=headers) as response:
             await response.read()
         vote.done = time.monotonic()
         vote.status, vote.latency = response.status, vote.done - vote.scheduled
@@ -351,7 +409,9 @@ def _percentile_of(histogram: Counter, q: int) -> float | None:
     return None
 
 
-def _report(opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_calls, rss):
+def _report(  # noqa: PLR0913
+    opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_calls, rss, solving
+):
     ok = [v for v in votes if v.ok]
     statuses = dict(Counter(str(v.status) for v in votes))
     to_screen: Counter[int] = sum((s["to_screen_ms"] for s in summaries), Counter())
@@ -393,6 +453,7 @@ def _report(opts, summaries, votes, finals, voting_s, converge_s, cpu_s, redis_c
         "redis_commands_per_broadcast": (
             None if redis_calls is None else round(redis_calls / (broadcasts * len(finals)), 1)
         ),
+        **(solving or {}),
     }
 
 

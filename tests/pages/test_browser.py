@@ -394,15 +394,17 @@ def test_the_create_form_makes_a_passcode_poll_with_a_network_cap(site, host, sc
     page.get_by_label("anyone with a passcode").check()
     page.get_by_label("Passcode", exact=True).fill("open-sesame")
     page.get_by_label("Max votes from one network").fill("0")
+    page.get_by_label("ask each new voter's browser for proof of work").check()
     page.get_by_role("button", name="Create and present").click()
     page.wait_for_url("**/present/")
     code = page.locator("#join-code").inner_text()
     poll = host.api("GET", f"/api/polls/{code}/").json()
-    assert (poll["eligibility"], poll["has_passcode"], poll["max_ballots_per_address"]) == (
-        "passcode",
-        True,
-        0,
-    )
+    assert (
+        poll["eligibility"],
+        poll["has_passcode"],
+        poll["max_ballots_per_address"],
+        poll["challenge"],
+    ) == ("passcode", True, 0, "pow")
 
 
 def test_the_dashboard_makes_invites_for_the_csv_and_the_printable_sheet(site, host, screen):
@@ -938,3 +940,62 @@ def test_the_owner_pins_answers_and_hides_from_the_projector_and_pending_waits(
     expect(rows).to_have_count(1, timeout=SECOND)
     expect(phone.locator("#questions li")).to_have_count(1, timeout=SECOND)
     assert "Roadmap" not in phone.locator("#questions").inner_text()
+
+
+def test_a_pow_poll_is_solved_before_the_tap_and_each_proof_buys_one_vote(site, host, fresh_phone):
+    poll = host.poll(challenge="pow")
+    phones = [fresh_phone(), fresh_phone()]
+    for phone in phones:
+        phone.goto(f"{site.url}{poll['urls']['page']}")
+    sent = []
+    for phone, colour in zip(phones, ("Green", "Blue"), strict=True):
+        # Solved in a worker as the page opens, without a click.
+        expect(phone.locator("#ballot")).to_have_attribute("data-pow", "ready", timeout=30 * SECOND)
+        phone.get_by_label(colour).check()
+        with phone.expect_response(is_vote) as answer:
+            phone.get_by_role("button", name="Vote").click()
+        assert answer.value.status == 201
+        sent.append(answer.value.request.headers["x-challenge"])
+        expect(phone.locator("#message")).to_have_text("Thank you — your vote is in.")
+    assert sent[0] != sent[1]
+    replayed = httpx.post(
+        f"{site.url}{poll['urls']['vote']}",
+        json={"choices": [poll["choices"][0]["id"]]},
+        headers={"X-Voter-Id": voter_id("replayer"), "X-Challenge": sent[0]},
+    )
+    assert (replayed.status_code, replayed.json()["code"]) == (403, "challenge_failed")
+    results = host.api("GET", f"/api/polls/{poll['id']}/results/").json()
+    assert [c["votes"] for c in results["choices"]] == [0, 1, 1]
+
+
+def test_a_pow_qa_poll_asks_and_upvotes_with_one_proof_each_time_it_is_needed(
+    site, host, fresh_phone
+):
+    poll = host.poll(question="Ask", kind="qa", choices=[], challenge="pow")
+    phone = fresh_phone()
+    phone.goto(f"{site.url}{poll['urls']['page']}")
+    for text in ("Is this recorded?", "Slides?"):
+        phone.get_by_label("Your question").fill(text)
+        with phone.expect_response(lambda r: r.url.endswith("/questions/")) as asked:
+            phone.get_by_role("button", name="Ask").click()
+        assert asked.value.status == 201
+        expect(phone.locator("#message")).to_have_text("Thank you — your question is in.")
+    other = fresh_phone()
+    upvotes = []
+    other.on(
+        "response",
+        lambda r: r.url.endswith("/upvote/") and upvotes.append((r.request.method, r.status)),
+    )
+    other.goto(f"{site.url}{poll['urls']['page']}")
+    upvote = other.get_by_role("button", name="Upvote: Slides?")
+    take_back = other.get_by_role("button", name="Take back your upvote of: Slides?")
+    upvote.click()
+    take_back.click()  # the voter's only upvote: its place in the poll is given back
+    upvote.click()  # so a new proof is asked for, solved, and sent again, by itself
+    expect(take_back).to_be_visible()
+    deadline = time.monotonic() + 10
+    while len(upvotes) < 4 and time.monotonic() < deadline:
+        other.wait_for_timeout(50)  # Playwright pumps the page's events meanwhile
+    assert upvotes == [("POST", 200), ("DELETE", 200), ("POST", 403), ("POST", 200)]
+    questions = host.api("GET", f"/api/polls/{poll['id']}/results/").json()["questions"]
+    assert {q["text"]: q["upvotes"] for q in questions} == {"Is this recorded?": 0, "Slides?": 1}

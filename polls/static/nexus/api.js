@@ -36,6 +36,9 @@ const PLAIN = {
   invalid_voter_id: "This browser's voter id is out of date. Reload the page and try again.",
   forbidden: "You are not allowed to do this in this poll.",
   invalid_choice: "That choice is not part of this poll any more. Reload the page and pick again.",
+  challenge_required: "Your browser could not finish this poll's check. Reload the page and try again.",
+  challenge_failed: "Your browser could not finish this poll's check. Reload the page and try again.",
+  insecure_context: "This poll asks each browser for a moment of work before it votes, which needs a secure (https) address. Ask the organiser for the https link.",
 };
 
 export function plainError({ status, data, retryAfter }) {

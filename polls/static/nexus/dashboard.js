@@ -148,7 +148,7 @@ async function duplicate(poll) {
     question: poll.question, description: poll.description, kind: poll.kind,
     choices: poll.choices.map((c) => c.text), results: poll.results, status: "draft",
     allow_vote_change: poll.allow_vote_change, eligibility: poll.eligibility,
-    max_ballots_per_address: poll.max_ballots_per_address,
+    max_ballots_per_address: poll.max_ballots_per_address, challenge: poll.challenge,
   };
   if (poll.kind === "multiple") body.max_choices = poll.max_choices;
   if (poll.kind === "rating") body.scale = poll.scale;

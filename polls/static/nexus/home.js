@@ -22,6 +22,7 @@ function pollBody(data) {
     results: data.get("results"),
     allow_vote_change: data.get("allow_vote_change") === "on",
     eligibility: data.get("eligibility"),
+    challenge: data.get("challenge") === "on" ? "pow" : "none",
   };
   if (body.kind === "text" || body.kind === "qa") {
     body.choices = [];

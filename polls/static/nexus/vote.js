@@ -1,6 +1,7 @@
 import { api, plainError, voterRenew } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
 import { watchPoll } from "./live.js";
+import { proofOfWork } from "./pow.js";
 import { voterQuestions } from "./questions.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
@@ -57,6 +58,33 @@ async function asVoter(call) {
   return (await renewal) ? call() : answer;
 }
 
+// A `challenge: pow` poll (pow.js): a browser proves a moment of work with
+// its first ballot, question or upvote, solved while the page opens.
+// Signed-in and invited voters need none: the page then has no worker.
+const powWorker = document.getElementById("vote-page").dataset.powWorker;
+const pow = powWorker ? proofOfWork(poll.id, powWorker, {
+  onSolved(proof) { form.dataset.pow = "ready"; form.dataset.powMs = Math.round(proof.ms); },
+}) : null;
+const PROOF_REFUSED = new Set(["challenge_required", "challenge_failed"]);
+
+// A write that may be this voter's first: `call(headers)` carries the proof
+// solved ahead; a refused proof (expired, or used up) is solved again, once.
+async function write(call) {
+  if (!pow) return asVoter(() => call({}));
+  const attempt = async () => {
+    const proof = await pow.proof();
+    if (proof.error) return proof.error;
+    return asVoter(() => call(proof.header ? { "X-Challenge": proof.header } : {}));
+  };
+  let answer = await attempt();
+  if (PROOF_REFUSED.has(answer.data?.code)) {
+    pow.refused();
+    answer = await attempt();
+  }
+  if (answer.ok) pow.done();
+  return answer;
+}
+
 function say(text, kind = "info") { message.textContent = text; message.dataset.kind = kind; }
 
 function explain(answer) {
@@ -70,7 +98,9 @@ function explain(answer) {
 const qa = poll.kind === "qa" ? voterQuestions(poll, {
   list: document.getElementById("questions"),
   mine: document.getElementById("mine"),
-  request: (method, url) => asVoter(() => api(method, url, undefined, { headers: writeHeaders() })),
+  request: (method, url) => write(
+    (proof) => api(method, url, undefined, { headers: { ...writeHeaders(), ...proof } }),
+  ),
   say: (answer) => say(explain(answer), "error"),
 }) : null;
 
@@ -273,7 +303,8 @@ async function cast(body) {
     headers["X-Poll-Passcode"] = sent.value;
   }
   const url = qa ? `/api/polls/${poll.id}/questions/` : poll.urls.vote;
-  const answer = await asVoter(() => api("POST", url, body, { headers }));
+  if (pow && form.dataset.pow !== "ready") say("One moment…");
+  const answer = await write((proof) => api("POST", url, body, { headers: { ...headers, ...proof } }));
   const code = answer.data?.code;
   passcode?.removeAttribute("aria-invalid");
   if (answer.ok) {
@@ -325,7 +356,10 @@ async function start() {
     if (poll.status === "closed") {
       say(plainError({ data: { code: "poll_closed" } }), "error");
       lockForm(true);
-    } else lockForm(Boolean(signIn));
+    } else {
+      lockForm(Boolean(signIn));
+      pow?.start();
+    }
     showResults();
     return qa.refresh();
   }
@@ -335,6 +369,8 @@ async function start() {
   const ballot = knownBallot() ?? (await asVoter(
     () => api("GET", `${poll.urls.vote}mine/`, undefined, { headers: voterHeaders() }),
   )).data;
+  if (ballot?.answered || ballot?.choices?.length) pow?.done();
+  else if (poll.status !== "closed" && !signIn) pow?.start();
   if (ballot?.answered) {
     given = ballot.answered;
     say("You have answered in this poll.", "ok");

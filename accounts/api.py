@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 from nexus.fields import StrictCharField, StrictRegexField
 from nexus.openapi import errors
 from polls import examples
-from polls.throttles import AnonAddressThrottle
+from polls.throttles import AnonAddressThrottle, SignupThrottle
 
 from .services import token_for, user_register
 
@@ -53,7 +53,7 @@ class TokenSerializer(serializers.Serializer):
 
 class RegisterView(APIView):
     authentication_classes: list = []
-    throttle_classes = [AnonAddressThrottle]
+    throttle_classes = [AnonAddressThrottle, SignupThrottle]
 
     @extend_schema(
         summary="Create an account",

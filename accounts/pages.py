@@ -6,6 +6,8 @@ from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
 
+from polls.throttles import SignupThrottle, throttles_check
+
 from .services import user_register
 
 
@@ -21,6 +23,12 @@ class SignupForm(UserCreationForm):
 
 def signup(request):
     form = SignupForm(request.POST or None)
+    if request.method == "POST" and (wait := throttles_check([SignupThrottle()], request, None)):
+        form.add_error(
+            None,
+            f"Too many accounts were made from your network. Try again in {wait / 60:.0f} minutes.",
+        )
+        return render(request, "registration/signup.html", {"form": form}, status=429)
     if request.method == "POST" and form.is_valid():
         user, _ = user_register(
             username=form.cleaned_data["username"],

@@ -71,6 +71,7 @@ async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
 
     from polls.services.exports import exports_purge
     from polls.services.idempotency import idempotency_purge, spent_challenges_purge
+    from polls.services.integrity import signals_purge
     from polls.services.timing import polls_sweep
 
     ticks = 0
@@ -78,7 +79,7 @@ async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
         await asyncio.sleep(interval)
         jobs = [polls_sweep]
         if ticks % hourly == 0:
-            jobs += [idempotency_purge, exports_purge, spent_challenges_purge]
+            jobs += [idempotency_purge, exports_purge, spent_challenges_purge, signals_purge]
         ticks += 1
         for job in jobs:
             try:

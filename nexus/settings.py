@@ -387,6 +387,8 @@ REST_FRAMEWORK: dict = {
         # Proof-of-work challenges handed out per address: a room behind one
         # NAT takes one per phone; each costs the server one key derivation.
         "challenge": env_rate("NEXUS_THROTTLE_CHALLENGES", "600/min"),
+        # Accounts made per address, over the API and the sign-up page.
+        "signup": env_rate("NEXUS_THROTTLE_SIGNUPS", "60/hour"),
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.
@@ -421,10 +423,21 @@ SPECTACULAR_SETTINGS = {
 
 # Proof of work for `challenge: pow` polls (polls/challenges.py, docs/SECURITY.md):
 # a challenge is solved by trying counters 0, 1, 2, ... up to a secret one
-# drawn from [MAX/2, MAX], each try one PBKDF2-SHA-256 of COST iterations.
+# drawn from [0, MAX], each try one PBKDF2-SHA-256 of COST iterations.
 NEXUS_CHALLENGE_COST = env_int("NEXUS_CHALLENGE_COST", 1000, minimum=1)
 NEXUS_CHALLENGE_MAX_NUMBER = env_int("NEXUS_CHALLENGE_MAX_NUMBER", 2000, minimum=2)
 NEXUS_CHALLENGE_TTL = env_int("NEXUS_CHALLENGE_TTL_SECONDS", 1800, minimum=10)
+
+# Stuffing detection (polls/integrity.py; the defaults' reasons in
+# docs/SECURITY.md). Signals are blanked this many days after their ballot.
+NEXUS_SIGNAL_RETENTION_DAYS = env_int("NEXUS_SIGNAL_RETENTION_DAYS", 30, minimum=1)
+NEXUS_DETECT_WINDOW_SECONDS = env_int("NEXUS_DETECT_WINDOW_SECONDS", 60, minimum=1)
+NEXUS_DETECT_NEW_SECONDS = env_int("NEXUS_DETECT_NEW_SECONDS", 600, minimum=0)
+NEXUS_DETECT_PREFIX_BALLOTS = env_int("NEXUS_DETECT_PREFIX_BALLOTS", 50, minimum=1)
+NEXUS_DETECT_BURST_FACTOR = env_int("NEXUS_DETECT_BURST_FACTOR", 10, minimum=2)
+NEXUS_DETECT_BURST_MIN = env_int("NEXUS_DETECT_BURST_MIN", 50, minimum=2)
+NEXUS_DETECT_LOCKSTEP_BALLOTS = env_int("NEXUS_DETECT_LOCKSTEP_BALLOTS", 20, minimum=3)
+NEXUS_DETECT_LOCKSTEP_CV = env_int("NEXUS_DETECT_LOCKSTEP_CV_PERCENT", 15, minimum=1) / 100
 
 # /metrics answers loopback and private addresses, or this bearer token.
 NEXUS_METRICS_TOKEN = os.environ.get("NEXUS_METRICS_TOKEN", "")
@@ -482,6 +495,7 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-purge": {"task": "polls.tasks.idempotency_purge", "schedule": 3600.0},
     "exports-purge": {"task": "polls.tasks.exports_purge", "schedule": 3600.0},
     "challenges-purge": {"task": "polls.tasks.spent_challenges_purge", "schedule": 3600.0},
+    "signals-purge": {"task": "polls.tasks.signals_purge", "schedule": 3600.0},
 }
 
 # --- Email ------------------------------------------------------------------

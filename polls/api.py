@@ -35,6 +35,7 @@ from .serializers import (
     BallotSerializer,
     ChallengeSerializer,
     ExportSerializer,
+    IntegritySerializer,
     InviteBatchSerializer,
     InviteCountsSerializer,
     InviteMintSerializer,
@@ -375,6 +376,7 @@ class VoteView(OneTripThrottling, APIView):
             passcode=passcode_from_request(request),
             address=address_prefix(request),
             challenge=challenges.proof_from_header(request.headers.get(challenges.HEADER), poll_id),
+            user_agent=request.headers.get("User-Agent", ""),
         )
         response = HttpResponse(
             outcome.body, status=outcome.status, content_type="application/json"
@@ -407,6 +409,26 @@ class ChallengeView(OneTripThrottling, APIView):
         response = Response(challenges.challenge_issue(poll_id))
         response["Cache-Control"] = "no-store"
         return response
+
+
+class IntegrityView(OneTripThrottling, APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="Ballot clusters that look stuffed (owner)",
+        description=(
+            "Signals: `prefix_burst` (many new voter ids from one network in a short time),"
+            " `rate_burst` (far above the poll's own rate), `lockstep` (one user agent at"
+            " clockwork-regular gaps). Thresholds: docs/SECURITY.md."
+        ),
+        responses={
+            200: IntegritySerializer,
+            **errors("not_authenticated", "forbidden", "not_found", "throttled"),
+        },
+    )
+    def get(self, request, poll_id):
+        poll = _owned_poll(request, poll_id)
+        return Response(selectors.poll_integrity(poll=poll))
 
 
 class VoterView(OneTripThrottling, APIView):

@@ -2,7 +2,7 @@
 library's v2 protocol, PBKDF2-SHA-256; self-hosted, no third party).
 
 A challenge is issued for one poll: the server draws a secret counter from
-[MAX/2, MAX] and signs the key it derives from it. The client tries counters
+[0, MAX] and signs the key it derives from it. The client tries counters
 0, 1, 2, ... until its derived key matches (the work), and sends the
 challenge with its solution as `X-Challenge` (base64 JSON, ALTCHA's payload).
 Checking it is two HMACs, no key derivation. What keeps a solved challenge to
@@ -24,6 +24,10 @@ from django.conf import settings
 from django.utils.crypto import salted_hmac
 
 HEADER = "X-Challenge"
+# Who pays with a first ballot: voters anyone can make for nothing (voter
+# ids, and accounts, whose sign-up is open). Invite holders and an owner's
+# integrations are the owner's own; vote changes are not first ballots.
+PAYING = frozenset({"anon", "user"})
 ALGORITHM = "PBKDF2/SHA-256"
 _MAX_HEADER = 4096  # a payload is about 700 characters
 
@@ -52,12 +56,13 @@ def _secret(purpose: str) -> str:
 
 
 def challenge_issue(poll_id: str) -> dict:
-    """A new challenge for `poll_id`, as ALTCHA's client takes it."""
-    top = settings.NEXUS_CHALLENGE_MAX_NUMBER
+    """A new challenge for `poll_id`, as ALTCHA's client takes it. The
+    counter is uniform over [0, MAX]: a narrower range with a known floor
+    would let a script start there, doing less work than a browser."""
     challenge = altcha.create_challenge(
         ALGORITHM,
         settings.NEXUS_CHALLENGE_COST,
-        counter=top // 2 + secrets.randbelow(top - top // 2 + 1),
+        counter=secrets.randbelow(settings.NEXUS_CHALLENGE_MAX_NUMBER + 1),
         expires_at=int(time.time()) + settings.NEXUS_CHALLENGE_TTL,
         data={"poll": poll_id},
         hmac_secret=_secret("challenge"),
@@ -73,14 +78,16 @@ def proof_from_header(raw: str | None, poll_id: str) -> Proof | None:
     if not raw or len(raw) > _MAX_HEADER:
         return FAILED
     try:
-        result = altcha.verify_solution(raw, _secret("challenge"), hmac_key_secret=_secret("key"))
-        if not result.verified:
-            return FAILED
         payload = altcha.Payload.from_base64(raw)
-        parameters = payload.challenge.parameters
-        expires = parameters.expires_at
+        result = altcha.verify_solution(
+            payload, _secret("challenge"), hmac_key_secret=_secret("key")
+        )
     except Exception:  # noqa: BLE001 - any malformed payload is a failed challenge, never a 500
         return FAILED
+    if not result.verified:
+        return FAILED
+    parameters = payload.challenge.parameters
+    expires = parameters.expires_at
     # Signed, so these are what challenge_issue wrote; another poll's is refused.
     if not isinstance(parameters.data, dict) or parameters.data.get("poll") != poll_id:
         return FAILED
@@ -88,12 +95,3 @@ def proof_from_header(raw: str | None, poll_id: str) -> Proof | None:
     if not isinstance(signature, str) or len(signature) != 64 or not isinstance(expires, int):
         return FAILED
     return Proof(signature, datetime.fromtimestamp(expires, UTC))
-
-
-def solve(challenge: dict) -> str:
-    """Solve a challenge as a client would and give the `X-Challenge` value
-    (the load test, the tests, benchmarks)."""
-    parsed = altcha.Challenge.from_dict(challenge)
-    solution = altcha.solve_challenge(parsed, timeout=0)
-    assert solution is not None
-    return altcha.Payload(parsed, solution).to_base64()

@@ -100,6 +100,7 @@ class Poll:
     eligibility: str
     max_ballots_per_address: int
     challenge: str
+    expected_audience: int | None
     opens_at: datetime | None
     closes_at: datetime | None
     created_at: datetime
@@ -352,6 +353,23 @@ class InviteCounts:
     used: int
 
 
+@strawberry.type
+class Signal:
+    id: str = strawberry.field(description="What to quarantine or release it by.")
+    kind: str = strawberry.field(description="prefix_burst, rate_burst or lockstep")
+    detail: str
+    ballots: int
+    start: datetime
+    end: datetime
+
+
+@strawberry.type
+class Integrity:
+    flagged: int
+    quarantined: int
+    signals: list[Signal]
+
+
 @strawberry.input
 class CreatePollInput:
     question: str
@@ -371,6 +389,7 @@ class CreatePollInput:
     passcode: str | None = strawberry.UNSET
     max_ballots_per_address: int | None = strawberry.UNSET
     challenge: str | None = strawberry.UNSET
+    expected_audience: int | None = strawberry.UNSET
     opens_at: datetime | None = strawberry.UNSET
     closes_at: datetime | None = strawberry.UNSET
     event: strawberry.ID | None = strawberry.UNSET
@@ -474,7 +493,7 @@ class Query:
     def challenge(self, info: Info, poll_id: strawberry.ID) -> JSON:
         info.context.throttle(challenge=True)
         poll_id = str(poll_id).upper()
-        if selectors.poll_challenge(poll_id=poll_id, user=_user(info)) != "pow":
+        if selectors.poll_challenge(poll_id=poll_id, user=_user(info)) != models.Poll.Challenge.POW:
             raise NotFound("This poll does not ask for proof of work.")
         return challenges.challenge_issue(poll_id)
 
@@ -509,6 +528,16 @@ class Query:
             poll=poll, model=models.Question, state=_state(state, models.Question.State)
         )
         return [Question.of(q) for q in found[: _limit(limit)]]
+
+    @strawberry.field(description="Ballot clusters that look stuffed (owner): docs/SECURITY.md.")
+    @contract_errors
+    def integrity(self, info: Info, poll_id: strawberry.ID) -> Integrity:
+        report = selectors.poll_integrity(poll=_owned_poll(info, poll_id))
+        return Integrity(
+            flagged=report["flagged"],
+            quarantined=report["quarantined"],
+            signals=[Signal(**signal) for signal in report["signals"]],
+        )
 
     @strawberry.field(description="My questions in a Q&A poll and the ones I upvoted.")
     @contract_errors
@@ -572,6 +601,7 @@ class Mutation:
             passcode=passcode_checked(passcode, field="passcode"),
             address=info.context.address,
             challenge=challenges.proof_from_header(challenge, poll_id),
+            user_agent=info.context.request.headers.get("User-Agent", ""),
         )
         if voter.generated:
             info.context.set_voter_cookie(voter.voter_id)

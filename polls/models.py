@@ -88,6 +88,9 @@ class Poll(models.Model):
     # in this poll; 0 = no cap. Counted in AddressCount.
     max_ballots_per_address = models.PositiveIntegerField(default=200)
     challenge = models.CharField(max_length=4, choices=Challenge.choices, default=Challenge.NONE)
+    # How many people the owner expects: stuffing detection flags no network
+    # for bringing fewer new voters than this (a room behind one NAT).
+    expected_audience = models.PositiveIntegerField(null=True, blank=True)
     opens_at = models.DateTimeField(null=True, blank=True)
     closes_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -184,6 +187,12 @@ class Ballot(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
+    # Stuffing detection's signals (polls/integrity.py), blanked after
+    # NEXUS_SIGNAL_RETENTION_DAYS: the address prefix and the user agent,
+    # hashed with this poll's key, and the voter id's age (seconds).
+    net = models.CharField(max_length=16, blank=True, default="")
+    agent = models.CharField(max_length=16, blank=True, default="")
+    voter_age = models.IntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from nexus.errors import NotFound
 
-from . import kinds, text
+from . import integrity, kinds, text
 from .errors import ResultsHidden
 from .kinds import Mark
 from .models import Answer, Ballot, Choice, Event, Export, Poll, Question, TallyLine
@@ -38,9 +38,28 @@ def poll_get(*, poll_id: str, user) -> Poll:
 def poll_challenge(*, poll_id: str, user) -> str:
     """A visible poll's `challenge` setting (one column), or NotFound."""
     found = Poll.objects.filter(_visible(user), pk=poll_id).values_list("challenge", flat=True)
-    for challenge in found:
-        return challenge
-    raise NotFound("No poll with this id.")
+    challenge = found.first()
+    if challenge is None:
+        raise NotFound("No poll with this id.")
+    return challenge
+
+
+def poll_integrity(*, poll: Poll) -> dict:
+    """The clusters of `poll`'s ballots that look stuffed (polls/integrity.py)."""
+    rows = [
+        integrity.Row(pk, at.timestamp(), net, agent, age)
+        for pk, at, net, agent, age in Ballot.objects.filter(poll=poll)
+        .order_by("created_at", "id")
+        .values_list("id", "created_at", "net", "agent", "voter_age")
+        .iterator(chunk_size=5000)
+    ]
+    found = integrity.clusters(rows, expected_audience=poll.expected_audience)
+    flagged = set().union(*(cluster.ballots for cluster in found))
+    return {
+        "flagged": len(flagged),
+        "quarantined": 0,
+        "signals": [cluster.as_dict() for cluster in found],
+    }
 
 
 def poll_list(

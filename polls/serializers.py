@@ -108,6 +108,7 @@ class PollSerializer(serializers.ModelSerializer):
             "has_passcode",
             "max_ballots_per_address",
             "challenge",
+            "expected_audience",
             "opens_at",
             "closes_at",
             "created_at",
@@ -224,6 +225,14 @@ class PollWriteSerializer(serializers.Serializer):
         required=False,
         help_text="pow: an anonymous first ballot must carry a solved proof-of-work"
         " challenge (X-Challenge); default none.",
+    )
+    expected_audience = StrictIntegerField(
+        min_value=1,
+        max_value=1_000_000,
+        required=False,
+        allow_null=True,
+        help_text="How many people you expect: stuffing detection flags no network for"
+        " bringing fewer new voters than this (a room behind one NAT).",
     )
     event = JoinCodeField(required=False, help_text="Add the poll to this event (its owner only).")
     opens_at = serializers.DateTimeField(allow_null=True, default=None)
@@ -381,6 +390,23 @@ class ChallengeSerializer(serializers.Serializer):
         " expiresAt, data"
     )
     signature = serializers.CharField(help_text="The server's HMAC of the parameters.")
+
+
+class SignalSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="What to quarantine or release it by.")
+    kind = serializers.ChoiceField(choices=["prefix_burst", "rate_burst", "lockstep"])
+    detail = serializers.CharField()
+    ballots = serializers.IntegerField()
+    start = serializers.DateTimeField(help_text="Its first ballot's time.")
+    end = serializers.DateTimeField(help_text="Its last ballot's time.")
+
+
+class IntegritySerializer(serializers.Serializer):
+    """Schema only: polls.selectors.poll_integrity builds the answer."""
+
+    flagged = serializers.IntegerField(help_text="Ballots in at least one cluster.")
+    quarantined = serializers.IntegerField()
+    signals = SignalSerializer(many=True)
 
 
 class InviteMintSerializer(serializers.Serializer):

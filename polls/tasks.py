@@ -57,6 +57,13 @@ def spent_challenges_purge() -> int:
 
 
 @shared_task(**RELIABLE)
+def signals_purge() -> int:
+    from .services.integrity import signals_purge as purge
+
+    return purge()
+
+
+@shared_task(**RELIABLE)
 def exports_purge() -> int:
     from .services.exports import exports_purge as purge
 

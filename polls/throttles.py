@@ -149,19 +149,30 @@ class QuestionThrottle(FailOpenThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class QuestionAddressThrottle(FailOpenThrottle):
-    """Questions asked per address, whoever asks: caps a loop of fresh voter ids."""
-
-    scope = "question_ip"
+class AddressThrottle(FailOpenThrottle):
+    """Per client address (IPv4 /32, IPv6 /64), whoever asks."""
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": address_prefix(request)}
 
 
-class ChallengeThrottle(QuestionAddressThrottle):
-    """Proof-of-work challenges handed out per address, whoever asks."""
+class QuestionAddressThrottle(AddressThrottle):
+    """Questions asked per address: caps a loop of fresh voter ids."""
+
+    scope = "question_ip"
+
+
+class ChallengeThrottle(AddressThrottle):
+    """Proof-of-work challenges handed out per address."""
 
     scope = "challenge"
+
+
+class SignupThrottle(AddressThrottle):
+    """Accounts made per address (each costs the server a password hash,
+    and an account is a voter in an `anyone` poll)."""
+
+    scope = "signup"
 
 
 WRITE_THROTTLES = [AnonVoterThrottle, AnonAddressThrottle, UserThrottle]

@@ -6,6 +6,7 @@ from .api import (
     ExportDownloadView,
     ExportStartView,
     ExportView,
+    IntegrityView,
     InviteDetailView,
     InviteListView,
     MyVoteView,
@@ -56,6 +57,7 @@ urlpatterns = [
     path("polls/<code:poll_id>/reset/", PollViewSet.as_view({"post": "reset"}), name="poll-reset"),
     path("polls/<code:poll_id>/votes/", VoteView.as_view(), name="poll-votes"),
     path("polls/<code:poll_id>/challenge/", ChallengeView.as_view(), name="poll-challenge"),
+    path("polls/<code:poll_id>/integrity/", IntegrityView.as_view(), name="poll-integrity"),
     path("polls/<code:poll_id>/votes/mine/", MyVoteView.as_view(), name="poll-vote-mine"),
     path("polls/<code:poll_id>/invites/", InviteListView.as_view(), name="poll-invites"),
     path(

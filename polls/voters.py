@@ -1,10 +1,11 @@
 """Who is voting. The one place that knows a voter's key (the ballot's
 `voter_key`) and how a request or socket names its voter.
 
-Anonymous voter ids are issued by the server: 128 random bits, signed with a
-key derived from SECRET_KEY (Django's signing; SECRET_KEY_FALLBACKS rotate
-it). The ballot keeps only the random part, so rotating the key does not
-change who a voter is. Invite tokens are signed the same way with another
+Anonymous voter ids are issued by the server: 128 random bits and the time
+of issue (for stuffing detection: a voter id's age), signed with a key
+derived from SECRET_KEY (Django's signing; SECRET_KEY_FALLBACKS rotate it).
+The ballot keeps only the random part, so rotating the key does not change
+who a voter is. Invite tokens are signed the same way with another
 salt and carry their poll's id, so a forged or foreign token is refused
 before any database lookup.
 """
@@ -12,6 +13,7 @@ before any database lookup.
 import ipaddress
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.core import signing
@@ -30,6 +32,7 @@ MAX_EXTERNAL_ID = 128
 
 _SIGNED = re.compile(r"^[A-Za-z0-9_.-]{20,160}$")  # cheap shape check before any HMAC
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{22}$")  # token_urlsafe(16): 128 bits
+_ISSUED = re.compile(r"^[A-Za-z0-9_-]{22}([0-9A-Za-z]{1,8})?$")  # nonce, then base62 seconds
 _VOTER_SALT = "nexus.voter-id"
 _INVITE_SALT = "nexus.invite"
 
@@ -47,6 +50,7 @@ class Voter:
     voter_id: str | None = None  # "anon": the signed id handed to the client
     invite_poll: str | None = None  # "invite": the poll the token belongs to
     generated: bool = False  # the server made the id now; the answer must hand it out
+    issued_at: int | None = None  # "anon": when the id was issued (Unix s), if it says
 
     @classmethod
     def for_user(cls, user_id: int) -> "Voter":
@@ -55,10 +59,20 @@ class Voter:
     @classmethod
     def for_anon(cls, voter_id: str, *, generated: bool = False) -> "Voter":
         """From a signed voter id; raises InvalidVoterId if the server did not issue it."""
-        nonce = _unsign(voter_id, _VOTER_SALT)
-        if not _NONCE.match(nonce):
+        signed = _unsign(voter_id, _VOTER_SALT)
+        issued = _ISSUED.match(signed)
+        if not issued:
             raise InvalidVoterId()
-        return cls(key=f"anon:{nonce}", kind="anon", voter_id=voter_id, generated=generated)
+        at = (
+            signing.b62_decode(issued[1]) if issued[1] else None
+        )  # ids from before 2026-11-28: none
+        return cls(
+            key=f"anon:{signed[:22]}",
+            kind="anon",
+            voter_id=voter_id,
+            generated=generated,
+            issued_at=at,
+        )
 
     @classmethod
     def new_anon(cls) -> "Voter":
@@ -82,6 +96,10 @@ class Voter:
         # the same external id is another voter (and finds no ballot).
         return cls(key=f"ext:{owner_id}:{external_id}", kind="external", user_id=owner_id)
 
+    def age(self, now: float) -> int | None:
+        """Seconds since the server issued this anonymous id, if it says."""
+        return None if self.issued_at is None else max(0, int(now) - self.issued_at)
+
     @property
     def is_anonymous(self) -> bool:
         return self.kind == "anon"
@@ -96,10 +114,11 @@ class Voter:
         return self.key.removeprefix("inv:") if self.kind == "invite" else None
 
 
-def voter_id_issue(nonce: str | None = None) -> str:
-    """A new anonymous voter id: 128 random bits and the server's signature.
-    (`nonce`: tests that want the same id for the same name.)"""
-    return _signer(_VOTER_SALT).sign(nonce or secrets.token_urlsafe(16))
+def voter_id_issue(nonce: str | None = None, *, at: float | None = None) -> str:
+    """A new anonymous voter id: 128 random bits, the time, and the server's
+    signature. (`nonce`, `at`: tests that want the same id for the same name.)"""
+    stamp = signing.b62_encode(int(time.time() if at is None else at))
+    return _signer(_VOTER_SALT).sign((nonce or secrets.token_urlsafe(16)) + stamp)
 
 
 def invite_token(*, poll_id: str, nonce: str) -> str:

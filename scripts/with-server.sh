@@ -20,7 +20,8 @@ export SECRET_KEY="${SECRET_KEY:-with-server-only}" DEBUG=0 NEXUS_PUBLIC_URL="${
 export NEXUS_THROTTLE_ANON="${NEXUS_THROTTLE_ANON:-1000000/min}" \
        NEXUS_THROTTLE_ANON_IP="${NEXUS_THROTTLE_ANON_IP:-1000000/min}" \
        NEXUS_THROTTLE_USER="${NEXUS_THROTTLE_USER:-1000000/min}" \
-       NEXUS_THROTTLE_CHALLENGES="${NEXUS_THROTTLE_CHALLENGES:-1000000/min}"
+       NEXUS_THROTTLE_CHALLENGES="${NEXUS_THROTTLE_CHALLENGES:-1000000/min}" \
+       NEXUS_THROTTLE_SIGNUPS="${NEXUS_THROTTLE_SIGNUPS:-1000000/hour}"
 ulimit -n "$(ulimit -Hn)"  # thousands of sockets
 .venv/bin/python manage.py migrate -v0
 .venv/bin/python manage.py collectstatic --noinput -v0  # as the Dockerfile does: DEBUG is off

@@ -66,6 +66,7 @@ def server_env(database_url: str, redis_url: str | None, **extra: str) -> dict:
         NEXUS_THROTTLE_ANON="1000000/min",
         NEXUS_THROTTLE_ANON_IP="1000000/min",
         NEXUS_THROTTLE_USER="1000000/min",
+        NEXUS_THROTTLE_SIGNUPS="1000000/hour",
     )
     env.update(extra)
     if redis_url:

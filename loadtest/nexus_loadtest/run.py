@@ -311,10 +311,18 @@ def _solve(challenge: dict) -> tuple[str, float]:
 
 async def _solve_all(http, votes: list[Vote], polls: list[dict]) -> dict:
     """Fetch and solve one challenge per vote, on every core, before the
-    timed run (the server's challenge limit must allow that many a minute)."""
+    timed run. The server must hand out that many a minute from this one
+    address (NEXUS_THROTTLE_CHALLENGES), and its challenges must outlive the
+    solving (NEXUS_CHALLENGE_TTL_SECONDS)."""
     urls = {poll["id"]: poll["urls"]["vote"].replace("/votes/", "/challenge/") for poll in polls}
     started = time.monotonic()
-    challenges = await asyncio.gather(*(_json(http.get(urls[v.poll])) for v in votes))
+    try:
+        challenges = await asyncio.gather(*(_json(http.get(urls[v.poll])) for v in votes))
+    except LoadTestError as exc:
+        raise LoadTestError(
+            f"{exc} (--pow fetches one challenge per vote: raise the server's"
+            " NEXUS_THROTTLE_CHALLENGES to at least --votes a minute)"
+        ) from None
     loop = asyncio.get_running_loop()
     with ProcessPoolExecutor(os.cpu_count()) as pool:
         solved = await asyncio.gather(*(loop.run_in_executor(pool, _solve, c) for c in challenges))

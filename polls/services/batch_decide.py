@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from nexus.errors import ApplicationError, NotFound
 
-from ..challenges import Proof
+from ..challenges import PAYING, Proof
 from ..eligibility import voter_admit
 from ..errors import (
     AddressLimit,
@@ -28,6 +28,7 @@ from ..errors import (
     PollClosed,
     VoteChangeNotAllowed,
 )
+from ..integrity import NO_SIGNALS, Signals
 from ..kinds import Mark, check_shape, checked_marks, in_order, ratings_of
 from ..models import Answer, Poll
 from ..serializers import ballot_answer
@@ -51,6 +52,7 @@ class BallotWrite:
     text: str | None = None  # a text poll's answer (shape "text"), as checked_text keeps it
     words: tuple[str, ...] = ()  # and the words it counts for
     challenge: Proof | None = None  # X-Challenge, checked (polls.challenges); None: not sent
+    signals: Signals = NO_SIGNALS  # what a first ballot keeps for stuffing detection
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class BallotState:
     final_marks: frozenset[Mark] | None = None  # None: no ballot after the batch
     created_at: datetime | None = None  # of the final ballot
     new_row: bool = False  # the final ballot is a new row (a first ballot)
+    signals: Signals = NO_SIGNALS  # a new row's (polls.integrity)
     id: int | None = None  # the final row's id, once written
     # A text poll's answers: committed ones {id: (words, state)}, those the
     # batch removes, and those it adds [(text, words, state)].
@@ -200,6 +203,7 @@ class Batch:
             return self._answer(write, ballot, created=False)
         self._admit_first(write, state)
         ballot.final_marks, ballot.created_at, ballot.new_row = chosen, self.now, True
+        ballot.signals = write.signals
         self.touched.add(poll.id)
         return self._answer(write, ballot, created=True)
 
@@ -219,6 +223,7 @@ class Batch:
         if created:
             self._admit_first(write, state)
             ballot.final_marks, ballot.created_at, ballot.new_row = frozenset(), self.now, True
+            ballot.signals = write.signals
         elif ballot.answer_count() >= poll.answers_per_voter:
             if not (poll.allow_vote_change and poll.answers_per_voter == 1):
                 raise AlreadyVoted()
@@ -240,17 +245,18 @@ class Batch:
         )
 
     def _admit_first(self, write: BallotWrite, state: PollState) -> None:
-        """A first ballot: its invite must still exist; an anonymous one
-        brings an unspent proof of work where the poll asks for one, and its
-        address has room. Nothing is spent unless every check passes."""
+        """A first ballot: its invite must still exist; an anonymous or an
+        account's one brings an unspent proof of work where the poll asks for
+        one; an anonymous one's address has room. Nothing is spent unless
+        every check passes."""
         voter, poll = write.voter, state.poll
         if voter.kind == "invite":
             invite = (poll.id, voter.invite_nonce or "")
             if invite not in self.state.invites:
                 raise NotInvited("This invite was revoked.")
             self.invites_used.add(invite)
-        spend = None
-        if voter.is_anonymous and poll.challenge == Poll.Challenge.POW:
+        proof = None
+        if voter.kind in PAYING and poll.challenge == Poll.Challenge.POW:
             proof = write.challenge
             if proof is None:
                 raise ChallengeRequired()
@@ -263,8 +269,8 @@ class Batch:
             if self.state.address_counts.get(where, 0) + self.address_added[where] >= cap:
                 raise AddressLimit()
             self.address_added[where] += 1
-        if spend and write.challenge:
-            self.spent_added[spend] = write.challenge
+        if proof is not None:
+            self.spent_added[(poll.id, proof.signature)] = proof
 
     def _withdraw(self, write: BallotWrite, state: PollState) -> VoteOutcome:
         if not state.open_now:

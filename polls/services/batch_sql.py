@@ -10,6 +10,7 @@ the database's write lock, so there is no FOR UPDATE.
 
 import functools
 from collections import Counter
+from dataclasses import astuple
 from datetime import UTC, datetime
 
 from django.db import DatabaseError, connection, transaction
@@ -307,10 +308,13 @@ def _ballot_rows(cursor, changed: list[BallotState], at) -> None:
         b.id = b.original_id if not b.new_row else None
     new = [b for b in changed if b.new_row]
     if new:
-        rows = [(b.poll_id, b.voter.key, b.voter.account_id, at, at) for b in new]
+        rows = [
+            (b.poll_id, b.voter.key, b.voter.account_id, at, at, *astuple(b.signals)) for b in new
+        ]
         cursor.execute(
-            f"INSERT INTO {_BALLOT} (poll_id, voter_key, user_id, created_at, updated_at)"
-            f" VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(rows))}"
+            f"INSERT INTO {_BALLOT} (poll_id, voter_key, user_id, created_at, updated_at,"
+            " net, agent, voter_age)"
+            f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s)'] * len(rows))}"
             " RETURNING id, poll_id, voter_key",
             [value for row in rows for value in row],
         )

@@ -17,6 +17,7 @@ from nexus.errors import Invalid
 
 from ..challenges import Proof
 from ..eligibility import guarded
+from ..integrity import signals_of
 from ..kinds import VoteBody
 from ..models import IdempotencyRecord, SpentChallenge
 from ..text import checked_text
@@ -57,9 +58,11 @@ def idempotency_purge(*, older_than: timedelta | None = None) -> int:
 
 
 def spent_challenges_purge() -> int:
-    """Forget spent challenges past their expiry (refused then by their
-    signature's date anyway); returns how many."""
-    deleted, _ = SpentChallenge.objects.filter(expires_at__lt=timezone.now()).delete()
+    """Forget spent challenges an hour past their expiry (refused then by
+    their signed date anyway; the hour covers clocks that disagree between
+    hosts); returns how many."""
+    past = timezone.now() - timedelta(hours=1)
+    deleted, _ = SpentChallenge.objects.filter(expires_at__lt=past).delete()
     return deleted
 
 
@@ -72,6 +75,7 @@ def vote_answer(
     passcode: str | None = None,
     address: str = "",
     challenge: Proof | None = None,
+    user_agent: str = "",
 ) -> VoteOutcome:
     """Cast a vote, or replay the first answer to `key`: the same for REST and GraphQL.
 
@@ -98,6 +102,9 @@ def vote_answer(
             passcode=passcode,
             address=address,
             challenge=challenge,
+            signals=signals_of(
+                poll_id=poll_id, address=address, user_agent=user_agent, voter=voter
+            ),
             key=key,
             fingerprint=fingerprint(poll_id, body.as_json()) if key else "",
         )

@@ -18,7 +18,7 @@ from django.db.models import F
 from nexus.errors import Invalid, NotFound
 
 from .. import text
-from ..challenges import Proof
+from ..challenges import PAYING, Proof
 from ..eligibility import guarded, voter_admit
 from ..errors import (
     AddressLimit,
@@ -164,11 +164,12 @@ def _voter_locked_poll(poll_id: str, voter: Voter, user, passcode: str | None) -
 
 
 def _admit_first(poll: Poll, voter: Voter, address: str, challenge: Proof | None) -> None:
-    """An anonymous voter's first question or upvote in this poll is admitted
-    as a first ballot is: it spends a proof of work where the poll asks for
-    one, and counts against the poll's address cap. Voter ids are free, so
+    """A voter's first question or upvote in this poll is admitted as a
+    first ballot is: it spends a proof of work where the poll asks for one
+    (anonymous voters and accounts), and counts against the poll's address
+    cap (anonymous voters). Voter ids are free, so
     without these one address could upvote a question to the top."""
-    if not voter.is_anonymous or _seen(poll, voter):
+    if voter.kind not in PAYING or _seen(poll, voter):
         return
     pow = poll.challenge == Poll.Challenge.POW
     if pow:

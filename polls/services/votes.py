@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from nexus.errors import NotFound
 
 from ..challenges import Proof
+from ..integrity import NO_SIGNALS, Signals
 from ..models import JOIN_CODE_PATTERN
 from ..voters import Voter
 from .batch_decide import VoteOutcome
@@ -30,6 +31,7 @@ def vote_cast(
     passcode: str | None = None,
     address: str = "",
     challenge: Proof | None = None,
+    signals: Signals = NO_SIGNALS,
     key: str | None = None,
     fingerprint: str = "",
 ) -> VoteOutcome:
@@ -40,7 +42,8 @@ def vote_cast(
 
     `address` is the client's address prefix (polls.voters.address_prefix),
     counted against the poll's cap for anonymous first ballots, which also
-    spend `challenge` where the poll asks for proof of work. With `key`
+    spend `challenge` where the poll asks for proof of work and keep
+    `signals` for stuffing detection. With `key`
     (an Idempotency-Key, scoped to the voter), the first answer is stored
     with the ballot and replayed to a retry with the same `fingerprint`.
     """
@@ -57,6 +60,7 @@ def vote_cast(
         passcode=passcode,
         address=address,
         challenge=challenge,
+        signals=signals,
         key=key,
         fingerprint=fingerprint,
     )

@@ -3,9 +3,11 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import User
 from django.test import Client
 from rest_framework.test import APIClient
 
+from polls.throttles import SignupThrottle
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +113,35 @@ def test_the_page_and_the_api_share_one_count_per_username():
         )
     assert_throttled(token(user.username, "wrong", address="203.0.113.50"))
     assert_throttled(token(user.username, RIGHT, address="203.0.113.51"))
+
+
+def test_accounts_made_from_one_address_are_throttled_on_both_paths(monkeypatch):
+    monkeypatch.setattr(SignupThrottle, "rate", "2/hour", raising=False)
+    api = APIClient(REMOTE_ADDR="198.51.100.20")
+    made = [
+        api.post(
+            "/api/auth/register/",
+            {"username": f"maker{n}", "password": "pw-long-enough-1"},
+            format="json",
+        ).status_code
+        for n in range(3)
+    ]
+    assert made == [201, 201, 429]
+    page = Client(REMOTE_ADDR="198.51.100.20").post(
+        "/accounts/signup/",
+        {
+            "username": "maker9",
+            "email": "m@example.org",
+            "password1": "Xq7!long-pass",
+            "password2": "Xq7!long-pass",
+        },
+    )
+    assert page.status_code == 429 and b"Too many accounts" in page.content
+    assert not User.objects.filter(username="maker9").exists()
+    other = APIClient(REMOTE_ADDR="198.51.100.21")
+    assert (
+        other.post(
+            "/api/auth/register/", {"username": "x1", "password": "pw-long-enough-1"}, format="json"
+        ).status_code
+        == 201
+    )

@@ -112,24 +112,25 @@ def test_export_starts_are_throttled_per_account(
 
 async def test_the_embedded_beat_runs_the_purges_hourly_beside_the_sweep(monkeypatch):
     """Without a broker the server process runs the beat's jobs itself."""
-    from polls.services import idempotency, timing
+    from polls.services import idempotency, integrity, timing
 
     calls: list[str] = []
-    nine = threading.Event()
+    enough = threading.Event()
 
     def record(name):
         calls.append(name)
-        if len(calls) >= 9:
-            nine.set()
+        if len(calls) >= 10:
+            enough.set()
 
     monkeypatch.setattr(timing, "polls_sweep", lambda: record("sweep"))
     monkeypatch.setattr(idempotency, "idempotency_purge", lambda: record("idem"))
     monkeypatch.setattr(exports, "exports_purge", lambda: record("exports"))
     monkeypatch.setattr(idempotency, "spent_challenges_purge", lambda: record("spent"))
+    monkeypatch.setattr(integrity, "signals_purge", lambda: record("signals"))
     beat = asyncio.ensure_future(nexus_celery.embedded_beat(interval=0.001, hourly=3))
     try:
-        assert await asyncio.to_thread(nine.wait, 5)
+        assert await asyncio.to_thread(enough.wait, 5)
     finally:
         beat.cancel()
-    hour = ["sweep", "idem", "exports", "spent", "sweep", "sweep"]
-    assert calls[:9] == [*hour, "sweep", "idem", "exports"]
+    hour = ["sweep", "idem", "exports", "spent", "signals", "sweep", "sweep"]
+    assert calls[:10] == [*hour, "sweep", "idem", "exports"]

@@ -981,10 +981,14 @@ def test_a_pow_qa_poll_asks_and_upvotes_with_one_proof_each_time_it_is_needed(
         assert asked.value.status == 201
         expect(phone.locator("#message")).to_have_text("Thank you — your question is in.")
     other = fresh_phone()
-    upvotes = []
+    upvotes, proofs_read = [], []
     other.on(
         "response",
         lambda r: r.url.endswith("/upvote/") and upvotes.append((r.request.method, r.status)),
+    )
+    other.on(
+        "request",
+        lambda r: r.method == "GET" and "x-challenge" in r.headers and proofs_read.append(r.url),
     )
     other.goto(f"{site.url}{poll['urls']['page']}")
     upvote = other.get_by_role("button", name="Upvote: Slides?")
@@ -997,5 +1001,6 @@ def test_a_pow_qa_poll_asks_and_upvotes_with_one_proof_each_time_it_is_needed(
     while len(upvotes) < 4 and time.monotonic() < deadline:
         other.wait_for_timeout(50)  # Playwright pumps the page's events meanwhile
     assert upvotes == [("POST", 200), ("DELETE", 200), ("POST", 403), ("POST", 200)]
+    assert proofs_read == []  # a proof goes with writes only, never with reading the list
     questions = host.api("GET", f"/api/polls/{poll['id']}/results/").json()["questions"]
     assert {q["text"]: q["upvotes"] for q in questions} == {"Is this recorded?": 0, "Slides?": 1}

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from polls import challenges
 from polls.models import Ballot, BallotChoice, SpentChallenge
 from tests.factories import UserFactory, make_poll
-from tests.helpers import cast, choice_ids, vote
+from tests.helpers import cast, choice_ids, solve, vote
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres")]
 
@@ -248,8 +248,8 @@ def test_one_solved_challenge_sent_by_ten_voters_at_once_buys_one_ballot(setting
     settings.NEXUS_CHALLENGE_COST, settings.NEXUS_CHALLENGE_MAX_NUMBER = 1, 8
     poll = make_poll(owner=UserFactory(), challenge="pow")
     red = choice_ids(poll)[:1]
-    shared = challenges.solve(challenges.challenge_issue(poll.id))
-    own = [challenges.solve(challenges.challenge_issue(poll.id)) for _ in range(10)]
+    shared = solve(challenges.challenge_issue(poll.id))
+    own = [solve(challenges.challenge_issue(poll.id)) for _ in range(10)]
 
     def cast_with(header):
         return lambda i: vote(

@@ -6,6 +6,7 @@ import base64
 import json
 from datetime import timedelta
 
+import altcha
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -15,7 +16,7 @@ from polls.models import Ballot, Poll, Question, SpentChallenge
 from polls.services.idempotency import spent_challenges_purge
 from polls.throttles import ChallengeThrottle
 from tests.factories import make_poll
-from tests.helpers import choice_ids, vote, voter_id
+from tests.helpers import choice_ids, solve, vote, voter_id
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +35,7 @@ def pow_poll(user):
 def solved(client, poll_id) -> str:
     response = client.get(f"/api/polls/{poll_id}/challenge/")
     assert response.status_code == 200, response.content
-    return challenges.solve(response.json())
+    return solve(response.json())
 
 
 def error(response) -> tuple[int, str]:
@@ -119,8 +120,31 @@ def test_changing_a_ballot_needs_no_new_challenge(pow_poll, api):
     assert vote(api, pow_poll.id, ids[1:2]).status_code == 200
 
 
-def test_signed_in_voters_need_no_challenge(pow_poll, other_api):
-    assert vote(other_api, pow_poll.id, choice_ids(pow_poll)[:1], voter=None).status_code == 201
+def test_accounts_pay_too_invites_and_integrations_do_not(pow_poll, other_api, owner_api):
+    # Sign-up is open, so an account is as cheap to make as a voter id.
+    red = choice_ids(pow_poll)[:1]
+    assert error(vote(other_api, pow_poll.id, red, voter=None)) == (403, "challenge_required")
+    header = solved(other_api, pow_poll.id)
+    assert vote(other_api, pow_poll.id, red, voter=None, x_challenge=header).status_code == 201
+    bot = vote(owner_api, pow_poll.id, red, voter=None, x_external_voter="slack:U1")
+    assert bot.status_code == 201
+
+
+def test_an_invited_voter_needs_no_challenge(user, owner_api, api):
+    poll = make_poll(owner=user, challenge="pow", eligibility="invite")
+    minted = owner_api.post(f"/api/polls/{poll.id}/invites/", {"count": 1}, format="json")
+    token = minted.json()["invites"][0]["token"]
+    red = choice_ids(poll)[:1]
+    assert vote(api, poll.id, red, voter=None, x_voter_id=token).status_code == 201
+
+
+def test_the_secret_counter_is_uniform_from_zero_so_no_client_skips_work(pow_poll, settings):
+    settings.NEXUS_CHALLENGE_MAX_NUMBER = 3
+    counters = set()
+    for _ in range(60):
+        challenge = altcha.Challenge.from_dict(challenges.challenge_issue(pow_poll.id))
+        counters.add(altcha.solve_challenge(challenge, timeout=0).counter)
+    assert counters == {0, 1, 2, 3}
 
 
 def test_a_retry_with_its_idempotency_key_replays_the_first_answer(pow_poll, api):
@@ -211,7 +235,7 @@ def test_graphql_votes_carry_the_challenge_too(pow_poll, api):
     refused = run(mutation, {"p": pow_poll.id, "c": red}).json()
     assert refused["errors"][0]["extensions"]["code"] == "challenge_required"
     got = run("query($p: ID!) { challenge(pollId: $p) }", {"p": pow_poll.id}).json()
-    header = challenges.solve(got["data"]["challenge"])
+    header = solve(got["data"]["challenge"])
     assert run(mutation, {"p": pow_poll.id, "c": red, "x": header}).json()["data"] == {
         "vote": {"poll": pow_poll.id}
     }
@@ -220,8 +244,9 @@ def test_graphql_votes_carry_the_challenge_too(pow_poll, api):
 
 def test_spent_challenges_are_purged_after_they_expire(pow_poll):
     now = timezone.now()
-    SpentChallenge.objects.create(poll=pow_poll, signature="a" * 64, expires_at=now - timedelta(1))
-    SpentChallenge.objects.create(poll=pow_poll, signature="b" * 64, expires_at=now + timedelta(1))
+    long_ago, just = now - timedelta(hours=2), now - timedelta(minutes=5)  # an hour's margin
+    SpentChallenge.objects.create(poll=pow_poll, signature="a" * 64, expires_at=long_ago)
+    SpentChallenge.objects.create(poll=pow_poll, signature="b" * 64, expires_at=just)
     assert spent_challenges_purge() == 1
     assert list(SpentChallenge.objects.values_list("signature", flat=True)) == ["b" * 64]
 

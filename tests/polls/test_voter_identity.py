@@ -1,10 +1,14 @@
 """Voter ids are issued and signed by the server; forged ones change nothing."""
 
+import time
+
 import pytest
+from django.core import signing
 from rest_framework.test import APIClient
 
 from polls.models import Ballot
 from polls.throttles import MyBallotThrottle
+from polls.voters import Voter
 from tests.helpers import choice_ids, vote, voter_id
 
 pytestmark = pytest.mark.django_db
@@ -19,8 +23,11 @@ def test_a_new_voter_id_is_issued_signed_and_set_as_a_cookie(api):
     response = api.post("/api/voters/")
     assert response.status_code == 201
     issued = response.json()["voter_id"]
-    nonce, signature = issued.split(".")
-    assert len(nonce) == 22 and len(signature) == 43  # 128 random bits, HMAC-SHA256
+    value, signature = issued.split(".")
+    assert len(signature) == 43  # HMAC-SHA256
+    nonce, stamp = value[:22], value[22:]  # 128 random bits, then when (base62 seconds)
+    assert len(nonce) == 22 and abs(signing.b62_decode(stamp) - time.time()) < 60
+    assert Voter.for_anon(issued).age(time.time()) < 60
     cookie = response.cookies["nexus_voter"]
     assert cookie.value == issued
     assert cookie["httponly"] and cookie["samesite"] == "Lax"
@@ -89,4 +96,20 @@ def test_the_voter_id_is_not_the_ballot_key_so_nothing_leaks_the_signature(api, 
     vote(api, poll.id, choice_ids(poll)[:1], voter="leak-check")
     key = Ballot.objects.get().voter_key
     assert key.startswith("anon:") and voter_id("leak-check") not in key
-    assert key == "anon:" + voter_id("leak-check").split(".")[0]
+    assert key == "anon:" + voter_id("leak-check").split(".")[0][:22]  # the nonce, not the time
+
+
+def test_voter_ids_from_before_they_carried_a_time_still_vote(poll):
+    old = signing.Signer(salt="nexus.voter-id", sep=".").sign("A" * 22)  # nonce only
+    assert Voter.for_anon(old).issued_at is None
+    assert (
+        vote(APIClient(), poll.id, choice_ids(poll)[:1], voter=None, x_voter_id=old).status_code
+        == 201
+    )
+    forged_time = signing.Signer(salt="nexus.voter-id", sep=".").sign("A" * 22 + "!!")
+    assert (
+        vote(
+            APIClient(), poll.id, choice_ids(poll)[:1], voter=None, x_voter_id=forged_time
+        ).status_code
+        == 400
+    )

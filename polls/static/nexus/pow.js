@@ -5,6 +5,7 @@
 import { api } from "./api.js";
 
 const EARLY = 60_000; // solve a new one when the held one expires sooner than this
+const GIVE_UP = 120_000; // a challenge this slow to solve is solved again, anew
 
 function inWorker(url, challenge) {
   return new Promise((resolve) => {
@@ -13,7 +14,7 @@ function inWorker(url, challenge) {
     worker.onmessage = (event) => done(event.data);
     worker.onerror = () => done(null);
     worker.postMessage({
-      type: "work", challenge, counterStart: 0, counterStep: 1, counterMode: "uint32", timeout: 0,
+      type: "work", challenge, counterStart: 0, counterStep: 1, counterMode: "uint32", timeout: GIVE_UP,
     });
   });
 }
@@ -46,10 +47,12 @@ export function proofOfWork(pollId, workerUrl, { onSolved = () => {} } = {}) {
   return {
     // Start solving now, before the voter taps.
     start() { if (!pending) next(); },
-    // The proof to send: {header}, {} when none is needed, or {error}.
+    // The proof to send: {header}, {} when none is needed, or {error}
+    // (then the next call tries anew: a throttled or failed fetch passes).
     async proof() {
       const proof = await (pending ?? next());
       if (proof.header && proof.expires - Date.now() < EARLY) return next();
+      if (proof.error && proof.error.data?.code !== "insecure_context") pending = null;
       return proof;
     },
     // The server refused the held one (used, or expired): solve another.

@@ -101,13 +101,15 @@ export function voterQuestions(poll, { list, mine, request, say }) {
     }));
   }
 
+  // Whether this voter has asked or upvoted here already (known to the poll).
   async function refresh() {
     const answer = await request("GET", `${base}mine/`);
-    if (!answer.ok) return;
+    if (!answer.ok) return false;
     upvoted = new Set(answer.data.upvoted);
     waiting = answer.data.questions.filter((q) => q.state === "pending");
     showMine();
     renderQuestions(list, shown, { upvote, upvoted });
+    return Boolean(answer.data.questions.length || upvoted.size);
   }
 
   async function upvote(id, button) {

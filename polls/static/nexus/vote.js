@@ -60,7 +60,7 @@ async function asVoter(call) {
 
 // A `challenge: pow` poll (pow.js): a browser proves a moment of work with
 // its first ballot, question or upvote, solved while the page opens.
-// Signed-in and invited voters need none: the page then has no worker.
+// Invited voters need none: the page then has no worker.
 const powWorker = document.getElementById("vote-page").dataset.powWorker;
 const pow = powWorker ? proofOfWork(poll.id, powWorker, {
   onSolved(proof) { form.dataset.pow = "ready"; form.dataset.powMs = Math.round(proof.ms); },
@@ -69,7 +69,8 @@ const PROOF_REFUSED = new Set(["challenge_required", "challenge_failed"]);
 
 // A write that may be this voter's first: `call(headers)` carries the proof
 // solved ahead; a refused proof (expired, or used up) is solved again, once.
-async function write(call) {
+// After a POST is taken the voter is known to the poll: no more proofs.
+async function write(method, call) {
   if (!pow) return asVoter(() => call({}));
   const attempt = async () => {
     const proof = await pow.proof();
@@ -81,7 +82,7 @@ async function write(call) {
     pow.refused();
     answer = await attempt();
   }
-  if (answer.ok) pow.done();
+  if (answer.ok && method === "POST") pow.done();
   return answer;
 }
 
@@ -98,9 +99,9 @@ function explain(answer) {
 const qa = poll.kind === "qa" ? voterQuestions(poll, {
   list: document.getElementById("questions"),
   mine: document.getElementById("mine"),
-  request: (method, url) => write(
-    (proof) => api(method, url, undefined, { headers: { ...writeHeaders(), ...proof } }),
-  ),
+  request: (method, url) => (method === "GET"
+    ? asVoter(() => api(method, url, undefined, { headers: writeHeaders() }))
+    : write(method, (proof) => api(method, url, undefined, { headers: { ...writeHeaders(), ...proof } }))),
   say: (answer) => say(explain(answer), "error"),
 }) : null;
 
@@ -304,7 +305,7 @@ async function cast(body) {
   }
   const url = qa ? `/api/polls/${poll.id}/questions/` : poll.urls.vote;
   if (pow && form.dataset.pow !== "ready") say("One moment…");
-  const answer = await write((proof) => api("POST", url, body, { headers: { ...headers, ...proof } }));
+  const answer = await write("POST", (proof) => api("POST", url, body, { headers: { ...headers, ...proof } }));
   const code = answer.data?.code;
   passcode?.removeAttribute("aria-invalid");
   if (answer.ok) {
@@ -356,12 +357,11 @@ async function start() {
     if (poll.status === "closed") {
       say(plainError({ data: { code: "poll_closed" } }), "error");
       lockForm(true);
-    } else {
-      lockForm(Boolean(signIn));
-      pow?.start();
-    }
+    } else lockForm(Boolean(signIn));
     showResults();
-    return qa.refresh();
+    if (await qa.refresh()) pow?.done();
+    else if (poll.status !== "closed" && !signIn) pow?.start();
+    return;
   }
   // The server read this visitor's ballot with the page; it asks the API
   // only when it could not tell (a stale voter id, or an invite token this

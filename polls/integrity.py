@@ -1,0 +1,182 @@
+"""Stuffing detection: coarse signals each ballot keeps, and the clusters
+they make that look stuffed. The owner decides what counts; nothing here
+changes a ballot.
+
+Signals, privacy-preserving by construction: the client's address prefix
+(polls.voters.address_prefix) and its user agent, each hashed with a key of
+this poll (an HMAC under SECRET_KEY: the same network is the same hash in
+one poll and unlinkable across polls), the voter id's age when it voted, and
+the ballot's time. Purged after NEXUS_SIGNAL_RETENTION_DAYS.
+
+Clusters (thresholds in settings, defaults justified in docs/SECURITY.md):
+
+- `prefix_burst`: more new voter ids (younger than NEXUS_DETECT_NEW_SECONDS)
+  from one address prefix within NEXUS_DETECT_WINDOW_SECONDS than
+  NEXUS_DETECT_PREFIX_BALLOTS, or than the poll's `expected_audience` when it
+  says so (a room behind one NAT).
+- `rate_burst`: a ten-second stretch with more than NEXUS_DETECT_BURST_FACTOR
+  times the poll's own typical ten seconds (the median of those with
+  ballots), and at least NEXUS_DETECT_BURST_MIN ballots.
+- `lockstep`: NEXUS_DETECT_LOCKSTEP_BALLOTS ballots in a row with one user
+  agent, arriving at metronome-regular gaps (their coefficient of variation
+  under NEXUS_DETECT_LOCKSTEP_CV): people tap when they are ready, scripts on
+  a clock.
+"""
+
+import statistics
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.utils.crypto import salted_hmac
+
+from .voters import Voter
+
+BIN = 10  # seconds: rate_burst's stretch
+
+
+def _hashed(poll_id: str, kind: str, value: str) -> str:
+    if not value:
+        return ""
+    return salted_hmac(f"nexus.signal.{poll_id}", f"{kind}:{value}").hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Signals:
+    net: str = ""  # the address prefix, hashed for this poll
+    agent: str = ""  # the user agent, hashed for this poll
+    voter_age: int | None = None  # seconds since the voter id was issued (anonymous voters)
+
+
+NO_SIGNALS = Signals()
+
+
+def signals_of(*, poll_id: str, address: str, user_agent: str, voter: Voter) -> Signals:
+    return Signals(
+        net=_hashed(poll_id, "net", address),
+        agent=_hashed(poll_id, "ua", user_agent[:512]),
+        voter_age=voter.age(time.time()) if voter.is_anonymous else None,
+    )
+
+
+@dataclass(frozen=True)
+class Row:
+    id: int
+    at: float  # Unix seconds
+    net: str
+    agent: str
+    voter_age: int | None
+
+
+@dataclass
+class Cluster:
+    id: str  # what quarantine and release name it by
+    kind: str
+    detail: str
+    ballots: set[int]
+    start: float
+    end: float
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "detail": self.detail,
+            "ballots": len(self.ballots),
+            "start": datetime.fromtimestamp(self.start, UTC),
+            "end": datetime.fromtimestamp(self.end, UTC),
+        }
+
+
+def clusters(rows: list[Row], *, expected_audience: int | None) -> list[Cluster]:
+    """Every cluster the rules find in a poll's ballots (`rows`, by time)."""
+    rows = sorted(rows, key=lambda r: (r.at, r.id))
+    found = _prefix_bursts(rows, expected_audience) + _rate_bursts(rows) + _lockstep(rows)
+    return sorted(found, key=lambda c: (c.start, c.kind))
+
+
+def _windows(rows: list[Row], span: float, more_than: int) -> list[list[Row]]:
+    """Runs of `rows` (by time) inside windows of `span` seconds that hold
+    more than `more_than` of them; overlapping windows make one run."""
+    flagged = [False] * len(rows)
+    j, marked = 0, -1  # the window's first row; the last row flagged
+    for i, row in enumerate(rows):
+        while rows[j].at <= row.at - span:
+            j += 1
+        if i - j + 1 > more_than:
+            for k in range(max(j, marked + 1), i + 1):
+                flagged[k] = True
+            marked = i
+    runs: list[list[Row]] = []
+    for k, row in enumerate(rows):
+        if flagged[k]:
+            if k and flagged[k - 1]:
+                runs[-1].append(row)
+            else:
+                runs.append([row])
+    return runs
+
+
+def _cluster(kind: str, key: str, run: list[Row], detail: str) -> Cluster:
+    start, end = run[0].at, run[-1].at
+    return Cluster(f"{kind}:{key}:{int(start)}", kind, detail, {r.id for r in run}, start, end)
+
+
+def _prefix_bursts(rows: list[Row], expected_audience: int | None) -> list[Cluster]:
+    limit = max(settings.NEXUS_DETECT_PREFIX_BALLOTS, expected_audience or 0)
+    window, young = settings.NEXUS_DETECT_WINDOW_SECONDS, settings.NEXUS_DETECT_NEW_SECONDS
+    by_net: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.net and row.voter_age is not None and row.voter_age <= young:
+            by_net[row.net].append(row)
+    found = []
+    for net, group in by_net.items():
+        for run in _windows(group, window, limit):
+            detail = (
+                f"{len(run)} new voter ids from one network, more than {limit} within {window} s"
+            )
+            found.append(_cluster("prefix_burst", net, run, detail))
+    return found
+
+
+def _rate_bursts(rows: list[Row]) -> list[Cluster]:
+    if not rows:
+        return []
+    bins: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        bins[int(row.at // BIN)].append(row)
+    typical = statistics.median(len(b) for b in bins.values())
+    limit = max(settings.NEXUS_DETECT_BURST_MIN - 1, settings.NEXUS_DETECT_BURST_FACTOR * typical)
+    found = []
+    for number, group in sorted(bins.items()):
+        if len(group) > limit:
+            detail = (
+                f"{len(group)} ballots in {BIN} s, over {settings.NEXUS_DETECT_BURST_FACTOR}×"
+                f" the poll's typical {typical:g}"
+            )
+            found.append(_cluster("rate_burst", str(number * BIN), group, detail))
+    return found
+
+
+def _lockstep(rows: list[Row]) -> list[Cluster]:
+    run_length, most = settings.NEXUS_DETECT_LOCKSTEP_BALLOTS, settings.NEXUS_DETECT_LOCKSTEP_CV
+    by_agent: dict[str, list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.agent:
+            by_agent[row.agent].append(row)
+    found = []
+    for agent, group in by_agent.items():
+        steady: set[int] = set()  # positions in `group` inside a regular run
+        for i in range(len(group) - run_length + 1):
+            run = group[i : i + run_length]
+            gaps = [b.at - a.at for a, b in zip(run, run[1:], strict=False)]
+            mean = statistics.fmean(gaps)
+            if mean > 0 and statistics.pstdev(gaps) / mean < most:
+                steady.update(range(i, i + run_length))
+        if steady:
+            flagged = [group[k] for k in sorted(steady)]
+            detail = f"{len(flagged)} ballots from one user agent at clockwork-regular gaps"
+            found.append(_cluster("lockstep", agent, flagged, detail))
+    return found

@@ -28,6 +28,7 @@ def poll_body(poll_id, owner, choices, **overrides):
         "has_passcode": False,
         "max_ballots_per_address": 200,
         "challenge": "none",
+        "expected_audience": None,
         "opens_at": None,
         "closes_at": None,
         "owner": owner,

@@ -251,14 +251,12 @@ def test_one_solved_challenge_sent_by_ten_voters_at_once_buys_one_ballot(setting
     shared = solve(challenges.challenge_issue(poll.id))
     own = [solve(challenges.challenge_issue(poll.id)) for _ in range(10)]
 
-    def cast_with(header):
-        return lambda i: vote(
-            APIClient(), poll.id, red, voter=f"v{i}-{header[-6:]}", x_challenge=header
-        )
+    def cast(name: str, header: str):
+        return vote(APIClient(), poll.id, red, voter=name, x_challenge=header)
 
-    answers = run_together(10, lambda i: cast_with(shared)(i))
+    answers = run_together(10, lambda i: cast(f"sharer-{i}", shared))
     assert sorted(a.status_code for a in answers) == [201] + [403] * 9
     assert {a.json()["code"] for a in answers if a.status_code == 403} == {"challenge_failed"}
-    statuses = run_together(10, lambda i: cast_with(own[i])(i).status_code)
+    statuses = run_together(10, lambda i: cast(f"owner-{i}", own[i]).status_code)
     assert statuses == [201] * 10
     assert Ballot.objects.filter(poll=poll).count() == SpentChallenge.objects.count() == 11

@@ -291,22 +291,27 @@ class Context:
     stuck: list[socket.socket] = field(default_factory=list)
 
 
-async def create_poll(http, body: dict, token: str, deadline_s: float = 15.0) -> dict:
-    """Creates the fault's poll as a client should: a 503 (the previous fault's
-    Postgres still coming back in one worker's pool) is retried after its
-    Retry-After, until the deadline."""
+async def as_client(
+    http, method: str, url: str, *, expect: int, deadline_s: float = 15.0, **kwargs
+) -> dict:
+    """A request the fault run's own bookkeeping makes (the poll, its final
+    count), as a client should: a 503 (Postgres still coming back in one
+    worker's pool) is retried after its Retry-After, until the deadline."""
     give_up = time.monotonic() + deadline_s
     while True:
-        async with http.post(
-            "/api/polls/", json=body, headers={"Authorization": f"Token {token}"}
-        ) as response:
+        async with http.request(method, url, **kwargs) as response:
             answer = await response.json()
             retry_after = response.headers.get("Retry-After")
-        if response.status == 201:
+        if response.status == expect:
             return answer
         if response.status != 503 or retry_after is None or time.monotonic() > give_up:
-            raise SystemExit(f"faults: creating the poll: {response.status} {answer}")
+            raise SystemExit(f"faults: {method} {url}: {response.status} {answer}")
         await asyncio.sleep(float(retry_after))
+
+
+async def create_poll(http, body: dict, token: str) -> dict:
+    headers = {"Authorization": f"Token {token}"}
+    return await as_client(http, "POST", "/api/polls/", expect=201, json=body, headers=headers)
 
 
 async def run_fault(name: str, ctx: Context, args, token: str) -> dict:
@@ -364,8 +369,8 @@ async def run_fault(name: str, ctx: Context, args, token: str) -> dict:
         last_ack = max(tally.acked.values(), default=time.monotonic())
         waited = await screens.until(lambda: min(screens.totals) == args.votes, 15)
         current = None if waited is None else max(0.0, max(screens.changed) - last_ack)
-        async with http.get(ctx.poll["urls"]["results"]) as response:
-            counted = (await response.json())["total_votes"]
+        results = await as_client(http, "GET", ctx.poll["urls"]["results"], expect=200)
+        counted = results["total_votes"]
         screens.close()
         for sock in ctx.stuck:
             sock.close()

@@ -2,6 +2,7 @@
 lock decide, whatever the interleaving."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -230,7 +231,14 @@ def test_simultaneous_upvotes_are_one_per_voter_and_exact(capsys):
     url = f"/api/polls/{poll.id}/questions/{question.json()['id']}/upvote/"
 
     def up(i):
-        return APIClient().post(url, HTTP_X_VOTER_ID=voter_id(f"fan-{i // 2}")).status_code
+        # As a client does: a 503 (forty requests queueing for the pool on a
+        # slow machine) is tried again after its Retry-After, never counted.
+        deadline = time.monotonic() + 60
+        while True:
+            answer = APIClient().post(url, HTTP_X_VOTER_ID=voter_id(f"fan-{i // 2}"))
+            if answer.status_code != 503 or time.monotonic() > deadline:
+                return answer.status_code
+            time.sleep(float(answer["Retry-After"]))
 
     assert sorted(run_together(40, up)) == [200] * 20 + [409] * 20
     takes_back = run_together(

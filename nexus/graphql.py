@@ -42,6 +42,7 @@ from polls.graphql import Mutation, Query, Subscription, _graphql_error
 from polls.throttles import (
     WRITE_THROTTLES,
     ChallengeThrottle,
+    IntegrityThrottle,
     QuestionAddressThrottle,
     QuestionThrottle,
     throttles_check,
@@ -102,7 +103,12 @@ class NexusContext(StrawberryDjangoContext):
             set_voter_cookie(self.response, self.request, voter_id)
 
     def throttle(
-        self, *, question_by: str | None = None, question: bool = False, challenge: bool = False
+        self,
+        *,
+        question_by: str | None = None,
+        question: bool = False,
+        challenge: bool = False,
+        integrity: bool = False,
     ) -> None:
         """Count one write. The request itself was counted at the door: that
         count is the first write's, so one mutation is one count, and each
@@ -111,6 +117,7 @@ class NexusContext(StrawberryDjangoContext):
         question limits; a challenge handed out, against the challenge limit."""
         classes = [QuestionThrottle, QuestionAddressThrottle] if question else []
         classes += [ChallengeThrottle] if challenge else []
+        classes += [IntegrityThrottle] if integrity else []
         if self.counted:
             self.counted = False
         else:

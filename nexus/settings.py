@@ -380,6 +380,8 @@ REST_FRAMEWORK: dict = {
         "mine": env_rate("NEXUS_THROTTLE_MINE", "1200/min"),
         # Export jobs started per account: each reads every ballot of a poll.
         "export": env_rate("NEXUS_THROTTLE_EXPORTS", "30/hour"),
+        # Integrity reports per account: each reads every ballot of a poll.
+        "integrity": env_rate("NEXUS_THROTTLE_INTEGRITY", "20/min"),
         # Q&A questions asked, per voter and per address (a room behind one
         # NAT asks far fewer questions than it casts votes).
         "question": env_rate("NEXUS_THROTTLE_QUESTIONS", "10/min"),

@@ -51,6 +51,7 @@ from .throttles import (
     WRITE_THROTTLES,
     ChallengeThrottle,
     ExportThrottle,
+    IntegrityThrottle,
     MyBallotThrottle,
     OneTripThrottling,
 )
@@ -413,6 +414,7 @@ class ChallengeView(OneTripThrottling, APIView):
 
 class IntegrityView(OneTripThrottling, APIView):
     permission_classes = [IsAuthenticated]
+    throttle_classes = [IntegrityThrottle]
 
     @extend_schema(
         summary="Ballot clusters that look stuffed (owner)",

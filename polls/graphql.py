@@ -532,6 +532,7 @@ class Query:
     @strawberry.field(description="Ballot clusters that look stuffed (owner): docs/SECURITY.md.")
     @contract_errors
     def integrity(self, info: Info, poll_id: strawberry.ID) -> Integrity:
+        info.context.throttle(integrity=True)  # each field: it reads every ballot
         report = selectors.poll_integrity(poll=_owned_poll(info, poll_id))
         return Integrity(
             flagged=report["flagged"],

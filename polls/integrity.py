@@ -23,6 +23,7 @@ Clusters (thresholds in settings, defaults justified in docs/SECURITY.md):
   a clock.
 """
 
+import math
 import statistics
 import time
 from collections import defaultdict
@@ -167,14 +168,21 @@ def _lockstep(rows: list[Row]) -> list[Cluster]:
         if row.agent:
             by_agent[row.agent].append(row)
     found = []
+    width = run_length - 1  # gaps in a run
     for agent, group in by_agent.items():
         steady: set[int] = set()  # positions in `group` inside a regular run
-        for i in range(len(group) - run_length + 1):
-            run = group[i : i + run_length]
-            gaps = [b.at - a.at for a, b in zip(run, run[1:], strict=False)]
-            mean = statistics.fmean(gaps)
-            if mean > 0 and statistics.pstdev(gaps) / mean < most:
-                steady.update(range(i, i + run_length))
+        gaps = [b.at - a.at for a, b in zip(group, group[1:], strict=False)]
+        total = squares = 0.0  # over the window's gaps, rolled along: O(n), not O(n·run)
+        for k, gap in enumerate(gaps):
+            total, squares = total + gap, squares + gap * gap
+            if k >= width:
+                old = gaps[k - width]
+                total, squares = total - old, squares - old * old
+            if k + 1 >= width:
+                mean = total / width
+                spread = math.sqrt(max(0.0, squares / width - mean * mean))
+                if mean > 0 and spread / mean < most:
+                    steady.update(range(k + 1 - width, k + 2))
         if steady:
             flagged = [group[k] for k in sorted(steady)]
             detail = f"{len(flagged)} ballots from one user agent at clockwork-regular gaps"

@@ -116,6 +116,12 @@ class ExportThrottle(UserThrottle):
     scope = "export"
 
 
+class IntegrityThrottle(UserThrottle):
+    """Integrity reports per account: each reads every ballot of a poll."""
+
+    scope = "integrity"
+
+
 class MyBallotThrottle(FailOpenThrottle):
     """Reads of a voter's own ballot (`votes/mine/`): per account when signed
     in, else per address."""

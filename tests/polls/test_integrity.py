@@ -173,3 +173,18 @@ def test_graphql_gives_the_owner_the_same_report(user, owner_api, other_api):
         "/graphql/", {"query": query, "variables": {"p": poll.id}}, format="json"
     )
     assert refused.json()["errors"][0]["extensions"]["code"] == "forbidden"
+
+
+def test_reports_are_rate_limited_per_account_over_rest_and_graphql(poll, owner_api, monkeypatch):
+    from polls.throttles import IntegrityThrottle
+
+    monkeypatch.setattr(IntegrityThrottle, "rate", "3/min", raising=False)
+    url = f"/api/polls/{poll.id}/integrity/"
+    assert [owner_api.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    assert owner_api.get(url).status_code == 429
+    one = "integrity(pollId: $p) { flagged }"
+    aliased = f"query($p: ID!) {{ a: {one} b: {one} }}"
+    got = owner_api.post(
+        "/graphql/", {"query": aliased, "variables": {"p": poll.id}}, format="json"
+    )
+    assert got.json()["errors"][0]["extensions"]["code"] == "throttled"

@@ -405,8 +405,7 @@ class ChallengeView(OneTripThrottling, APIView):
         },
     )
     def get(self, request, poll_id):
-        if selectors.poll_challenge(poll_id=poll_id, user=request.user) != Poll.Challenge.POW:
-            raise NotFound("This poll does not ask for proof of work.")
+        selectors.pow_poll_check(poll_id=poll_id, user=request.user)
         response = Response(challenges.challenge_issue(poll_id))
         response["Cache-Control"] = "no-store"
         return response

@@ -493,8 +493,7 @@ class Query:
     def challenge(self, info: Info, poll_id: strawberry.ID) -> JSON:
         info.context.throttle(challenge=True)
         poll_id = str(poll_id).upper()
-        if selectors.poll_challenge(poll_id=poll_id, user=_user(info)) != models.Poll.Challenge.POW:
-            raise NotFound("This poll does not ask for proof of work.")
+        selectors.pow_poll_check(poll_id=poll_id, user=_user(info))
         return challenges.challenge_issue(poll_id)
 
     @strawberry.field

@@ -35,13 +35,15 @@ def poll_get(*, poll_id: str, user) -> Poll:
     return poll
 
 
-def poll_challenge(*, poll_id: str, user) -> str:
-    """A visible poll's `challenge` setting (one column), or NotFound."""
+def pow_poll_check(*, poll_id: str, user) -> None:
+    """NotFound unless `poll_id` is a visible poll that asks for proof of work
+    (one column read): the one rule for handing out its challenges."""
     found = Poll.objects.filter(_visible(user), pk=poll_id).values_list("challenge", flat=True)
     challenge = found.first()
     if challenge is None:
         raise NotFound("No poll with this id.")
-    return challenge
+    if challenge != Poll.Challenge.POW:
+        raise NotFound("This poll does not ask for proof of work.")
 
 
 def poll_integrity(*, poll: Poll) -> dict:

@@ -41,12 +41,16 @@ from .serializers import (
     InviteMintSerializer,
     PollSerializer,
     PollWriteSerializer,
+    QuarantineResultSerializer,
+    QuarantineSerializer,
+    ReleaseSerializer,
     ResultsSerializer,
     VoterSerializer,
     VoteSerializer,
     ballot_answer,
+    quarantine_result,
 )
-from .services import exports, idempotency, invites
+from .services import exports, idempotency, integrity, invites
 from .throttles import (
     WRITE_THROTTLES,
     ChallengeThrottle,
@@ -430,6 +434,53 @@ class IntegrityView(OneTripThrottling, APIView):
     def get(self, request, poll_id):
         poll = _owned_poll(request, poll_id)
         return Response(selectors.poll_integrity(poll=poll))
+
+
+class QuarantineView(OneTripThrottling, APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [IntegrityThrottle]
+
+    @extend_schema(
+        summary="Hold a signal's ballots, or every flagged one, out of the count (owner)",
+        description=(
+            "The ballots stay, marked, in the database and the export. Results carry"
+            " `quarantined`; the version goes up and screens update. Recorded in the"
+            " integrity report's `actions`."
+        ),
+        request=QuarantineSerializer,
+        responses={
+            200: QuarantineResultSerializer,
+            **errors("invalid", "not_authenticated", "forbidden", "not_found", "throttled"),
+        },
+    )
+    def post(self, request, poll_id):
+        serializer = QuarantineSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = integrity.ballots_quarantine(
+            poll_id=poll_id, user=request.user, signal=serializer.validated_data.get("signal")
+        )
+        return Response(quarantine_result(record))
+
+
+class ReleaseView(OneTripThrottling, APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [IntegrityThrottle]
+
+    @extend_schema(
+        summary="Count a signal's quarantined ballots, or all of them, again (owner)",
+        request=ReleaseSerializer,
+        responses={
+            200: QuarantineResultSerializer,
+            **errors("invalid", "not_authenticated", "forbidden", "not_found", "throttled"),
+        },
+    )
+    def post(self, request, poll_id):
+        serializer = ReleaseSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        record = integrity.ballots_release(
+            poll_id=poll_id, user=request.user, signal=serializer.validated_data.get("signal")
+        )
+        return Response(quarantine_result(record))
 
 
 class VoterView(OneTripThrottling, APIView):

@@ -34,9 +34,12 @@ from .serializers import (
     EventWriteSerializer,
     InviteMintSerializer,
     PollWriteSerializer,
+    QuarantineSerializer,
+    ReleaseSerializer,
     event_data,
+    quarantine_result,
 )
-from .services import answers, events, idempotency, invites, questions
+from .services import answers, events, idempotency, integrity, invites, questions
 from .voters import passcode_checked, voter_id_issue
 
 
@@ -288,6 +291,9 @@ class Results:
     questions: list[TopQuestion] | None = strawberry.field(
         default=None, description="Q&A polls: the top 100 shown or answered questions"
     )
+    quarantined: int = strawberry.field(
+        default=0, description="Ballots the owner holds out of the count (not in total_votes)."
+    )
 
     @classmethod
     def of(cls, data: dict, texts: dict[int, str]) -> "Results":
@@ -314,6 +320,7 @@ class Results:
             questions=[TopQuestion(**q) for q in data["questions"]]
             if "questions" in data
             else None,
+            quarantined=data.get("quarantined", 0),
         )
 
 
@@ -359,8 +366,28 @@ class Signal:
     kind: str = strawberry.field(description="prefix_burst, rate_burst or lockstep")
     detail: str
     ballots: int
+    quarantined: int = strawberry.field(description="Of its ballots, how many are quarantined.")
     start: datetime
     end: datetime
+
+
+@strawberry.type
+class Arrivals:
+    start: datetime | None
+    seconds: int = strawberry.field(description="Each stretch's length.")
+    ballots: list[int]
+    flagged: list[int]
+    quarantined: list[int]
+
+
+@strawberry.type
+class IntegrityAction:
+    action: str = strawberry.field(description="quarantine or release")
+    signal: str = strawberry.field(description='A signal\'s id, "all_flagged" or "all".')
+    detail: str
+    ballots: int = strawberry.field(description="How many ballots it moved.")
+    by: str | None
+    at: datetime
 
 
 @strawberry.type
@@ -368,6 +395,21 @@ class Integrity:
     flagged: int
     quarantined: int
     signals: list[Signal]
+    arrivals: Arrivals
+    actions: list[IntegrityAction] = strawberry.field(description="Newest first, the last 100.")
+
+
+@strawberry.type
+class QuarantineResult:
+    action: IntegrityAction
+    quarantined: int
+    total_votes: int
+    version: int
+
+    @classmethod
+    def of(cls, record: models.IntegrityAction) -> "QuarantineResult":
+        data = quarantine_result(record)
+        return cls(**{**data, "action": IntegrityAction(**data["action"])})
 
 
 @strawberry.input
@@ -537,6 +579,8 @@ class Query:
             flagged=report["flagged"],
             quarantined=report["quarantined"],
             signals=[Signal(**signal) for signal in report["signals"]],
+            arrivals=Arrivals(**report["arrivals"]),
+            actions=[IntegrityAction(**action) for action in report["actions"]],
         )
 
     @strawberry.field(description="My questions in a Q&A poll and the ones I upvoted.")
@@ -618,6 +662,51 @@ class Mutation:
             text=outcome.text,
             state=outcome.state,
         )
+
+    @strawberry.mutation(
+        description="Hold one signal's ballots (`signal`) or every flagged one"
+        " (`allFlagged: true`) out of the count (owner)."
+    )
+    @contract_errors
+    def quarantine(
+        self,
+        info: Info,
+        poll_id: strawberry.ID,
+        signal: str | None = None,
+        all_flagged: bool | None = None,
+    ) -> QuarantineResult:
+        info.context.throttle(integrity=True)  # it reads every ballot
+        data = {
+            k: v for k, v in (("signal", signal), ("all_flagged", all_flagged)) if v is not None
+        }
+        serializer = QuarantineSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        record = integrity.ballots_quarantine(
+            poll_id=str(poll_id).upper(),
+            user=_user(info),
+            signal=serializer.validated_data.get("signal"),
+        )
+        return QuarantineResult.of(record)
+
+    @strawberry.mutation(
+        description="Count one signal's quarantined ballots (`signal`) or all of them"
+        " (`all: true`) again (owner)."
+    )
+    @contract_errors
+    def release(
+        self, info: Info, poll_id: strawberry.ID, signal: str | None = None, all: bool | None = None
+    ) -> QuarantineResult:
+        info.context.throttle(integrity=True)
+        given = {"signal": signal, "all": all}
+        data = {k: v for k, v in given.items() if v is not None}
+        serializer = ReleaseSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        record = integrity.ballots_release(
+            poll_id=str(poll_id).upper(),
+            user=_user(info),
+            signal=serializer.validated_data.get("signal"),
+        )
+        return QuarantineResult.of(record)
 
     @strawberry.mutation(description="Show or hide a text poll's answer (owner).")
     @contract_errors

@@ -69,6 +69,7 @@ class Row:
     net: str
     agent: str
     voter_age: int | None
+    held: bool = False  # quarantined by the owner
 
 
 @dataclass
@@ -188,3 +189,35 @@ def _lockstep(rows: list[Row]) -> list[Cluster]:
             detail = f"{len(flagged)} ballots from one user agent at clockwork-regular gaps"
             found.append(_cluster("lockstep", agent, flagged, detail))
     return found
+
+
+TIMELINE_BINS = 60  # the dashboard's timeline: at most this many bars
+_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
+
+
+def timeline(rows: list[Row], flagged: set[int]) -> dict:
+    """Ballot arrivals (`rows`, by time) in at most TIMELINE_BINS equal
+    stretches of a round number of seconds: per stretch, how many ballots
+    came, how many of them are flagged and how many quarantined."""
+    if not rows:
+        return {"start": None, "seconds": 1, "ballots": [], "flagged": [], "quarantined": []}
+    first = math.floor(rows[0].at)
+    span = rows[-1].at - first
+    # (TIMELINE_BINS - 1) stretches cover the span from any aligned start.
+    fits = [s for s in _STEPS if span < s * (TIMELINE_BINS - 1)]
+    seconds = fits[0] if fits else 86400 * (int(span // (86400 * (TIMELINE_BINS - 1))) + 1)
+    start = first - first % seconds
+    width = int((rows[-1].at - start) // seconds) + 1
+    ballots, marked, held = [0] * width, [0] * width, [0] * width
+    for row in rows:
+        k = int((row.at - start) // seconds)
+        ballots[k] += 1
+        marked[k] += row.id in flagged
+        held[k] += row.held
+    return {
+        "start": datetime.fromtimestamp(start, UTC),
+        "seconds": seconds,
+        "ballots": ballots,
+        "flagged": marked,
+        "quarantined": held,
+    }

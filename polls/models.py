@@ -99,7 +99,8 @@ class Poll(models.Model):
     # read of (version, counts) in one statement is a consistent snapshot.
     # `manage.py recount` restores them from the ballot rows.
     version = models.BigIntegerField(default=1)
-    total_votes = models.IntegerField(default=0)
+    total_votes = models.IntegerField(default=0)  # counted ballots: quarantined ones are not
+    quarantined = models.IntegerField(default=0)  # ballots held out of the count (cached too)
     results_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -193,6 +194,18 @@ class Ballot(models.Model):
     net = models.CharField(max_length=16, blank=True, default="")
     agent = models.CharField(max_length=16, blank=True, default="")
     voter_age = models.IntegerField(null=True, blank=True)
+    # The owner's quarantine that holds this ballot out of the count (kept,
+    # exported, marked); null: counted. DO_NOTHING and no index, as for
+    # BallotChoice: a poll's ballots go before its records, and the vote
+    # path should not pay for an index it never reads.
+    quarantine = models.ForeignKey(
+        "IntegrityAction",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_index=False,
+    )
 
     class Meta:
         constraints = [
@@ -383,6 +396,29 @@ class SpentChallenge(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} / {self.signature[:12]}"
+
+
+class IntegrityAction(models.Model):
+    """One quarantine or release of a poll's ballots by its owner: who, when,
+    which signal and how many. Shown with the poll's integrity report; kept
+    until the poll goes."""
+
+    class Action(models.TextChoices):
+        QUARANTINE = "quarantine"
+        RELEASE = "release"
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=10, choices=Action.choices)
+    signal = models.CharField(max_length=200)  # a signal's id, "all_flagged" or "all"
+    detail = models.CharField(max_length=300, blank=True)  # the signal's, when acted on
+    ballots = models.IntegerField(default=0)  # how many it moved
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / {self.action} {self.signal}: {self.ballots}"
 
 
 class IdempotencyRecord(models.Model):

@@ -12,7 +12,18 @@ from nexus.errors import NotFound
 from . import integrity, kinds, text
 from .errors import ResultsHidden
 from .kinds import Mark
-from .models import Answer, Ballot, Choice, Event, Export, Poll, Question, TallyLine
+from .models import (
+    Answer,
+    Ballot,
+    Choice,
+    Event,
+    Export,
+    IntegrityAction,
+    Poll,
+    Question,
+    TallyLine,
+)
+from .serializers import integrity_action
 from .visibility import results_denial
 from .voters import Voter
 
@@ -46,21 +57,42 @@ def pow_poll_check(*, poll_id: str, user) -> None:
         raise NotFound("This poll does not ask for proof of work.")
 
 
-def poll_integrity(*, poll: Poll) -> dict:
-    """The clusters of `poll`'s ballots that look stuffed (polls/integrity.py)."""
+def poll_clusters(*, poll: Poll) -> tuple[list[integrity.Cluster], list[integrity.Row]]:
+    """The clusters of `poll`'s ballots that look stuffed (polls/integrity.py),
+    quarantined ones included, and the ballots' rows, by time."""
     rows = [
-        integrity.Row(pk, at.timestamp(), net, agent, age)
-        for pk, at, net, agent, age in Ballot.objects.filter(poll=poll)
-        .order_by("created_at", "id")
-        .values_list("id", "created_at", "net", "agent", "voter_age")
-        .iterator(chunk_size=5000)
+        integrity.Row(pk, at.timestamp(), net, agent, age, quarantine is not None)
+        for pk, at, net, agent, age, quarantine in (
+            Ballot.objects.filter(poll=poll)
+            .order_by("created_at", "id")
+            .values_list("id", "created_at", "net", "agent", "voter_age", "quarantine")
+            .iterator(chunk_size=5000)
+        )
     ]
-    found = integrity.clusters(rows, expected_audience=poll.expected_audience)
+    return integrity.clusters(rows, expected_audience=poll.expected_audience), rows
+
+
+INTEGRITY_ACTIONS = 100  # the newest quarantines and releases the report lists
+
+
+def poll_integrity(*, poll: Poll) -> dict:
+    """The poll's integrity report: its clusters (with how many of their
+    ballots are quarantined), every ballot's arrival on a timeline, and the
+    owner's quarantines and releases, newest first."""
+    found, rows = poll_clusters(poll=poll)
+    held = {row.id for row in rows if row.held}
     flagged = set().union(*(cluster.ballots for cluster in found))
+    actions = IntegrityAction.objects.filter(poll=poll).select_related("user")
     return {
         "flagged": len(flagged),
-        "quarantined": 0,
-        "signals": [cluster.as_dict() for cluster in found],
+        "quarantined": len(held),
+        "signals": [
+            {**cluster.as_dict(), "quarantined": len(cluster.ballots & held)} for cluster in found
+        ],
+        "arrivals": integrity.timeline(rows, flagged),
+        "actions": [
+            integrity_action(a) for a in actions.order_by("-created_at", "-id")[:INTEGRITY_ACTIONS]
+        ],
     }
 
 
@@ -172,7 +204,9 @@ def _tally_transaction(poll_id: str) -> Tally | None:
         lines = TallyLine.objects.filter(poll_id=poll_id, count__gt=0).values_list("key", "count")
         answers = []
         if poll.kind == Poll.Kind.TEXT:
-            shown = Answer.objects.filter(poll_id=poll_id, state=Answer.State.SHOWN)
+            shown = Answer.objects.filter(
+                poll_id=poll_id, state=Answer.State.SHOWN, ballot__quarantine__isnull=True
+            )
             newest = shown.order_by("-created_at", "-id").values("id", "text")
             answers = [dict(a) for a in newest[:RECENT_ANSWERS]]
         return Tally(poll, choices, dict(lines), answers)
@@ -201,9 +235,10 @@ SELECT p.*,
   ) t) AS line_rows,
   (SELECT coalesce(json_agg(json_build_object('id', a.id, 'text', a.text)
                             ORDER BY a.created_at DESC, a.id DESC), '[]')::text FROM (
-     SELECT id, text, created_at FROM polls_answer
-      WHERE poll_id = p.id AND p.kind = 'text' AND state = 'shown'
-      ORDER BY created_at DESC, id DESC LIMIT {RECENT_ANSWERS}) a) AS answer_rows,
+     SELECT a.id, a.text, a.created_at FROM polls_answer a
+       JOIN polls_ballot b ON b.id = a.ballot_id AND b.quarantine_id IS NULL
+      WHERE a.poll_id = p.id AND p.kind = 'text' AND a.state = 'shown'
+      ORDER BY a.created_at DESC, a.id DESC LIMIT {RECENT_ANSWERS}) a) AS answer_rows,
   (SELECT coalesce(json_agg(json_build_object('id', q.id, 'text', q.text, 'upvotes', q.upvotes,
                                               'state', q.state, 'pinned', q.pinned)
                             ORDER BY q.upvotes DESC, q.id), '[]')::text FROM (
@@ -306,6 +341,8 @@ def results_snapshot(tally: Tally) -> dict:
             for c in choices
         ],
         **extra,
+        # Only when the owner holds ballots out: results of v1 stay as they were.
+        **({"quarantined": poll.quarantined} if poll.quarantined else {}),
         "updated_at": poll.updated_at,
     }
 
@@ -343,7 +380,7 @@ def live_state(*, poll_id: str) -> LiveState | None:
         "total_votes": poll.total_votes,
         "choices": [{k: v for k, v in c.items() if k != "text"} for c in snapshot["choices"]],
     }
-    for extra in ("irv", "words", "shown", "pending", "answers", "questions"):
+    for extra in ("irv", "words", "shown", "pending", "answers", "questions", "quarantined"):
         if extra in snapshot:
             message[extra] = snapshot[extra]
     return LiveState(

@@ -397,16 +397,93 @@ class SignalSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=["prefix_burst", "rate_burst", "lockstep"])
     detail = serializers.CharField()
     ballots = serializers.IntegerField()
+    quarantined = serializers.IntegerField(help_text="Of its ballots, how many are quarantined.")
     start = serializers.DateTimeField(help_text="Its first ballot's time.")
     end = serializers.DateTimeField(help_text="Its last ballot's time.")
+
+
+class ArrivalsSerializer(serializers.Serializer):
+    start = serializers.DateTimeField(allow_null=True, help_text="The first stretch's start.")
+    seconds = serializers.IntegerField(help_text="Each stretch's length.")
+    ballots = serializers.ListField(child=serializers.IntegerField(), help_text="Per stretch.")
+    flagged = serializers.ListField(child=serializers.IntegerField())
+    quarantined = serializers.ListField(child=serializers.IntegerField())
+
+
+class IntegrityActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["quarantine", "release"])
+    signal = serializers.CharField(help_text='A signal\'s id, "all_flagged" or "all".')
+    detail = serializers.CharField(help_text="The signal's detail when it was acted on.")
+    ballots = serializers.IntegerField(help_text="How many ballots it moved.")
+    by = serializers.CharField(allow_null=True, help_text="Who (null: account deleted).")
+    at = serializers.DateTimeField()
 
 
 class IntegritySerializer(serializers.Serializer):
     """Schema only: polls.selectors.poll_integrity builds the answer."""
 
     flagged = serializers.IntegerField(help_text="Ballots in at least one cluster.")
-    quarantined = serializers.IntegerField()
+    quarantined = serializers.IntegerField(help_text="Ballots held out of the count.")
     signals = SignalSerializer(many=True)
+    arrivals = ArrivalsSerializer(help_text="Ballot arrivals on a timeline, at most 60 stretches.")
+    actions = IntegrityActionSerializer(
+        many=True, help_text="Quarantines and releases, newest first (the last 100)."
+    )
+
+
+class QuarantineSerializer(serializers.Serializer):
+    signal = StrictCharField(
+        required=False, max_length=200, help_text="A signal's id from the integrity report."
+    )
+    all_flagged = StrictBooleanField(required=False, help_text="Every flagged ballot.")
+
+    def validate(self, attrs):
+        if bool(attrs.get("signal")) == bool(attrs.get("all_flagged")):
+            raise serializers.ValidationError('Send either "signal" or "all_flagged": true.')
+        return attrs
+
+
+class ReleaseSerializer(serializers.Serializer):
+    signal = StrictCharField(
+        required=False, max_length=200, help_text="A signal's id, as quarantined."
+    )
+    all = StrictBooleanField(required=False, help_text="Every quarantined ballot.")
+
+    def validate(self, attrs):
+        if bool(attrs.get("signal")) == bool(attrs.get("all")):
+            raise serializers.ValidationError('Send either "signal" or "all": true.')
+        return attrs
+
+
+class QuarantineResultSerializer(serializers.Serializer):
+    """Schema only: quarantine_result builds the answer."""
+
+    action = IntegrityActionSerializer(help_text="The record of what was done.")
+    quarantined = serializers.IntegerField(help_text="The poll's quarantined ballots now.")
+    total_votes = serializers.IntegerField(help_text="Its counted ballots now.")
+    version = serializers.IntegerField(help_text="Its results' version now.")
+
+
+def integrity_action(record) -> dict:
+    """An IntegrityAction as the integrity report lists it."""
+    return {
+        "action": record.action,
+        "signal": record.signal,
+        "detail": record.detail,
+        "ballots": record.ballots,
+        "by": record.user.get_username() if record.user else None,
+        "at": record.created_at,
+    }
+
+
+def quarantine_result(record) -> dict:
+    poll = record.poll  # as the action left it, under its lock
+    return {
+        "action": integrity_action(record),
+        "quarantined": poll.quarantined,
+        "total_votes": poll.total_votes,
+        "version": poll.version,
+    }
 
 
 class InviteMintSerializer(serializers.Serializer):
@@ -569,6 +646,10 @@ class ResultsSerializer(serializers.Serializer):
         many=True,
         required=False,
         help_text="Q&A polls: the top 100 shown or answered questions, most upvoted first",
+    )
+    quarantined = serializers.IntegerField(
+        required=False,
+        help_text="Ballots the owner holds out of the count (not in total_votes); only when > 0",
     )
     updated_at = serializers.DateTimeField()
 

@@ -11,6 +11,8 @@ from .api import (
     InviteListView,
     MyVoteView,
     PollViewSet,
+    QuarantineView,
+    ReleaseView,
     ResultsView,
     VoterView,
     VoteView,
@@ -58,6 +60,12 @@ urlpatterns = [
     path("polls/<code:poll_id>/votes/", VoteView.as_view(), name="poll-votes"),
     path("polls/<code:poll_id>/challenge/", ChallengeView.as_view(), name="poll-challenge"),
     path("polls/<code:poll_id>/integrity/", IntegrityView.as_view(), name="poll-integrity"),
+    path(
+        "polls/<code:poll_id>/integrity/quarantine/",
+        QuarantineView.as_view(),
+        name="poll-quarantine",
+    ),
+    path("polls/<code:poll_id>/integrity/release/", ReleaseView.as_view(), name="poll-release"),
     path("polls/<code:poll_id>/votes/mine/", MyVoteView.as_view(), name="poll-vote-mine"),
     path("polls/<code:poll_id>/invites/", InviteListView.as_view(), name="poll-invites"),
     path(

@@ -3,7 +3,8 @@
 Only shown answers count into the poll's words (TallyLine `w:<word>`), so
 moving an answer between states moves its words and the shown / pending
 counts, with a new version and its broadcast, under the poll's lock (the
-vote pipeline's lock order: the poll first).
+vote pipeline's lock order: the poll first). A quarantined ballot's answer
+counts nowhere, so only its state moves (services.integrity).
 """
 
 from collections import Counter
@@ -13,7 +14,7 @@ from django.db import connection, transaction
 from nexus.errors import NotFound
 
 from .. import text
-from ..models import Answer
+from ..models import Answer, Ballot
 from . import batch_sql
 from .common import bump, locked_owned_poll
 
@@ -24,7 +25,8 @@ def answer_moderate(*, poll_id: str, answer_id: int, user, state: str) -> Answer
     answer = Answer.objects.filter(poll=poll, pk=answer_id).first()
     if answer is None:
         raise NotFound("No answer with this id in this poll.")
-    if answer.state != state:
+    counted = not Ballot.objects.filter(pk=answer.ballot_id, quarantine__isnull=False).exists()
+    if answer.state != state and counted:
         delta: Counter = Counter()
         for key in text.lines(answer.words, answer.state):
             delta[(poll.id, key)] -= 1
@@ -32,7 +34,8 @@ def answer_moderate(*, poll_id: str, answer_id: int, user, state: str) -> Answer
             delta[(poll.id, key)] += 1
         with connection.cursor() as cursor:
             batch_sql.lines_apply(cursor, delta)
+        bump(poll, fields=[])
+    if answer.state != state:  # a quarantined ballot's answer counts nowhere: its state only
         answer.state = state
         answer.save(update_fields=["state"])
-        bump(poll, fields=[])
     return answer

@@ -114,6 +114,21 @@ class BallotState:
     answers: dict[int, tuple[str, str]] = field(default_factory=dict)
     answers_removed: set[int] = field(default_factory=set)
     answers_added: list[tuple[str, str, str]] = field(default_factory=list)
+    quarantined: bool = False  # the committed row is held out of the count by its owner
+
+    @property
+    def counted_before(self) -> bool:
+        return self.original_id is not None and not self.quarantined
+
+    @property
+    def counted_after(self) -> bool:
+        """A changed ballot stays as quarantined as its row; a new row (one
+        withdrawn and cast again in one batch) starts counted."""
+        return self.final_marks is not None and (self.new_row or not self.quarantined)
+
+    @property
+    def held_after(self) -> bool:  # the final ballot is a quarantined row
+        return self.final_marks is not None and not self.new_row and self.quarantined
 
     def answer_count(self) -> int:
         return len(self.answers) - len(self.answers_removed) + len(self.answers_added)

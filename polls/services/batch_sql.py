@@ -148,15 +148,19 @@ def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
         return {}
     poll_ids, keys = sorted({p for p, _ in pairs}), sorted({k for _, k in pairs})
     cursor.execute(
-        f"SELECT id, poll_id, voter_key, created_at FROM {_BALLOT}"
+        f"SELECT id, poll_id, voter_key, created_at, quarantine_id FROM {_BALLOT}"
         f" WHERE poll_id IN ({_in(poll_ids)}) AND voter_key IN ({_in(keys)})",
         [*poll_ids, *keys],
     )
     ballots: dict[tuple[str, str], BallotState] = {}
-    for ballot_id, poll_id, key, created_at in cursor.fetchall():
+    for ballot_id, poll_id, key, created_at, quarantine in cursor.fetchall():
         if (poll_id, key) in pairs:
             ballots[(poll_id, key)] = BallotState(
-                poll_id, pairs[(poll_id, key)], ballot_id, created_at=_aware(created_at)
+                poll_id,
+                pairs[(poll_id, key)],
+                ballot_id,
+                created_at=_aware(created_at),
+                quarantined=quarantine is not None,
             )
     if ballots:
         ids = {b.original_id: b for b in ballots.values() if b.original_id is not None}
@@ -333,13 +337,18 @@ def _ballot_rows(cursor, changed: list[BallotState], at) -> None:
 
 
 def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
-    """One counter update per choice and one version step per poll."""
+    """One counter update per choice and one version step per poll. A
+    quarantined ballot counts nowhere but in the poll's `quarantined`."""
     votes: Counter = Counter()
     totals: Counter = Counter()
+    held: Counter = Counter()
     for b in changed:
-        votes.update(c for c, _ in b.final_marks or ())
-        votes.subtract(c for c, _ in b.original_marks)
-        totals[b.poll_id] += (b.final_marks is not None) - (b.original_id is not None)
+        if b.counted_after:
+            votes.update(c for c, _ in b.final_marks or ())
+        if b.counted_before:
+            votes.subtract(c for c, _ in b.original_marks)
+        totals[b.poll_id] += b.counted_after - b.counted_before
+        held[b.poll_id] += b.held_after - (b.original_id is not None and b.quarantined)
     votes = Counter({c: d for c, d in votes.items() if d})
     if votes:
         cases = " ".join(["WHEN %s THEN %s"] * len(votes))
@@ -350,6 +359,12 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
     if touched:
         polls = sorted(touched)
         cases = " ".join(["WHEN %s THEN %s"] * len(polls))
+        if any(held.values()):  # a quarantined ballot withdrawn: rare, a statement of its own
+            cursor.execute(
+                f"UPDATE {_POLL} SET quarantined = quarantined + CASE id {cases} END"
+                f" WHERE id IN ({_in(polls)})",
+                [*(v for p in polls for v in (p, held[p])), *polls],
+            )
         cursor.execute(
             f"UPDATE {_POLL} SET version = version + 1, updated_at = %s,"
             f" total_votes = total_votes + CASE id {cases} END WHERE id IN ({_in(polls)})",
@@ -362,16 +377,18 @@ def _lines(cursor, changed: list[BallotState], polls: dict[str, PollState]) -> N
     delta: Counter = Counter()
     for b in changed:
         kind = polls[b.poll_id].poll.kind
-        for key, n in kinds.lines(kind, b.final_marks or ()).items():
-            delta[(b.poll_id, key)] += n
-        for key, n in kinds.lines(kind, b.original_marks).items():
-            delta[(b.poll_id, key)] -= n
-        for _, words, state in b.answers_added:
-            for key in text.lines(words, state):
-                delta[(b.poll_id, key)] += 1
-        for answer_id in b.answers_removed:
-            for key in text.lines(*b.answers[answer_id]):
-                delta[(b.poll_id, key)] -= 1
+        if b.counted_after:
+            for key, n in kinds.lines(kind, b.final_marks or ()).items():
+                delta[(b.poll_id, key)] += n
+            for _, words, state in b.answers_added:
+                for key in text.lines(words, state):
+                    delta[(b.poll_id, key)] += 1
+        if b.counted_before:
+            for key, n in kinds.lines(kind, b.original_marks).items():
+                delta[(b.poll_id, key)] -= n
+            for answer_id in b.answers_removed:
+                for key in text.lines(*b.answers[answer_id]):
+                    delta[(b.poll_id, key)] -= 1
     lines_apply(cursor, delta)
 
 

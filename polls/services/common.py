@@ -16,17 +16,20 @@ from realtime import publish
 from ..models import Poll
 
 
-def locked_poll(poll_id: str, user) -> Poll:
-    poll = Poll.objects.select_for_update().filter(pk=poll_id).first()
+def locked_poll(poll_id: str, user, *, lock: bool = True) -> Poll:
+    polls = Poll.objects.select_for_update() if lock else Poll.objects
+    poll = polls.filter(pk=poll_id).first()
     if poll is None or (poll.status == Poll.Status.DRAFT and poll.owner_id != user.pk):
         raise NotFound("No poll with this id.")
     return poll
 
 
-def locked_owned_poll(poll_id: str, user) -> Poll:
+def locked_owned_poll(poll_id: str, user, *, lock: bool = True) -> Poll:
+    """The poll, row-locked for the caller's transaction (`lock=False`: only
+    read, for a check before the write), if `user` owns it."""
     if not user.is_authenticated:
         raise NotAuthenticated()
-    poll = locked_poll(poll_id, user)
+    poll = locked_poll(poll_id, user, lock=lock)
     if poll.owner_id != user.pk:
         raise Forbidden("Only the poll's owner may do this.")
     return poll

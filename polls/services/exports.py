@@ -110,7 +110,7 @@ def _write(writer, export: Export) -> int:
     poll = export.poll
     results = selectors.results_get(poll_id=poll.pk, user=export.owner, voter=None)
     texts = {c["id"]: c["text"] for c in results["choices"]}
-    writer.writerow(["poll", "question", "version", "status", "total_votes"])
+    writer.writerow(["poll", "question", "version", "status", "total_votes", "quarantined"])
     writer.writerow(
         [
             poll.pk,
@@ -118,6 +118,7 @@ def _write(writer, export: Export) -> int:
             results["version"],
             results["status"],
             results["total_votes"],
+            results.get("quarantined", 0),
         ]
     )
     writer.writerow([])
@@ -127,22 +128,30 @@ def _write(writer, export: Export) -> int:
         return _write_questions(writer, export)
     _write_choices(writer, poll, results)
     writer.writerow([])
-    writer.writerow(["voter", "choices", "voted_at"])
+    writer.writerow(["voter", "choices", "voted_at", "quarantined"])
     marks = (
         BallotChoice.objects.filter(poll=poll)
         .order_by("ballot_id", *(["value"] if poll.kind == Poll.Kind.RANKING else []), "choice_id")
-        .values_list("ballot_id", "ballot__voter_key", "ballot__created_at", "choice_id", "value")
+        .values_list(
+            "ballot_id",
+            "ballot__voter_key",
+            "ballot__created_at",
+            "ballot__quarantine",
+            "choice_id",
+            "value",
+        )
         .iterator(chunk_size=CHUNK)
     )
     rows = 0
     for _, group in itertools.groupby(marks, key=lambda mark: mark[0]):
         ballot = list(group)
-        _, voter_key, created_at, _, _ = ballot[0]
+        _, voter_key, created_at, quarantine, _, _ = ballot[0]
         writer.writerow(
             [
                 _pseudonym(poll.pk, voter_key),
-                inert("; ".join(_mark(poll, texts.get(m[3], "?"), m[4]) for m in ballot)),
+                inert("; ".join(_mark(poll, texts.get(m[4], "?"), m[5]) for m in ballot)),
                 created_at.isoformat(),
+                _held(quarantine),
             ]
         )
         rows += 1
@@ -159,18 +168,18 @@ def _write_answers(writer, export: Export, results: dict) -> int:
     writer.writerow(["word", "count"])
     writer.writerows([inert(w["word"]), w["count"]] for w in results["words"])
     writer.writerow([])
-    writer.writerow(["voter", "answer", "state", "answered_at"])
+    writer.writerow(["voter", "answer", "state", "answered_at", "quarantined"])
     answers = (
         Answer.objects.filter(poll=poll)
         .exclude(state=Answer.State.HIDDEN)
         .order_by("created_at", "id")
-        .values_list("ballot__voter_key", "text", "state", "created_at")
+        .values_list("ballot__voter_key", "text", "state", "created_at", "ballot__quarantine")
         .iterator(chunk_size=CHUNK)
     )
     rows = 0
-    for voter_key, text, state, created_at in answers:
+    for voter_key, text, state, created_at, quarantine in answers:
         voter = _pseudonym(poll.pk, voter_key)
-        writer.writerow([voter, inert(text), state, created_at.isoformat()])
+        writer.writerow([voter, inert(text), state, created_at.isoformat(), _held(quarantine)])
         rows += 1
         if rows % PROGRESS_EVERY == 0:
             Export.objects.filter(pk=export.pk).update(rows=rows)
@@ -241,6 +250,12 @@ def _mark(poll: Poll, text: str, value: int | None) -> str:
 
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _held(quarantine: int | None) -> str:
+    """A ballot's mark in the export: kept, and marked, when the owner holds
+    it out of the count (services.integrity)."""
+    return "" if quarantine is None else "yes"
 
 
 def inert(text: str) -> str:

@@ -1,12 +1,106 @@
-"""Stuffing detection's writes: its signals' retention (polls/integrity.py
-reads them)."""
+"""Stuffing detection's writes: the owner's quarantine and release of
+ballots, and the signals' retention (polls/integrity.py finds clusters,
+polls.selectors reads them).
+
+A quarantined ballot stays in the database and in the export, marked; it is
+not counted. Quarantine and release flip `Ballot.quarantine` and then set the
+poll's cached counters to what the counted rows give (services.polls.
+counters_fix: a new version, and every screen updates), all under the poll's
+row lock, so a ballot arriving meanwhile is counted exactly once. Each is
+recorded (IntegrityAction): who, when, which signal, how many ballots.
+"""
 
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from ..models import Ballot
+from nexus.errors import Invalid
+
+from .. import selectors
+from ..models import Ballot, IntegrityAction
+from .common import locked_owned_poll
+from .polls import counters_fix
+
+ALL_FLAGGED, ALL = "all_flagged", "all"
+CHUNK = 5000  # ballot ids per UPDATE (SQLite's bound on parameters)
+
+
+def ballots_quarantine(*, poll_id: str, user, signal: str | None) -> IntegrityAction:
+    """Quarantine the ballots of one signal (`signal`, an id from the report)
+    or, with None, every flagged ballot. The clusters are found before the
+    poll is locked (a scan of its ballots need not hold up its votes): what
+    is quarantined is what the owner was shown, not ballots that came since."""
+    poll = locked_owned_poll(poll_id, user, lock=False)
+    found, _ = selectors.poll_clusters(poll=poll)
+    if signal is None:
+        ids = set().union(*(cluster.ballots for cluster in found))
+        detail = f"every flagged ballot: {len(found)} signal(s)"
+    else:
+        cluster = next((c for c in found if c.id == signal), None)
+        if cluster is None:
+            raise _unknown(signal)
+        ids, detail = cluster.ballots, cluster.detail
+    return _move(
+        poll_id, user, IntegrityAction.Action.QUARANTINE, signal or ALL_FLAGGED, detail, ids
+    )
+
+
+def ballots_release(*, poll_id: str, user, signal: str | None) -> IntegrityAction:
+    """Count again the quarantined ballots of one signal (those quarantined by
+    its name, and those it holds now) or, with None, every quarantined ballot."""
+    poll = locked_owned_poll(poll_id, user, lock=False)
+    held = Ballot.objects.filter(poll=poll, quarantine__isnull=False)
+    if signal is None:
+        return _move(poll_id, user, IntegrityAction.Action.RELEASE, ALL, "", None)
+    found, _ = selectors.poll_clusters(poll=poll)
+    cluster = next((c for c in found if c.id == signal), None)
+    named = IntegrityAction.objects.filter(
+        poll=poll, action=IntegrityAction.Action.QUARANTINE, signal=signal
+    )
+    if cluster is None and not named.exists():
+        raise _unknown(signal)
+    ids = set(held.filter(quarantine__in=named).values_list("id", flat=True))
+    ids |= cluster.ballots if cluster else set()
+    detail = (
+        cluster.detail if cluster else named.order_by("-id").values_list("detail", flat=True)[0]
+    )
+    return _move(poll_id, user, IntegrityAction.Action.RELEASE, signal, detail, ids)
+
+
+@transaction.atomic
+def _move(
+    poll_id: str, user, action: str, signal: str, detail: str, ids: set[int] | None
+) -> IntegrityAction:
+    """Quarantine (or release) the ballots `ids` (None: every quarantined
+    one) that are not already so, record it, and fix the counters."""
+    poll = locked_owned_poll(poll_id, user)
+    record = IntegrityAction.objects.create(
+        poll=poll, user=user, action=action, signal=signal, detail=detail[:300]
+    )
+    quarantining = action == IntegrityAction.Action.QUARANTINE
+    ballots = Ballot.objects.filter(poll=poll, quarantine__isnull=quarantining)
+    to = record if quarantining else None
+    if ids is None:
+        record.ballots = ballots.update(quarantine=to)
+    else:
+        ordered = sorted(ids)
+        record.ballots = sum(
+            ballots.filter(pk__in=ordered[i : i + CHUNK]).update(quarantine=to)
+            for i in range(0, len(ordered), CHUNK)
+        )
+    record.save(update_fields=["ballots"])
+    if record.ballots:
+        counters_fix(poll)
+    return record
+
+
+def _unknown(signal: str) -> Invalid:
+    return Invalid(
+        "No such signal in this poll.",
+        fields={"signal": "Not a signal of this poll: take an id from its integrity report."},
+    )
 
 
 def signals_purge() -> int:

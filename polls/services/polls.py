@@ -118,47 +118,78 @@ def poll_delete(*, poll_id: str, user) -> None:
 @dataclass(frozen=True)
 class Drift:
     poll_id: str
-    what: str  # "total_votes", "choice <id>", "count <TallyLine key>" or "upvotes <question id>"
+    what: str  # "total_votes", "quarantined", "choice <id>", "count <key>" or "upvotes <id>"
     cached: int
     actual: int
+
+
+@dataclass(frozen=True)
+class Counts:
+    """A poll's tally as its rows give it."""
+
+    total: int  # ballots
+    choices: Counter  # choice id -> ballots naming it
+    lines: Counter  # TallyLine key -> count (rating, ranking, text)
+    quarantined: int  # ballots held out (0 when they are counted in)
+
+
+def counts_of(poll: Poll, *, with_quarantined: bool = False) -> Counts:
+    """The tally from the ballot rows: the counted ones (what the cached
+    counters hold), or every ballot, quarantined ones too (what the tally
+    would be without the quarantine: `manage.py recount` shows both)."""
+    ballots = Ballot.objects.filter(poll=poll)
+    marks = BallotChoice.objects.filter(poll=poll)
+    answers = Answer.objects.filter(poll=poll)
+    held = 0
+    if not with_quarantined:
+        held = ballots.filter(quarantine__isnull=False).count()
+        ballots = ballots.filter(quarantine__isnull=True)
+        marks = marks.filter(ballot__quarantine__isnull=True)
+        answers = answers.filter(ballot__quarantine__isnull=True)
+    choices = Counter(dict(marks.values_list("choice").annotate(n=Count("id")).order_by()))
+    lines: Counter = Counter()
+    if poll.kind in kinds.WITH_LINES:
+        per_ballot: dict[int, list] = defaultdict(list)
+        for ballot_id, choice_id, value in marks.values_list("ballot_id", "choice_id", "value"):
+            per_ballot[ballot_id].append((choice_id, value))
+        for ballot_marks in per_ballot.values():
+            lines.update(kinds.lines(poll.kind, ballot_marks))
+        for words, state in answers.values_list("words", "state"):
+            lines.update(text.lines(words, state))
+    return Counts(ballots.count(), choices, lines, held)
 
 
 @transaction.atomic
 def poll_recount(*, poll_id: str) -> list[Drift]:
     """Recompute the cached counters from the ballot rows; fix and report drift."""
     poll = Poll.objects.select_for_update().get(pk=poll_id)
-    actual = dict(
-        BallotChoice.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id"))
-    )
-    drifts = _lines_recount(poll) + _upvotes_recount(poll)
+    return counters_fix(poll)
+
+
+def counters_fix(poll: Poll) -> list[Drift]:
+    """Set `poll`'s cached counters (locked by the caller) to what its rows
+    give, with a new version if any moved; report what did."""
+    actual = counts_of(poll)
+    drifts = _lines_recount(poll, actual.lines) + _upvotes_recount(poll)
     for choice in Choice.objects.filter(poll=poll):
-        count = actual.get(choice.id, 0)
+        count = actual.choices[choice.id]
         if choice.votes != count:
             drifts.append(Drift(poll.id, f"choice {choice.id}", choice.votes, count))
             Choice.objects.filter(pk=choice.pk).update(votes=count)
-    total = Ballot.objects.filter(poll=poll).count()
-    if poll.total_votes != total:
-        drifts.append(Drift(poll.id, "total_votes", poll.total_votes, total))
-        poll.total_votes = total
+    for name, count in (("total_votes", actual.total), ("quarantined", actual.quarantined)):
+        cached = getattr(poll, name)
+        if cached != count:
+            drifts.append(Drift(poll.id, name, cached, count))
+            setattr(poll, name, count)
     if drifts:  # the tally changed: a new version, never an old one reused
-        bump(poll, fields=["total_votes"])
+        bump(poll, fields=["total_votes", "quarantined"])
     return drifts
 
 
-def _lines_recount(poll: Poll) -> list[Drift]:
-    """A rating or ranking poll's TallyLine counts, rebuilt from its marks."""
+def _lines_recount(poll: Poll, actual: Counter) -> list[Drift]:
+    """A rating, ranking or text poll's TallyLine counts, rebuilt from its rows."""
     if poll.kind not in kinds.WITH_LINES:
         return []
-    ballots: dict[int, list] = defaultdict(list)
-    for ballot_id, choice_id, value in BallotChoice.objects.filter(poll=poll).values_list(
-        "ballot_id", "choice_id", "value"
-    ):
-        ballots[ballot_id].append((choice_id, value))
-    actual: Counter = Counter()
-    for marks in ballots.values():
-        actual.update(kinds.lines(poll.kind, marks))
-    for words, state in Answer.objects.filter(poll=poll).values_list("words", "state"):
-        actual.update(text.lines(words, state))
     TallyLine.objects.filter(poll=poll, count=0).delete()  # nothing to count, nothing to keep
     cached = dict(TallyLine.objects.filter(poll=poll).values_list("key", "count"))
     drifts = [
@@ -169,7 +200,7 @@ def _lines_recount(poll: Poll) -> list[Drift]:
     if drifts:
         TallyLine.objects.filter(poll=poll).delete()
         TallyLine.objects.bulk_create(
-            [TallyLine(poll=poll, key=key, count=n) for key, n in sorted(actual.items())]
+            [TallyLine(poll=poll, key=key, count=n) for key, n in sorted(actual.items()) if n]
         )
     return drifts
 

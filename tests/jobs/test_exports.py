@@ -38,11 +38,11 @@ def test_owner_exports_results_and_pseudonymised_ballots(
     assert (done["status"], done["rows"]) == ("done", 2)
     rows = download(owner_api, done)
     assert rows[:2] == [
-        ["poll", "question", "version", "status", "total_votes"],
-        [poll.id, "Which colour?", "3", "open", "2"],
+        ["poll", "question", "version", "status", "total_votes", "quarantined"],
+        [poll.id, "Which colour?", "3", "open", "2", "0"],
     ]
     assert rows[4:7] == [["Red", "1", "0.5"], ["Green", "1", "0.5"], ["Blue", "0", "0.0"]]
-    ballots = rows[rows.index(["voter", "choices", "voted_at"]) + 1 :]
+    ballots = rows[rows.index(["voter", "choices", "voted_at", "quarantined"]) + 1 :]
     assert [b[1] for b in ballots] == ["Red", "Green"]
     assert all(len(b[0]) == 20 and "voter-000" not in b[0] for b in ballots)
 

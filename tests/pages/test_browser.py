@@ -1004,3 +1004,53 @@ def test_a_pow_qa_poll_asks_and_upvotes_with_one_proof_each_time_it_is_needed(
     assert proofs_read == []  # a proof goes with writes only, never with reading the list
     questions = host.api("GET", f"/api/polls/{poll['id']}/results/").json()["questions"]
     assert {q["text"]: q["upvotes"] for q in questions} == {"Is this recorded?": 0, "Slides?": 1}
+
+
+def test_the_dashboard_flags_a_stuffer_and_one_click_takes_it_off_the_projector(
+    site, host, screen, projector
+):
+    """Five people vote Green; a script casts 60 ballots for Red from one
+    address with new voter ids. The owner's badge says flagged, the timeline
+    shows the burst, and quarantining its signal takes the 60 off the
+    projector within a second; releasing them puts them back."""
+    from polls.voters import voter_id_issue
+
+    poll = host.poll(question="Best talk of the day?", max_ballots_per_address=0)
+    for n in range(5):
+        assert vote_over_api(site, poll, 1, f"stuffing-person-{n}") == 201
+    with httpx.Client(headers={"User-Agent": "curl/8.5.0"}) as script:
+        for _ in range(60):
+            red = {"choices": [poll["choices"][0]["id"]]}
+            headers = {"X-Voter-Id": voter_id_issue()}
+            assert script.post(f"{site.url}{poll['urls']['vote']}", json=red, headers=headers)
+    present = projector.new_page()
+    present.goto(f"{site.url}{poll['urls']['present']}")
+    expect(present.locator("#total")).to_have_text("65")
+
+    host.sign_in(screen)
+    dashboard = screen.new_page()
+    dashboard.goto(f"{site.url}/dashboard/")
+    card = dashboard.locator(f'article[data-poll="{poll["id"]}"]')
+    badge = card.locator(".integrity .badge")
+    expect(badge).to_contain_text("flagged")
+    card.locator(".integrity summary").click()
+    flagged_height = "els => els.reduce((sum, el) => sum + el.getBoundingClientRect().height, 0)"
+    assert card.locator(".timeline .flagged").evaluate_all(flagged_height) > 20
+    burst = card.locator(".signals li", has_text="prefix burst")
+    expect(burst).to_contain_text("60 new voter ids from one network")
+    clicked = time.monotonic()
+    burst.get_by_role("button", name="Quarantine the 60 ballots of this prefix burst").click()
+    expect(present.locator("#total")).to_have_text("5", timeout=SECOND)
+    assert time.monotonic() - clicked <= 1.0
+    expect(badge).to_contain_text("60 quarantined")
+    expect(card.locator(".integrity-log li").first).to_contain_text(
+        f"{host.username} quarantined 60 ballots: 60 new voter ids"
+    )
+    assert card.locator(".timeline .held").evaluate_all(flagged_height) > 20
+    expect(card.locator(".total")).to_have_text("5")
+    card.scroll_into_view_if_needed()
+    shoot(dashboard, "dashboard-integrity")
+
+    card.get_by_role("button", name="Release all").click()
+    expect(present.locator("#total")).to_have_text("65", timeout=SECOND)
+    expect(badge).not_to_contain_text("quarantined")

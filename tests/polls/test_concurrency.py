@@ -10,8 +10,10 @@ from django.core.management import call_command
 from django.db import connections
 from rest_framework.test import APIClient
 
-from polls import challenges
+from polls import challenges, selectors, services
 from polls.models import Ballot, BallotChoice, SpentChallenge
+from polls.services import integrity
+from polls.voters import voter_id_issue
 from tests.factories import UserFactory, make_poll
 from tests.helpers import cast, choice_ids, solve, vote
 
@@ -268,3 +270,34 @@ def test_one_solved_challenge_sent_by_ten_voters_at_once_buys_one_ballot(setting
     statuses = run_together(10, lambda i: cast(f"owner-{i}", own[i]).status_code)
     assert statuses == [201] * 10
     assert Ballot.objects.filter(poll=poll).count() == SpentChallenge.objects.count() == 11
+
+
+def test_a_quarantine_while_ballots_arrive_and_change_counts_each_exactly_once():
+    """The owner quarantines a stuffer's 60 ballots while 8 of them change
+    their vote and 11 people vote: no ballot is lost, counted twice, or let
+    out of the quarantine by its change."""
+    owner = UserFactory()
+    poll = make_poll(owner=owner, max_ballots_per_address=0, allow_vote_change=True)
+    red, green, blue = choice_ids(poll)
+    script = APIClient(REMOTE_ADDR="198.51.100.77", HTTP_USER_AGENT="curl/8.5")
+    stuffers = [voter_id_issue() for _ in range(60)]
+    for stuffer in stuffers:
+        assert vote(script, poll.id, [red], voter=None, x_voter_id=stuffer).status_code == 201
+    found, _ = selectors.poll_clusters(poll=poll)
+    (signal,) = [c.id for c in found if c.kind == "prefix_burst"]
+
+    def task(i):
+        if i == 0:
+            return integrity.ballots_quarantine(poll_id=poll.id, user=owner, signal=signal).ballots
+        if i <= 8:
+            return vote(script, poll.id, [blue], voter=None, x_voter_id=stuffers[i]).status_code
+        person = APIClient(REMOTE_ADDR=f"203.0.113.{i}", HTTP_USER_AGENT=f"phone {i}")
+        return vote(person, poll.id, [green], voter=f"person-{i}").status_code
+
+    assert run_together(20, task) == [60] + [200] * 8 + [201] * 11
+    results = APIClient().get(f"/api/polls/{poll.id}/results/").json()
+    assert (results["total_votes"], results["quarantined"]) == (11, 60)
+    assert [c["votes"] for c in results["choices"]] == [0, 11, 0]
+    assert Ballot.objects.filter(poll=poll).count() == 71
+    assert Ballot.objects.filter(poll=poll, quarantine__isnull=False).count() == 60
+    assert services.poll_recount(poll_id=poll.id) == []  # the cached counts are the rows'

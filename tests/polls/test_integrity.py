@@ -139,7 +139,8 @@ def test_a_paced_audience_of_300_from_one_address_is_not_flagged(user, owner_api
         at += rng.expovariate(300 / 90)
         Ballot.objects.filter(pk=pk).update(created_at=datetime.fromtimestamp(at, UTC))
     report = owner_api.get(f"/api/polls/{poll.id}/integrity/").json()
-    assert report == {"flagged": 0, "quarantined": 0, "signals": []}
+    assert (report["flagged"], report["quarantined"], report["signals"]) == (0, 0, [])
+    assert sum(report["arrivals"]["ballots"]) == 300 and not any(report["arrivals"]["flagged"])
 
 
 def test_only_the_owner_reads_the_report(poll, other_api, api, owner_api):
@@ -147,7 +148,13 @@ def test_only_the_owner_reads_the_report(poll, other_api, api, owner_api):
     assert other_api.get(url).status_code == 403
     assert api.get(url).status_code == 401
     assert owner_api.get("/api/polls/NOPE42/integrity/").status_code == 404
-    assert owner_api.get(url).json() == {"flagged": 0, "quarantined": 0, "signals": []}
+    assert owner_api.get(url).json() == {
+        "flagged": 0,
+        "quarantined": 0,
+        "signals": [],
+        "arrivals": {"start": None, "seconds": 1, "ballots": [], "flagged": [], "quarantined": []},
+        "actions": [],
+    }
 
 
 @pytest.mark.parametrize("bad", [0, -1, "500", 10**7, 1.5])

@@ -237,7 +237,7 @@ def test_csv_exports_words_and_every_answer_but_the_hidden(
     owner_api.post(f"/api/polls/{poll.id}/answers/{ids['secret plan']}/hide/")
     rows = csv_rows(owner_api, poll, settings, tmp_path, django_capture_on_commit_callbacks)
     assert rows[3:6] == [["word", "count"], ["demo", "1"], ["lovely", "1"]]
-    answers = rows[rows.index(["voter", "answer", "state", "answered_at"]) + 1 :]
+    answers = rows[rows.index(["voter", "answer", "state", "answered_at", "quarantined"]) + 1 :]
     assert [(a[1], a[2]) for a in answers] == [
         ('\'=HYPERLINK("evil") demo', "pending"),
         ("lovely demo", "shown"),

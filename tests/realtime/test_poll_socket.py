@@ -1,5 +1,7 @@
 """`/ws/polls/{id}/` on the in-memory layer and on real Redis."""
 
+import time
+
 import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
@@ -259,3 +261,43 @@ async def test_votes_made_outside_the_server_are_published_too(redis_layer, poll
     assert done.is_set()
     assert (await comm.receive_json_from(timeout=3))["version"] == 5
     await comm.disconnect()
+
+
+async def test_a_quarantine_and_its_release_reach_every_screen_within_a_second(layer, owner):
+    """The owner holds 60 stuffed ballots out of the count: both screens show
+    the smaller tally (and `quarantined`) within a second, and the whole
+    tally again within a second of the release."""
+    from polls.integrity import Signals
+    from polls.services import integrity
+
+    poll = await database_sync_to_async(make_poll)(owner=owner, max_ballots_per_address=0)
+
+    def stuff():
+        red, green, _ = choice_ids(poll)
+        script = Signals(net="attacker", agent="curl", voter_age=0)
+        for n in range(60):
+            services.vote_cast(
+                poll_id=poll.id,
+                voter=Voter.for_anon(voter_id(f"s{n}")),
+                choice_ids=[red],
+                signals=script,
+            )
+        services.vote_cast(poll_id=poll.id, voter=Voter.for_anon(voter_id("p")), choice_ids=[green])
+
+    await database_sync_to_async(stuff)()
+    screens = [connect(f"/ws/polls/{poll.id}/") for _ in range(2)]
+    for screen in screens:
+        assert (await screen.connect())[0]
+        assert (await screen.receive_json_from(timeout=3))["total_votes"] == 61
+    for act, total in (("quarantine", 1), ("release", 61)):
+        move = integrity.ballots_quarantine if act == "quarantine" else integrity.ballots_release
+        started = time.monotonic()
+        await database_sync_to_async(move)(poll_id=poll.id, user=owner, signal=None)
+        for screen in screens:
+            (state,) = await receive_until(screen, lambda m: "type" in m, timeout=1.0)
+            assert state["total_votes"] == total
+            assert state.get("quarantined", 0) == 61 - total
+            assert [c["votes"] for c in state["choices"]][:2] == [total - 1, 1]
+        assert time.monotonic() - started <= 1.0
+    for screen in screens:
+        await screen.disconnect()

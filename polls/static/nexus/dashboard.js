@@ -14,7 +14,9 @@ const live = watchPolls((state) => {
   card.el.querySelector(".status").textContent = state.status;
   card.el.querySelector(".status").dataset.status = state.status;
   card.el.dataset.status = state.status;
-  Object.assign(card, { status: state.status, total: state.total_votes });
+  const moved = state.total_votes !== card.total || (state.quarantined ?? 0) !== card.held;
+  Object.assign(card, { status: state.status, total: state.total_votes, held: state.quarantined ?? 0 });
+  if (moved) card.integrity?.refreshSoon();
   showActions(card);
   card.queue?.pendingNow(state.pending ?? 0);
   renderResults(card.el.querySelector(".bars"), card.texts, state, card.poll);
@@ -136,6 +138,115 @@ function moderationQueue(el, poll) {
   return { pendingNow(count) { if (count !== known) { known = count; refresh(); } } };
 }
 
+// Stuffing detection, for the owner: a badge (clean, n flagged, n
+// quarantined), the ballots' arrivals on a timeline with the flagged and
+// quarantined ones marked, each signal with its quarantine or release, and
+// what the owner did. The owner's socket says when ballots arrive; the report
+// reads every ballot and is rate limited per account, so it is fetched again
+// at most every INTEGRITY_EVERY ms, and at once after a quarantine or release.
+const INTEGRITY_EVERY = 15000;
+const time = (iso) => new Date(iso).toLocaleTimeString();
+
+function integrityBox(el, poll) {
+  const box = el.querySelector(".integrity");
+  const badge = box.querySelector(".badge");
+  const error = box.querySelector(".integrity-error");
+  const url = `/api/polls/${poll.id}/integrity/`;
+  let timer = null;
+  let last = 0;
+  box.hidden = false;
+
+  function drawTimeline(arrivals) {
+    const bars = box.querySelector(".timeline");
+    const most = Math.max(1, ...arrivals.ballots);
+    const start = arrivals.start ? new Date(arrivals.start).getTime() : 0;
+    bars.replaceChildren(...arrivals.ballots.map((count, i) => {
+      const held = arrivals.quarantined[i];
+      const flagged = Math.max(0, arrivals.flagged[i] - held);
+      const stretch = Object.assign(document.createElement("div"), { className: "stretch" });
+      stretch.title = `${new Date(start + i * arrivals.seconds * 1000).toLocaleTimeString()}: ${count} ballots, ${arrivals.flagged[i]} flagged, ${held} quarantined`;
+      for (const [part, n] of [["counted", count - held - flagged], ["flagged", flagged], ["held", held]]) {
+        const segment = Object.assign(document.createElement("span"), { className: part });
+        segment.style.height = `${(64 * n) / most}px`;
+        stretch.append(segment);
+      }
+      return stretch;
+    }));
+    const total = arrivals.ballots.reduce((a, b) => a + b, 0);
+    bars.setAttribute("aria-label", `${total} ballots in stretches of ${arrivals.seconds} s; the most in one stretch: ${most}`);
+    box.querySelector(".span").textContent = `${arrivals.seconds} s a bar`;
+  }
+
+  function signalItem(signal) {
+    const item = document.createElement("li");
+    item.dataset.signal = signal.id;
+    const what = Object.assign(document.createElement("strong"), { textContent: signal.kind.replace("_", " ") });
+    const held = signal.quarantined ? `, ${signal.quarantined} quarantined` : "";
+    item.append(what, ` ${signal.detail} (${time(signal.start)}–${time(signal.end)}${held})`);
+    const buttons = [];
+    if (signal.quarantined < signal.ballots) buttons.push(["Quarantine", "quarantine"]);
+    if (signal.quarantined > 0) buttons.push(["Release", "release"]);
+    for (const [label, path] of buttons) {
+      const button = Object.assign(document.createElement("button"), { type: "button", textContent: label });
+      button.dataset.act = path;
+      button.setAttribute("aria-label", `${label} the ${signal.ballots} ballots of this ${what.textContent}`);
+      button.addEventListener("click", () => act(button, path, { signal: signal.id }));
+      item.append(button);
+    }
+    return item;
+  }
+
+  function show(report) {
+    const { flagged, quarantined } = report;
+    badge.dataset.state = quarantined ? "quarantined" : flagged ? "flagged" : "clean";
+    const parts = [flagged && `${flagged} flagged`, quarantined && `${quarantined} quarantined`];
+    badge.textContent = parts.filter(Boolean).join(" · ") || "clean";
+    drawTimeline(report.arrivals);
+    box.querySelector(".signals").replaceChildren(...report.signals.map(signalItem));
+    box.querySelector(".quarantine-all").hidden = !report.signals.some((s) => s.quarantined < s.ballots);
+    box.querySelector(".release-all").hidden = !quarantined;
+    box.querySelector(".integrity-log").replaceChildren(...report.actions.slice(0, 10).map((a) => {
+      const did = a.action === "quarantine" ? "quarantined" : "released";
+      const which = a.signal === "all_flagged" ? "every flagged ballot" : a.signal === "all" ? "every quarantined ballot" : a.detail;
+      return Object.assign(document.createElement("li"), {
+        textContent: `${time(a.at)} · ${a.by ?? "a deleted account"} ${did} ${a.ballots} ballot${a.ballots === 1 ? "" : "s"}: ${which}`,
+      });
+    }));
+  }
+
+  async function refresh() {
+    timer = null;
+    last = Date.now();
+    const answer = await api("GET", url);
+    if (!answer.ok) {
+      error.textContent = plainError(answer);
+      if (answer.status === 429) later(1000 * (Number(answer.retryAfter) || 15));
+      return;
+    }
+    error.textContent = "";
+    show(answer.data);
+  }
+
+  function later(ms) { timer ??= setTimeout(refresh, ms); }
+
+  async function act(button, path, body) {
+    error.textContent = "";
+    button.disabled = true;
+    try {
+      const answer = await api("POST", `${url}${path}/`, body);
+      if (!answer.ok) { error.textContent = fieldErrors(answer); return; }
+      clearTimeout(timer);
+      await refresh();
+    } finally { button.disabled = false; }
+  }
+
+  box.querySelector(".quarantine-all").addEventListener("click", (event) => act(event.target, "quarantine", { all_flagged: true }));
+  box.querySelector(".release-all").addEventListener("click", (event) => act(event.target, "release", { all: true }));
+  box.addEventListener("toggle", () => { if (box.open) refresh(); });
+  if (poll.total_votes) refresh();
+  return { refreshSoon() { later(Math.max(0, last + INTEGRITY_EVERY - Date.now())); } };
+}
+
 function fieldErrors(answer) {
   const fields = answer.data?.fields;
   return fields ? Object.values(fields).join(" ") : plainError(answer);
@@ -219,7 +330,7 @@ function fillCard(el, poll) {
 function addCard(poll, before = null) {
   const el = template.content.firstElementChild.cloneNode(true);
   fillCard(el, poll);
-  const card = { el, poll, texts: choiceTexts(poll), status: poll.status, total: poll.total_votes };
+  const card = { el, poll, texts: choiceTexts(poll), status: poll.status, total: poll.total_votes, held: 0 };
   const error = el.querySelector(".card-error");
   const edit = editForm(card);
   const actions = {
@@ -255,6 +366,7 @@ function addCard(poll, before = null) {
   });
   grid.insertBefore(el, before);
   card.invites = poll.eligibility === "invite" ? invitesBox(el, poll) : null;
+  card.integrity = poll.kind === "qa" ? null : integrityBox(el, poll);
   const written = poll.kind === "text" || poll.kind === "qa";
   card.queue = written && poll.moderation === "pre" ? moderationQueue(el, poll) : null;
   cards.set(poll.id, card);

@@ -1,6 +1,8 @@
 """The accounts' pages: sign-up here; sign-in and sign-out are Django's
 own views (urls.py), throttled by django-axes (signin.py)."""
 
+import math
+
 from django import forms
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
@@ -23,13 +25,17 @@ class SignupForm(UserCreationForm):
 
 def signup(request):
     form = SignupForm(request.POST or None)
-    if request.method == "POST" and (wait := throttles_check([SignupThrottle()], request, None)):
-        form.add_error(
-            None,
-            f"Too many accounts were made from your network. Try again in {wait / 60:.0f} minutes.",
-        )
-        return render(request, "registration/signup.html", {"form": form}, status=429)
+    # Only a sign-up that would succeed counts against the address's limit: a
+    # mistyped password confirmation is not an account made.
     if request.method == "POST" and form.is_valid():
+        wait = throttles_check([SignupThrottle()], request, None)
+        if wait is not None:
+            minutes = max(1, math.ceil(wait / 60))
+            form.add_error(
+                None,
+                f"Too many accounts were made from your network. Try again in {minutes} minutes.",
+            )
+            return render(request, "registration/signup.html", {"form": form}, status=429)
         user, _ = user_register(
             username=form.cleaned_data["username"],
             password=form.cleaned_data["password1"],

@@ -382,6 +382,7 @@ class VoteView(OneTripThrottling, APIView):
             address=address_prefix(request),
             challenge=challenges.proof_from_header(request.headers.get(challenges.HEADER), poll_id),
             user_agent=request.headers.get("User-Agent", ""),
+            joined=getattr(request.user, "date_joined", None),
         )
         response = HttpResponse(
             outcome.body, status=outcome.status, content_type="application/json"

@@ -646,6 +646,7 @@ class Mutation:
             address=info.context.address,
             challenge=challenges.proof_from_header(challenge, poll_id),
             user_agent=info.context.request.headers.get("User-Agent", ""),
+            joined=getattr(_user(info), "date_joined", None),
         )
         if voter.generated:
             info.context.set_voter_cookie(voter.voter_id)

@@ -2,33 +2,39 @@
 they make that look stuffed. The owner decides what counts; nothing here
 changes a ballot.
 
-Signals, privacy-preserving by construction: the client's address prefix
-(polls.voters.address_prefix) and its user agent, each hashed with a key of
-this poll (an HMAC under SECRET_KEY: the same network is the same hash in
-one poll and unlinkable across polls), the voter id's age when it voted, and
-the ballot's time. Purged after NEXUS_SIGNAL_RETENTION_DAYS.
+Signals, privacy-preserving by construction: the client's network (its
+address, IPv6 to the /48 a site is given) and its user agent, each hashed
+with a key of this poll (an HMAC under SECRET_KEY: the same network is the
+same hash in one poll and unlinkable across polls), the voter's age when it
+voted (an anonymous voter id's, from its time of issue; an account's, from
+its sign-up), and the ballot's time. Purged after NEXUS_SIGNAL_RETENTION_DAYS.
 
 Clusters (thresholds in settings, defaults justified in docs/SECURITY.md):
 
-- `prefix_burst`: more new voter ids (younger than NEXUS_DETECT_NEW_SECONDS)
-  from one address prefix within NEXUS_DETECT_WINDOW_SECONDS than
-  NEXUS_DETECT_PREFIX_BALLOTS, or than the poll's `expected_audience` when it
-  says so (a room behind one NAT).
+- `prefix_burst`: more voters from one network than
+  NEXUS_DETECT_PREFIX_BALLOTS whose ids were issued (or accounts made)
+  within NEXUS_DETECT_WINDOW_SECONDS of each other: a script minting ids as
+  it votes, or ids harvested in a burst and spent later, however slowly.
+  A poll's `expected_audience` raises the bar for one network, its largest
+  (the venue's Wi-Fi behind one NAT), not for every network.
 - `rate_burst`: a ten-second stretch with more than NEXUS_DETECT_BURST_FACTOR
   times the poll's own typical ten seconds (the median of those with
-  ballots), and at least NEXUS_DETECT_BURST_MIN ballots.
+  ballots), and at least NEXUS_DETECT_BURST_MIN ballots, or more than the
+  poll's `expected_audience` when it says so (the room's first wave).
 - `lockstep`: NEXUS_DETECT_LOCKSTEP_BALLOTS ballots in a row with one user
-  agent, arriving at metronome-regular gaps (their coefficient of variation
-  under NEXUS_DETECT_LOCKSTEP_CV): people tap when they are ready, scripts on
-  a clock.
+  agent (a missing one is one agent too), arriving at metronome-regular gaps
+  (their coefficient of variation under NEXUS_DETECT_LOCKSTEP_CV): people
+  tap when they are ready, scripts on a clock.
 """
 
+import ipaddress
 import math
 import statistics
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
@@ -54,12 +60,33 @@ class Signals:
 NO_SIGNALS = Signals()
 
 
-def signals_of(*, poll_id: str, address: str, user_agent: str, voter: Voter) -> Signals:
+def signals_of(
+    *, poll_id: str, address: str, user_agent: str, voter: Voter, joined: datetime | None = None
+) -> Signals:
+    """`address`: the client's address prefix (polls.voters.address_prefix);
+    `joined`: a signed-in voter's sign-up time."""
+    now = time.time()
+    age = voter.age(now) if voter.is_anonymous else None
+    if voter.kind == "user" and joined is not None:
+        age = max(0, int(now - joined.timestamp()))
     return Signals(
-        net=_hashed(poll_id, "net", address),
-        agent=_hashed(poll_id, "ua", user_agent[:512]),
-        voter_age=voter.age(time.time()) if voter.is_anonymous else None,
+        net=_hashed(poll_id, "net", network(address)),
+        agent=_hashed(poll_id, "ua", user_agent[:512] or "(none)"),
+        voter_age=age,
     )
+
+
+def network(prefix: str) -> str:
+    """The network detection groups by: an IPv4 address as it is (one NAT),
+    an IPv6 /64 widened to its /48 (what one site, or one rented server, is
+    given: 65,536 /64s)."""
+    try:
+        net = ipaddress.ip_network(prefix, strict=False)
+    except ValueError:
+        return prefix
+    if net.version == 6 and net.prefixlen > 48:
+        return str(net.supernet(new_prefix=48))
+    return str(net)
 
 
 @dataclass(frozen=True)
@@ -95,12 +122,27 @@ class Cluster:
 def clusters(rows: list[Row], *, expected_audience: int | None) -> list[Cluster]:
     """Every cluster the rules find in a poll's ballots (`rows`, by time)."""
     rows = sorted(rows, key=lambda r: (r.at, r.id))
-    found = _prefix_bursts(rows, expected_audience) + _rate_bursts(rows) + _lockstep(rows)
+    found = (
+        _prefix_bursts(rows, expected_audience)
+        + _rate_bursts(rows, expected_audience)
+        + _lockstep(rows)
+    )
     return sorted(found, key=lambda c: (c.start, c.kind))
 
 
-def _windows(rows: list[Row], span: float, more_than: int) -> list[list[Row]]:
-    """Runs of `rows` (by time) inside windows of `span` seconds that hold
+@dataclass(frozen=True)
+class _Issued:
+    """A row placed at its voter's time of issue, for _windows."""
+
+    at: float
+    row: Row
+
+
+Timed = TypeVar("Timed", Row, _Issued)
+
+
+def _windows(rows: list[Timed], span: float, more_than: int) -> list[list[Timed]]:
+    """Runs of `rows` (by their `at`) inside windows of `span` seconds that hold
     more than `more_than` of them; overlapping windows make one run."""
     flagged = [False] * len(rows)
     j, marked = 0, -1  # the window's first row; the last row flagged
@@ -111,7 +153,7 @@ def _windows(rows: list[Row], span: float, more_than: int) -> list[list[Row]]:
             for k in range(max(j, marked + 1), i + 1):
                 flagged[k] = True
             marked = i
-    runs: list[list[Row]] = []
+    runs: list[list[Timed]] = []
     for k, row in enumerate(rows):
         if flagged[k]:
             if k and flagged[k - 1]:
@@ -122,35 +164,44 @@ def _windows(rows: list[Row], span: float, more_than: int) -> list[list[Row]]:
 
 
 def _cluster(kind: str, key: str, run: list[Row], detail: str) -> Cluster:
-    start, end = run[0].at, run[-1].at
+    start, end = min(r.at for r in run), max(r.at for r in run)
     return Cluster(f"{kind}:{key}:{int(start)}", kind, detail, {r.id for r in run}, start, end)
 
 
 def _prefix_bursts(rows: list[Row], expected_audience: int | None) -> list[Cluster]:
-    limit = max(settings.NEXUS_DETECT_PREFIX_BALLOTS, expected_audience or 0)
-    window, young = settings.NEXUS_DETECT_WINDOW_SECONDS, settings.NEXUS_DETECT_NEW_SECONDS
-    by_net: dict[str, list[Row]] = defaultdict(list)
+    window = settings.NEXUS_DETECT_WINDOW_SECONDS
+    by_net: dict[str, list[_Issued]] = defaultdict(list)
     for row in rows:
-        if row.net and row.voter_age is not None and row.voter_age <= young:
-            by_net[row.net].append(row)
+        if row.net and row.voter_age is not None:
+            by_net[row.net].append(_Issued(row.at - row.voter_age, row))
+    venue = max(by_net, key=lambda net: len(by_net[net]), default=None)
     found = []
     for net, group in by_net.items():
+        limit = settings.NEXUS_DETECT_PREFIX_BALLOTS
+        if net == venue:
+            limit = max(limit, expected_audience or 0)
+        group.sort(key=lambda issued: (issued.at, issued.row.id))
         for run in _windows(group, window, limit):
             detail = (
-                f"{len(run)} new voter ids from one network, more than {limit} within {window} s"
+                f"{len(run)} voters from one network with ids issued within {window} s"
+                f" of each other, more than {limit}"
             )
-            found.append(_cluster("prefix_burst", net, run, detail))
+            found.append(_cluster("prefix_burst", net, [i.row for i in run], detail))
     return found
 
 
-def _rate_bursts(rows: list[Row]) -> list[Cluster]:
+def _rate_bursts(rows: list[Row], expected_audience: int | None) -> list[Cluster]:
     if not rows:
         return []
     bins: dict[int, list[Row]] = defaultdict(list)
     for row in rows:
         bins[int(row.at // BIN)].append(row)
     typical = statistics.median(len(b) for b in bins.values())
-    limit = max(settings.NEXUS_DETECT_BURST_MIN - 1, settings.NEXUS_DETECT_BURST_FACTOR * typical)
+    limit = max(
+        settings.NEXUS_DETECT_BURST_MIN - 1,
+        settings.NEXUS_DETECT_BURST_FACTOR * typical,
+        expected_audience or 0,
+    )
     found = []
     for number, group in sorted(bins.items()):
         if len(group) > limit:

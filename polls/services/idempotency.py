@@ -76,8 +76,11 @@ def vote_answer(
     address: str = "",
     challenge: Proof | None = None,
     user_agent: str = "",
+    joined=None,
 ) -> VoteOutcome:
     """Cast a vote, or replay the first answer to `key`: the same for REST and GraphQL.
+    `address`, `user_agent` and `joined` (an account's sign-up) are stuffing
+    detection's signals (polls.integrity).
 
     Keys are scoped to the voter that sent them. A request without a voter id
     gets a new one (`voter.generated`), so its key can never match another
@@ -103,7 +106,7 @@ def vote_answer(
             address=address,
             challenge=challenge,
             signals=signals_of(
-                poll_id=poll_id, address=address, user_agent=user_agent, voter=voter
+                poll_id=poll_id, address=address, user_agent=user_agent, voter=voter, joined=joined
             ),
             key=key,
             fingerprint=fingerprint(poll_id, body.as_json()) if key else "",

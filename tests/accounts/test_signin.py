@@ -145,3 +145,28 @@ def test_accounts_made_from_one_address_are_throttled_on_both_paths(monkeypatch)
         ).status_code
         == 201
     )
+
+
+def test_a_mistyped_sign_up_does_not_use_up_the_addresss_accounts(monkeypatch):
+    monkeypatch.setattr(SignupThrottle, "rate", "2/hour", raising=False)
+    page = Client(REMOTE_ADDR="198.51.100.22")
+
+    def sign_up(name: str, confirm: str) -> int:
+        body = {
+            "username": name,
+            "email": "m@example.org",
+            "password1": "Xq7!long-pass",
+            "password2": confirm,
+        }
+        return page.post("/accounts/signup/", body).status_code
+
+    assert [sign_up(f"typo{n}", "Xq7!long-pasS") for n in range(3)] == [200, 200, 200]
+    page.logout()
+    assert sign_up("made1", "Xq7!long-pass") == 302
+    page.logout()
+    assert sign_up("made2", "Xq7!long-pass") == 302
+    page.logout()
+    assert sign_up("made3", "Xq7!long-pass") == 429
+    assert sorted(
+        User.objects.filter(username__startswith="made").values_list("username", flat=True)
+    ) == ["made1", "made2"]

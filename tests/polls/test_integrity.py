@@ -54,12 +54,45 @@ def test_a_room_of_300_behind_one_nat_is_not_flagged_when_the_poll_expects_500()
 def test_the_same_room_is_flagged_under_the_default_when_the_poll_does_not_say(settings):
     found = clusters(room(300, seconds=60), expected_audience=None)
     assert kinds(found) == [("prefix_burst", 300)]
-    assert "more than 50 within 60 s" in found[0].detail
+    assert "ids issued within 60 s of each other, more than 50" in found[0].detail
 
 
-def test_returning_voters_are_not_new_ids():
-    rows = [Row(i, T0 + i * 0.05, "office", "x", voter_age=3600) for i in range(100)]
-    assert "prefix_burst" not in [c.kind for c in clusters(rows, expected_audience=None)]
+def test_returning_voters_whose_ids_were_issued_over_weeks_are_not_a_burst():
+    rng = random.Random(5)
+    rows = [
+        Row(i, T0 + i * 0.5, "office", f"x{i}", voter_age=int(rng.uniform(3600, 30 * 86400)))
+        for i in range(100)
+    ]
+    assert clusters(rows, expected_audience=None) == []
+
+
+def test_ids_harvested_in_a_burst_and_spent_slowly_later_are_a_prefix_burst():
+    """100 ids minted within 30 s, then cast an hour later at human-looking,
+    random gaps over 50 minutes: no new ids, no rate burst, no lockstep."""
+    rng, at, rows = random.Random(9), T0 + 3600, []
+    minted = [T0 + rng.uniform(0, 30) for _ in range(100)]
+    for i, issued in enumerate(minted):
+        at += rng.uniform(5, 55)
+        rows.append(Row(i, at, "attacker", f"agent {i % 9}", voter_age=int(at - issued)))
+    assert kinds(clusters(rows, expected_audience=None)) == [("prefix_burst", 100)]
+
+
+def test_expected_audience_raises_the_bar_for_the_venues_network_only():
+    hall = room(300, seconds=60)
+    script = [Row(1000 + i, T0 + 5 + i * 0.3, "attacker", f"a{i}", 0) for i in range(60)]
+    found = clusters(hall + script, expected_audience=500)
+    assert [(c.kind, c.id.split(":")[1], len(c.ballots)) for c in found] == [
+        ("prefix_burst", "attacker", 60)
+    ]
+
+
+def test_a_lectures_first_wave_is_not_a_rate_burst_when_the_poll_expects_it():
+    """300 phones in the first 20 s, then a straggler every half minute."""
+    rng = random.Random(2)
+    wave = [Row(i, T0 + rng.uniform(0, 20), f"n{i}", f"u{i}", 3600 * 24) for i in range(300)]
+    late = [Row(400 + i, T0 + 30 + 30 * i, f"m{i}", f"v{i}", 3600 * 24) for i in range(40)]
+    assert clusters(wave + late, expected_audience=400) == []
+    assert {c.kind for c in clusters(wave + late, expected_audience=None)} == {"rate_burst"}
 
 
 def test_a_burst_far_above_the_polls_own_rate_is_a_rate_burst():
@@ -95,6 +128,29 @@ def test_a_ballot_keeps_hashed_signals_unlinkable_across_polls(user):
     assert len(a.net) == len(a.agent) == 16 and "203.0.113" not in a.net
     assert (a.net, a.agent) != (b.net, b.agent)
     assert 0 <= a.voter_age < 60
+
+
+def test_a_missing_user_agent_is_an_agent_and_one_ipv6_site_is_one_network(user):
+    poll = make_poll(owner=user, max_ballots_per_address=0)
+    red = choice_ids(poll)[:1]
+    for n, address in enumerate(("2001:db8:7:1::5", "2001:db8:7:ffff::9", "2001:db8:8::1")):
+        bare = APIClient(REMOTE_ADDR=address)
+        assert vote(bare, poll.id, red, voter=f"v6-{n}").status_code == 201
+    first, second, elsewhere = Ballot.objects.filter(poll=poll).order_by("id")
+    assert first.agent != "" and first.agent == second.agent
+    assert first.net == second.net != elsewhere.net  # two /64s of one /48; another /48
+
+
+def test_an_accounts_age_is_its_age_since_sign_up(user):
+    from tests.conftest import client_for
+    from tests.factories import UserFactory
+
+    poll = make_poll(owner=user)
+    voter = UserFactory()
+    voter.date_joined = timezone.now() - timedelta(days=3)
+    voter.save()
+    assert vote(client_for(voter), poll.id, choice_ids(poll)[:1], voter=None).status_code == 201
+    assert abs(Ballot.objects.get(poll=poll).voter_age - 3 * 86400) < 60
 
 
 def test_signals_are_blanked_after_their_retention(user, settings):

@@ -64,20 +64,24 @@ def _task_retried(request=None, **kwargs):
 
 async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
     """Without a broker (`make run`), the server runs the beat's jobs itself:
-    the due-poll sweep every `interval` seconds, the purges once an hour."""
+    the due-poll sweep every `interval` seconds, stuffing detection's sweep
+    every NEXUS_DETECT_SCAN_SECONDS ticks, the purges once an hour."""
     import asyncio
 
     from channels.db import database_sync_to_async
+    from django.conf import settings
 
     from polls.services.exports import exports_purge
     from polls.services.idempotency import idempotency_purge, spent_challenges_purge
-    from polls.services.integrity import signals_purge
+    from polls.services.integrity import integrity_sweep, signals_purge
     from polls.services.timing import polls_sweep
 
     ticks = 0
     while True:
         await asyncio.sleep(interval)
         jobs = [polls_sweep]
+        if ticks % settings.NEXUS_DETECT_SCAN_SECONDS == 0:
+            jobs.append(integrity_sweep)
         if ticks % hourly == 0:
             jobs += [idempotency_purge, exports_purge, spent_challenges_purge, signals_purge]
         ticks += 1

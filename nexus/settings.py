@@ -433,6 +433,8 @@ NEXUS_CHALLENGE_TTL = env_int("NEXUS_CHALLENGE_TTL_SECONDS", 1800, minimum=10)
 # Stuffing detection (polls/integrity.py; the defaults' reasons in
 # docs/SECURITY.md). Signals are blanked this many days after their ballot.
 NEXUS_SIGNAL_RETENTION_DAYS = env_int("NEXUS_SIGNAL_RETENTION_DAYS", 30, minimum=1)
+# The worker runs the detector over the polls that moved, this often.
+NEXUS_DETECT_SCAN_SECONDS = env_int("NEXUS_DETECT_SCAN_SECONDS", 30, minimum=1)
 NEXUS_DETECT_WINDOW_SECONDS = env_int("NEXUS_DETECT_WINDOW_SECONDS", 60, minimum=1)
 NEXUS_DETECT_PREFIX_BALLOTS = env_int("NEXUS_DETECT_PREFIX_BALLOTS", 50, minimum=1)
 NEXUS_DETECT_BURST_FACTOR = env_int("NEXUS_DETECT_BURST_FACTOR", 10, minimum=2)
@@ -497,6 +499,10 @@ CELERY_BEAT_SCHEDULE = {
     "exports-purge": {"task": "polls.tasks.exports_purge", "schedule": 3600.0},
     "challenges-purge": {"task": "polls.tasks.spent_challenges_purge", "schedule": 3600.0},
     "signals-purge": {"task": "polls.tasks.signals_purge", "schedule": 3600.0},
+    "integrity-sweep": {
+        "task": "polls.tasks.integrity_sweep",
+        "schedule": float(NEXUS_DETECT_SCAN_SECONDS),
+    },
 }
 
 # --- Email ------------------------------------------------------------------

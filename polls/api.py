@@ -230,7 +230,8 @@ class PollViewSet(OneTripThrottling, ViewSet):
         )
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(polls, request, view=self)
-        return paginator.get_paginated_response(PollSerializer(page, many=True).data)
+        data = PollSerializer(page, many=True, context={"user": request.user}).data
+        return paginator.get_paginated_response(data)
 
     def create(self, request):
         serializer = PollWriteSerializer(data=request.data)
@@ -273,7 +274,8 @@ class PollViewSet(OneTripThrottling, ViewSet):
 
     def _poll_response(self, poll_id: str, status: int = http.HTTP_200_OK) -> Response:
         poll = selectors.poll_get(poll_id=poll_id, user=self.request.user)
-        return Response(PollSerializer(poll).data, status=status)
+        data = PollSerializer(poll, context={"user": self.request.user}).data
+        return Response(data, status=status)
 
 
 JSON = JSONRenderer()
@@ -423,7 +425,7 @@ class IntegrityView(OneTripThrottling, APIView):
     @extend_schema(
         summary="Ballot clusters that look stuffed (owner)",
         description=(
-            "Signals: `prefix_burst` (many new voter ids from one network in a short time),"
+            "Signals: `prefix_burst` (many voters from one network with ids issued together),"
             " `rate_burst` (far above the poll's own rate), `lockstep` (one user agent at"
             " clockwork-regular gaps). Thresholds: docs/SECURITY.md."
         ),

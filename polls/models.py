@@ -101,6 +101,10 @@ class Poll(models.Model):
     version = models.BigIntegerField(default=1)
     total_votes = models.IntegerField(default=0)  # counted ballots: quarantined ones are not
     quarantined = models.IntegerField(default=0)  # ballots held out of the count (cached too)
+    # Ballots in a cluster that looks stuffed, as the detector last found
+    # (polls.services.integrity.integrity_sweep, in the worker; the owner's
+    # report finds them again on demand).
+    flagged = models.IntegerField(default=0)
     results_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:

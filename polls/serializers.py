@@ -78,6 +78,13 @@ DEFAULT_SCALE = {"min": 1, "max": 5}
 WRITTEN = (Poll.Kind.TEXT, Poll.Kind.QA)  # kinds whose voters write: no choices
 
 
+class PollIntegritySerializer(serializers.Serializer):
+    flagged = serializers.IntegerField(
+        help_text="Ballots the worker's detector last found in a cluster that looks stuffed."
+    )
+    quarantined = serializers.IntegerField(help_text="Ballots held out of the count.")
+
+
 class PollSerializer(serializers.ModelSerializer):
     """A poll as answered by every endpoint (read-only)."""
 
@@ -87,6 +94,9 @@ class PollSerializer(serializers.ModelSerializer):
     choices = ChoiceSerializer(many=True)
     scale = serializers.SerializerMethodField()
     urls = serializers.SerializerMethodField()
+    integrity = serializers.SerializerMethodField(
+        help_text="The owner's only: the badge's counts (docs/SECURITY.md, stuffing detection)."
+    )
     results = serializers.ChoiceField(source="results_visibility", choices=Poll.Results.choices)
 
     class Meta:
@@ -116,6 +126,7 @@ class PollSerializer(serializers.ModelSerializer):
             "total_votes",
             "choices",
             "urls",
+            "integrity",
         ]
         extra_kwargs = {
             "total_votes": {"help_text": "Ballots cast: shown even while the results are hidden."}
@@ -135,6 +146,18 @@ class PollSerializer(serializers.ModelSerializer):
 
     def get_urls(self, poll: Poll) -> PollUrlsSerializer:
         return poll_urls(poll.id)
+
+    @extend_schema_field(PollIntegritySerializer(required=False))
+    def get_integrity(self, poll: Poll) -> dict:
+        return {"flagged": poll.flagged, "quarantined": poll.quarantined}
+
+    def to_representation(self, poll: Poll) -> dict:
+        """`integrity` is the owner's (context `user`) and no one else's."""
+        data = super().to_representation(poll)
+        user = self.context.get("user")
+        if user is None or poll.owner_id != user.pk:
+            data.pop("integrity")
+        return data
 
 
 class PollWriteSerializer(serializers.Serializer):

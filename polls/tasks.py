@@ -63,6 +63,13 @@ def signals_purge() -> int:
     return purge()
 
 
+@shared_task(**{**RELIABLE, "max_retries": 0})  # the next sweep is the retry
+def integrity_sweep() -> int:
+    from .services.integrity import integrity_sweep as sweep
+
+    return sweep()
+
+
 @shared_task(**RELIABLE)
 def exports_purge() -> int:
     from .services.exports import exports_purge as purge

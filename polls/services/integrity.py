@@ -19,7 +19,7 @@ from django.utils import timezone
 from nexus.errors import Invalid
 
 from .. import selectors
-from ..models import Ballot, IntegrityAction
+from ..models import Ballot, IntegrityAction, Poll
 from .common import locked_owned_poll
 from .polls import counters_fix
 
@@ -101,6 +101,42 @@ def _unknown(signal: str) -> Invalid:
         "No such signal in this poll.",
         fields={"signal": "Not a signal of this poll: take an id from its integrity report."},
     )
+
+
+def integrity_scan(*, poll_id: str) -> int | None:
+    """Run the detector over one poll and keep how many of its ballots are
+    flagged (Poll.flagged: the owner's badge without a report). A plain
+    column write: the tally does not move, so neither does the version.
+    None if the poll is gone."""
+    poll = Poll.objects.filter(pk=poll_id).first()
+    if poll is None:
+        return None
+    found, _ = selectors.poll_clusters(poll=poll)
+    flagged = len(set().union(*(cluster.ballots for cluster in found)))
+    if flagged != poll.flagged:
+        Poll.objects.filter(pk=poll_id).update(flagged=flagged)
+    return flagged
+
+
+SWEEP_POLLS = 200  # polls scanned per sweep at most, the most recently voted first
+
+
+def integrity_sweep(*, now=None) -> int:
+    """The worker's detector: scan the polls whose tally moved since the last
+    sweep (NEXUS_DETECT_SCAN_SECONDS ago, with a sweep's worth of margin);
+    returns how many were scanned."""
+    now = now or timezone.now()
+    since = now - timedelta(seconds=2 * settings.NEXUS_DETECT_SCAN_SECONDS)
+    moved = (
+        Poll.objects.filter(updated_at__gte=since)
+        .exclude(kind=Poll.Kind.QA)  # questions are not ballots
+        .order_by("-updated_at")
+        .values_list("id", flat=True)[:SWEEP_POLLS]
+    )
+    scanned = 0
+    for poll_id in moved:
+        scanned += integrity_scan(poll_id=poll_id) is not None
+    return scanned
 
 
 def signals_purge() -> int:

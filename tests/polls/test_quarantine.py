@@ -2,13 +2,17 @@
 count and lets them back in (polls/services/integrity.py)."""
 
 import io
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from polls.models import Answer, Ballot, IntegrityAction, Poll
 from polls.services import poll_recount
+from polls.services.integrity import integrity_sweep
 from polls.voters import voter_id_issue
 from tests.factories import make_poll
 from tests.helpers import cast, choice_ids, vote, voter_id
@@ -277,3 +281,24 @@ def test_graphql_quarantines_and_releases(stuffed, owner_api, other_api):
     assert refused["errors"][0]["extensions"]["code"] == "forbidden"
     out = run(owner_api, "mutation($p: ID!) { release(pollId: $p, all: true) { totalVotes } }")
     assert out["data"]["release"]["totalVotes"] == 120
+
+
+def test_the_workers_detector_keeps_the_owners_badge_counts_on_the_poll(
+    stuffed, owner_api, other_api, api
+):
+    version = results(api, stuffed)["version"]
+    assert integrity_sweep() == 1
+    assert results(api, stuffed)["version"] == version  # a scan moves no tally
+    url = f"/api/polls/{stuffed.id}/"
+    assert owner_api.get(url).json()["integrity"] == {"flagged": 100, "quarantined": 0}
+    assert "integrity" not in api.get(url).json()
+    assert "integrity" not in other_api.get(url).json()
+    listed = owner_api.get("/api/polls/?mine=true").json()["results"]
+    assert [p["integrity"]["flagged"] for p in listed] == [100]
+    post(owner_api, stuffed, "quarantine", {"all_flagged": True})
+    assert owner_api.get(url).json()["integrity"] == {"flagged": 100, "quarantined": 100}
+    # A poll whose tally has not moved for two sweeps is not scanned again.
+    assert integrity_sweep(now=timezone.now() + timedelta(minutes=5)) == 0
+    assert "polls.tasks.integrity_sweep" in {
+        job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()
+    }

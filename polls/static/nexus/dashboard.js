@@ -196,11 +196,15 @@ function integrityBox(el, poll) {
     return item;
   }
 
-  function show(report) {
-    const { flagged, quarantined } = report;
+  function showBadge({ flagged, quarantined }) {
     badge.dataset.state = quarantined ? "quarantined" : flagged ? "flagged" : "clean";
     const parts = [flagged && `${flagged} flagged`, quarantined && `${quarantined} quarantined`];
     badge.textContent = parts.filter(Boolean).join(" · ") || "clean";
+  }
+
+  function show(report) {
+    const { quarantined } = report;
+    showBadge(report);
     drawTimeline(report.arrivals);
     box.querySelector(".signals").replaceChildren(...report.signals.map(signalItem));
     box.querySelector(".quarantine-all").hidden = !report.signals.some((s) => s.quarantined < s.ballots);
@@ -243,7 +247,9 @@ function integrityBox(el, poll) {
   box.querySelector(".quarantine-all").addEventListener("click", (event) => act(event.target, "quarantine", { all_flagged: true }));
   box.querySelector(".release-all").addEventListener("click", (event) => act(event.target, "release", { all: true }));
   box.addEventListener("toggle", () => { if (box.open) refresh(); });
-  if (poll.total_votes) refresh();
+  // The worker's detector keeps the badge's counts on the poll: no report
+  // is read until the owner opens the box or ballots arrive.
+  showBadge(poll.integrity ?? { flagged: 0, quarantined: 0 });
   return { refreshSoon() { later(Math.max(0, last + INTEGRITY_EVERY - Date.now())); } };
 }
 
@@ -330,7 +336,7 @@ function fillCard(el, poll) {
 function addCard(poll, before = null) {
   const el = template.content.firstElementChild.cloneNode(true);
   fillCard(el, poll);
-  const card = { el, poll, texts: choiceTexts(poll), status: poll.status, total: poll.total_votes, held: 0 };
+  const card = { el, poll, texts: choiceTexts(poll), status: poll.status, total: poll.total_votes, held: poll.integrity?.quarantined ?? 0 };
   const error = el.querySelector(".card-error");
   const edit = editForm(card);
   const actions = {

@@ -99,8 +99,8 @@ def poll_reset(*, poll_id: str, user) -> Poll:
     Invite.objects.filter(poll=poll).update(used_at=None)
     Choice.objects.filter(poll=poll).update(votes=0)
     TallyLine.objects.filter(poll=poll).delete()
-    poll.total_votes = 0
-    bump(poll, fields=["total_votes"])
+    poll.total_votes = poll.quarantined = poll.flagged = 0  # the quarantines' records stay
+    bump(poll, fields=["total_votes", "quarantined", "flagged"])
     return poll
 
 

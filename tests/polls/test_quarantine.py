@@ -302,3 +302,15 @@ def test_the_workers_detector_keeps_the_owners_badge_counts_on_the_poll(
     assert "polls.tasks.integrity_sweep" in {
         job["task"] for job in settings.CELERY_BEAT_SCHEDULE.values()
     }
+
+
+def test_a_reset_leaves_nothing_quarantined_but_keeps_the_record(stuffed, owner_api, api):
+    post(owner_api, stuffed, "quarantine", {"all_flagged": True})
+    integrity_sweep()
+    assert owner_api.post(f"/api/polls/{stuffed.id}/reset/").status_code == 200
+    after = results(api, stuffed)
+    assert after["total_votes"] == 0 and "quarantined" not in after
+    poll = Poll.objects.get(pk=stuffed.pk)
+    assert (poll.quarantined, poll.flagged) == (0, 0)
+    assert poll_recount(poll_id=stuffed.id) == []
+    assert [a["action"] for a in report(owner_api, stuffed)["actions"]] == ["quarantine"]

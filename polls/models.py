@@ -105,6 +105,9 @@ class Poll(models.Model):
     # (polls.services.integrity.integrity_sweep, in the worker; the owner's
     # report finds them again on demand).
     flagged = models.IntegerField(default=0)
+    # Has a voter withdrawn a quarantined ballot (HeldVoter)? The vote
+    # pipeline looks them up only then: nothing to read for other polls.
+    has_held_voters = models.BooleanField(default=False)
     results_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
@@ -214,6 +217,15 @@ class Ballot(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["poll", "voter_key"], name="ballot_one_per_voter"),
+        ]
+        indexes = [
+            # Only the quarantined few: a release finds them, and deleting a
+            # quarantine's record checks its foreign key without a table scan.
+            models.Index(
+                fields=["quarantine"],
+                name="ballot_quarantined",
+                condition=models.Q(quarantine__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -423,6 +435,24 @@ class IntegrityAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id} / {self.action} {self.signal}: {self.ballots}"
+
+
+class HeldVoter(models.Model):
+    """A voter who withdrew a quarantined ballot. The quarantine stays with
+    the voter, not the row: a ballot they cast again starts quarantined
+    (services.batch_sql). Released with its quarantine; gone with the poll."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+", db_index=False)
+    voter_key = models.CharField(max_length=200)
+    quarantine = models.ForeignKey(IntegrityAction, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["poll", "voter_key"], name="heldvoter_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} / held {self.voter_key}"
 
 
 class IdempotencyRecord(models.Model):

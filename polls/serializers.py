@@ -95,7 +95,8 @@ class PollSerializer(serializers.ModelSerializer):
     scale = serializers.SerializerMethodField()
     urls = serializers.SerializerMethodField()
     integrity = serializers.SerializerMethodField(
-        help_text="The owner's only: the badge's counts (docs/SECURITY.md, stuffing detection)."
+        help_text="The owner's only (null for anyone else): the badge's counts"
+        " (docs/SECURITY.md, stuffing detection)."
     )
     results = serializers.ChoiceField(source="results_visibility", choices=Poll.Results.choices)
 
@@ -147,17 +148,13 @@ class PollSerializer(serializers.ModelSerializer):
     def get_urls(self, poll: Poll) -> PollUrlsSerializer:
         return poll_urls(poll.id)
 
-    @extend_schema_field(PollIntegritySerializer(required=False))
-    def get_integrity(self, poll: Poll) -> dict:
-        return {"flagged": poll.flagged, "quarantined": poll.quarantined}
-
-    def to_representation(self, poll: Poll) -> dict:
-        """`integrity` is the owner's (context `user`) and no one else's."""
-        data = super().to_representation(poll)
+    @extend_schema_field(PollIntegritySerializer(allow_null=True))
+    def get_integrity(self, poll: Poll) -> dict | None:
+        """The owner's (context `user`) and no one else's: null for others."""
         user = self.context.get("user")
         if user is None or poll.owner_id != user.pk:
-            data.pop("integrity")
-        return data
+            return None
+        return {"flagged": poll.flagged, "quarantined": poll.quarantined}
 
 
 class PollWriteSerializer(serializers.Serializer):

@@ -114,21 +114,41 @@ class BallotState:
     answers: dict[int, tuple[str, str]] = field(default_factory=dict)
     answers_removed: set[int] = field(default_factory=set)
     answers_added: list[tuple[str, str, str]] = field(default_factory=list)
-    quarantined: bool = False  # the committed row is held out of the count by its owner
+    # The owner's quarantine (IntegrityAction id) holding the committed row
+    # out of the count, and one the voter carries from a quarantined ballot
+    # withdrawn in an earlier batch (HeldVoter).
+    quarantine: int | None = None
+    inherited: int | None = None
+
+    @property
+    def final_quarantine(self) -> int | None:
+        """The quarantine sticks to the voter: a changed ballot keeps its
+        row's; a ballot cast again (after a withdrawal in this batch or an
+        earlier one) takes the withdrawn one's."""
+        if self.final_marks is None:
+            return None
+        return self.quarantine if self.quarantine is not None else self.inherited
 
     @property
     def counted_before(self) -> bool:
-        return self.original_id is not None and not self.quarantined
+        return self.original_id is not None and self.quarantine is None
 
     @property
     def counted_after(self) -> bool:
-        """A changed ballot stays as quarantined as its row; a new row (one
-        withdrawn and cast again in one batch) starts counted."""
-        return self.final_marks is not None and (self.new_row or not self.quarantined)
+        return self.final_marks is not None and self.final_quarantine is None
 
     @property
-    def held_after(self) -> bool:  # the final ballot is a quarantined row
-        return self.final_marks is not None and not self.new_row and self.quarantined
+    def held_before(self) -> bool:
+        return self.original_id is not None and self.quarantine is not None
+
+    @property
+    def held_after(self) -> bool:
+        return self.final_quarantine is not None
+
+    @property
+    def leaves_held(self) -> bool:
+        """A quarantined ballot withdrawn for good: its voter stays held."""
+        return self.final_marks is None and self.quarantine is not None
 
     def answer_count(self) -> int:
         return len(self.answers) - len(self.answers_removed) + len(self.answers_added)
@@ -149,6 +169,7 @@ class State:
     spent: set[tuple[str, str]]  # (poll, signature) of challenges used already
     records: dict[tuple[str, str], tuple[str, int, str]]  # (scope, key) -> fp, status, body
     busy: set[str] = field(default_factory=set)  # polls locked elsewhere (skipped)
+    held: dict[tuple[str, str], int] = field(default_factory=dict)  # (poll, voter) -> quarantine
 
 
 @dataclass
@@ -303,7 +324,8 @@ class Batch:
     def _ballot(self, write: BallotWrite) -> BallotState:
         where = (write.poll_id, write.voter.key)
         if where not in self.state.ballots:
-            self.state.ballots[where] = BallotState(write.poll_id, write.voter)
+            inherited = self.state.held.get(where)
+            self.state.ballots[where] = BallotState(write.poll_id, write.voter, inherited=inherited)
         return self.state.ballots[where]
 
     def _answer(self, write: BallotWrite, ballot: BallotState, *, created: bool) -> VoteOutcome:

@@ -27,6 +27,7 @@ from ..models import (
     Ballot,
     BallotChoice,
     Choice,
+    HeldVoter,
     IdempotencyRecord,
     Invite,
     Poll,
@@ -39,6 +40,7 @@ _POLL, _CHOICE, _BALLOT, _MARK = (m._meta.db_table for m in (Poll, Choice, Ballo
 _INVITE, _ADDRESS = Invite._meta.db_table, AddressCount._meta.db_table
 _RECORD, _LINE = IdempotencyRecord._meta.db_table, TallyLine._meta.db_table
 _ANSWER, _SPENT = Answer._meta.db_table, SpentChallenge._meta.db_table
+_HELD = HeldVoter._meta.db_table
 _POLL_FIELDS = (
     "status",
     "owner_id",
@@ -55,6 +57,7 @@ _POLL_FIELDS = (
     "passcode",
     "max_ballots_per_address",
     "challenge",
+    "has_held_voters",
 )
 
 
@@ -84,6 +87,7 @@ def load(
         return State(
             polls=polls,
             ballots=ballots,
+            held=_held(cursor, writes, polls, ballots),
             invites=_invites(cursor, writes),
             address_counts=_address_counts(cursor, writes, polls),
             spent=_spent(cursor, writes, polls),
@@ -160,7 +164,7 @@ def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
                 pairs[(poll_id, key)],
                 ballot_id,
                 created_at=_aware(created_at),
-                quarantined=quarantine is not None,
+                quarantine=quarantine,
             )
     if ballots:
         ids = {b.original_id: b for b in ballots.values() if b.original_id is not None}
@@ -183,6 +187,20 @@ def _ballots(cursor, writes, polls) -> dict[tuple[str, str], BallotState]:
             for answer_id, ballot_id, words, state in cursor.fetchall():
                 ids[ballot_id].answers[answer_id] = (words, state)
     return ballots
+
+
+def _held(cursor, writes, polls, ballots) -> dict[tuple[str, str], int]:
+    """The quarantines that voters without a ballot carry (HeldVoter), read
+    only in polls that have any."""
+    wanted = {
+        (w.poll_id, w.voter.key)
+        for w in writes
+        if w.poll_id in polls
+        and polls[w.poll_id].poll.has_held_voters
+        and (w.poll_id, w.voter.key) not in ballots
+    }
+    rows = _select_pairs(cursor, _HELD, ("poll_id", "voter_key"), ("quarantine_id",), wanted)
+    return {(p, k): q for p, k, q in rows}
 
 
 def _aware(value) -> datetime:
@@ -257,6 +275,7 @@ def apply(batch: Batch) -> None:
         _ballot_rows(cursor, changed, at)
         _answers_added(cursor, changed, at)
         _tallies(cursor, changed, batch.touched, at)
+        _held_voters(cursor, changed)
         _lines(cursor, changed, batch.state.polls)
         _invites_used(cursor, batch.invites_used, at)
         _addresses(cursor, batch.address_added, batch.state.address_counts)
@@ -313,12 +332,14 @@ def _ballot_rows(cursor, changed: list[BallotState], at) -> None:
     new = [b for b in changed if b.new_row]
     if new:
         rows = [
-            (b.poll_id, b.voter.key, b.voter.account_id, at, at, *astuple(b.signals)) for b in new
+            (b.poll_id, b.voter.key, b.voter.account_id, at, at, *astuple(b.signals))
+            + (b.final_quarantine,)
+            for b in new
         ]
         cursor.execute(
             f"INSERT INTO {_BALLOT} (poll_id, voter_key, user_id, created_at, updated_at,"
-            " net, agent, voter_age)"
-            f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s)'] * len(rows))}"
+            " net, agent, voter_age, quarantine_id)"
+            f" VALUES {', '.join(['(%s, %s, %s, %s, %s, %s, %s, %s, %s)'] * len(rows))}"
             " RETURNING id, poll_id, voter_key",
             [value for row in rows for value in row],
         )
@@ -348,7 +369,7 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
         if b.counted_before:
             votes.subtract(c for c, _ in b.original_marks)
         totals[b.poll_id] += b.counted_after - b.counted_before
-        held[b.poll_id] += b.held_after - (b.original_id is not None and b.quarantined)
+        held[b.poll_id] += b.held_after - b.held_before
     votes = Counter({c: d for c, d in votes.items() if d})
     if votes:
         cases = " ".join(["WHEN %s THEN %s"] * len(votes))
@@ -359,7 +380,7 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
     if touched:
         polls = sorted(touched)
         cases = " ".join(["WHEN %s THEN %s"] * len(polls))
-        if any(held.values()):  # a quarantined ballot withdrawn: rare, a statement of its own
+        if any(held.values()):  # a quarantined voter withdrew or came back: rare
             cursor.execute(
                 f"UPDATE {_POLL} SET quarantined = quarantined + CASE id {cases} END"
                 f" WHERE id IN ({_in(polls)})",
@@ -370,6 +391,24 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
             f" total_votes = total_votes + CASE id {cases} END WHERE id IN ({_in(polls)})",
             [at, *(v for p in polls for v in (p, totals[p])), *polls],
         )
+
+
+def _held_voters(cursor, changed: list[BallotState]) -> None:
+    """Voters who withdrew a quarantined ballot stay held (HeldVoter), so a
+    ballot they cast again starts quarantined."""
+    rows = sorted({(b.poll_id, b.voter.key, b.quarantine) for b in changed if b.leaves_held})
+    if not rows:
+        return
+    cursor.execute(
+        f"INSERT INTO {_HELD} (poll_id, voter_key, quarantine_id) VALUES "
+        + ", ".join(["(%s, %s, %s)"] * len(rows))
+        + " ON CONFLICT (poll_id, voter_key) DO UPDATE SET quarantine_id = excluded.quarantine_id",
+        [value for row in rows for value in row],
+    )
+    polls = sorted({p for p, _, _ in rows})
+    cursor.execute(
+        f"UPDATE {_POLL} SET has_held_voters = %s WHERE id IN ({_in(polls)})", [True, *polls]
+    )
 
 
 def _lines(cursor, changed: list[BallotState], polls: dict[str, PollState]) -> None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from nexus.errors import Invalid
 
 from .. import selectors
-from ..models import Ballot, IntegrityAction, Poll
+from ..models import Ballot, HeldVoter, IntegrityAction, Poll
 from .common import locked_owned_poll
 from .polls import counters_fix
 
@@ -51,9 +51,9 @@ def ballots_release(*, poll_id: str, user, signal: str | None) -> IntegrityActio
     """Count again the quarantined ballots of one signal (those quarantined by
     its name, and those it holds now) or, with None, every quarantined ballot."""
     poll = locked_owned_poll(poll_id, user, lock=False)
-    held = Ballot.objects.filter(poll=poll, quarantine__isnull=False)
+    release = IntegrityAction.Action.RELEASE
     if signal is None:
-        return _move(poll_id, user, IntegrityAction.Action.RELEASE, ALL, "", None)
+        return _move(poll_id, user, release, ALL, "", None, held_by=None)
     found, _ = selectors.poll_clusters(poll=poll)
     cluster = next((c for c in found if c.id == signal), None)
     named = IntegrityAction.objects.filter(
@@ -61,20 +61,23 @@ def ballots_release(*, poll_id: str, user, signal: str | None) -> IntegrityActio
     )
     if cluster is None and not named.exists():
         raise _unknown(signal)
-    ids = set(held.filter(quarantine__in=named).values_list("id", flat=True))
-    ids |= cluster.ballots if cluster else set()
-    detail = (
-        cluster.detail if cluster else named.order_by("-id").values_list("detail", flat=True)[0]
-    )
-    return _move(poll_id, user, IntegrityAction.Action.RELEASE, signal, detail, ids)
+    held = Ballot.objects.filter(poll=poll, quarantine__in=named)
+    ids = set(held.values_list("id", flat=True))
+    if cluster:
+        ids |= cluster.ballots
+    detail = cluster.detail if cluster else named.values_list("detail", flat=True).last() or ""
+    return _move(poll_id, user, release, signal, detail, ids, held_by=named)
 
 
 @transaction.atomic
 def _move(
-    poll_id: str, user, action: str, signal: str, detail: str, ids: set[int] | None
+    poll_id: str, user, action: str, signal: str, detail: str, ids: set[int] | None, *, held_by=()
 ) -> IntegrityAction:
     """Quarantine (or release) the ballots `ids` (None: every quarantined
-    one) that are not already so, record it, and fix the counters."""
+    one) that are not already so, and fix the counters. A release also lets
+    go of the voters held by its quarantines (`held_by`, None: all), who had
+    withdrawn their quarantined ballots. Recorded only if something moved
+    (the answer still says what was asked, with 0 ballots)."""
     poll = locked_owned_poll(poll_id, user)
     record = IntegrityAction.objects.create(
         poll=poll, user=user, action=action, signal=signal, detail=detail[:300]
@@ -90,6 +93,17 @@ def _move(
             ballots.filter(pk__in=ordered[i : i + CHUNK]).update(quarantine=to)
             for i in range(0, len(ordered), CHUNK)
         )
+    let_go = 0
+    if not quarantining and poll.has_held_voters:
+        voters = HeldVoter.objects.filter(poll=poll)
+        if held_by is not None:
+            voters = voters.filter(quarantine__in=held_by)
+        let_go, _ = voters.delete()
+        poll.has_held_voters = HeldVoter.objects.filter(poll=poll).exists()
+        poll.save(update_fields=["has_held_voters"])
+    if not (record.ballots or let_go):
+        record.delete()  # nothing moved: nothing to keep (a flood of no-ops grows no table)
+        return record
     record.save(update_fields=["ballots"])
     if record.ballots:
         counters_fix(poll)

@@ -15,6 +15,7 @@ from ..models import (
     Ballot,
     BallotChoice,
     Choice,
+    HeldVoter,
     Invite,
     Poll,
     Question,
@@ -99,8 +100,10 @@ def poll_reset(*, poll_id: str, user) -> Poll:
     Invite.objects.filter(poll=poll).update(used_at=None)
     Choice.objects.filter(poll=poll).update(votes=0)
     TallyLine.objects.filter(poll=poll).delete()
+    HeldVoter.objects.filter(poll=poll).delete()
     poll.total_votes = poll.quarantined = poll.flagged = 0  # the quarantines' records stay
-    bump(poll, fields=["total_votes", "quarantined", "flagged"])
+    poll.has_held_voters = False
+    bump(poll, fields=["total_votes", "quarantined", "flagged", "has_held_voters"])
     return poll
 
 

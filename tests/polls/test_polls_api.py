@@ -43,6 +43,7 @@ def poll_body(poll_id, owner, choices, **overrides):
             "page": f"/p/{poll_id}/",
             "present": f"/p/{poll_id}/present/",
         },
+        "integrity": None,  # the owner's only
     }
     return body | overrides
 

@@ -105,6 +105,7 @@ class Poll(models.Model):
     # (polls.services.integrity.integrity_sweep, in the worker; the owner's
     # report finds them again on demand).
     flagged = models.IntegerField(default=0)
+    scanned_at = models.DateTimeField(null=True, blank=True, editable=False)  # by the detector
     # Has a voter withdrawn a quarantined ballot (HeldVoter)? The vote
     # pipeline looks them up only then: nothing to read for other polls.
     has_held_voters = models.BooleanField(default=False)

@@ -677,9 +677,8 @@ class Mutation:
         all_flagged: bool | None = None,
     ) -> QuarantineResult:
         info.context.throttle(integrity=True)  # it reads every ballot
-        data = {
-            k: v for k, v in (("signal", signal), ("all_flagged", all_flagged)) if v is not None
-        }
+        given = {"signal": signal, "all_flagged": all_flagged}
+        data = {k: v for k, v in given.items() if v is not None}
         serializer = QuarantineSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         record = integrity.ballots_quarantine(

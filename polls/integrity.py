@@ -130,6 +130,11 @@ def clusters(rows: list[Row], *, expected_audience: int | None) -> list[Cluster]
     return sorted(found, key=lambda c: (c.start, c.kind))
 
 
+def flagged(found: list[Cluster]) -> set[int]:
+    """The ballots in at least one cluster: what "flagged" counts."""
+    return set().union(*(cluster.ballots for cluster in found))
+
+
 @dataclass(frozen=True)
 class _Issued:
     """A row placed at its voter's time of issue, for _windows."""

@@ -81,7 +81,7 @@ def poll_integrity(*, poll: Poll) -> dict:
     owner's quarantines and releases, newest first."""
     found, rows = poll_clusters(poll=poll)
     held = {row.id for row in rows if row.held}
-    flagged = set().union(*(cluster.ballots for cluster in found))
+    flagged = integrity.flagged(found)
     actions = IntegrityAction.objects.filter(poll=poll).select_related("user")
     return {
         "flagged": len(flagged),

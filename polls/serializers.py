@@ -451,6 +451,13 @@ class IntegritySerializer(serializers.Serializer):
     )
 
 
+def _signal_or(attrs: dict, every: str) -> dict:
+    """Quarantine's and release's one rule: a signal, or `every` set true."""
+    if bool(attrs.get("signal")) == bool(attrs.get(every)):
+        raise serializers.ValidationError(f'Send either "signal" or "{every}": true.')
+    return attrs
+
+
 class QuarantineSerializer(serializers.Serializer):
     signal = StrictCharField(
         required=False, max_length=200, help_text="A signal's id from the integrity report."
@@ -458,9 +465,7 @@ class QuarantineSerializer(serializers.Serializer):
     all_flagged = StrictBooleanField(required=False, help_text="Every flagged ballot.")
 
     def validate(self, attrs):
-        if bool(attrs.get("signal")) == bool(attrs.get("all_flagged")):
-            raise serializers.ValidationError('Send either "signal" or "all_flagged": true.')
-        return attrs
+        return _signal_or(attrs, "all_flagged")
 
 
 class ReleaseSerializer(serializers.Serializer):
@@ -470,9 +475,7 @@ class ReleaseSerializer(serializers.Serializer):
     all = StrictBooleanField(required=False, help_text="Every quarantined ballot.")
 
     def validate(self, attrs):
-        if bool(attrs.get("signal")) == bool(attrs.get("all")):
-            raise serializers.ValidationError('Send either "signal" or "all": true.')
-        return attrs
+        return _signal_or(attrs, "all")
 
 
 class QuarantineResultSerializer(serializers.Serializer):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from nexus.errors import Invalid
 
-from .. import selectors
+from .. import integrity, selectors
 from ..models import Ballot, HeldVoter, IntegrityAction, Poll
 from .common import locked_owned_poll
 from .polls import counters_fix
@@ -36,7 +36,7 @@ def ballots_quarantine(*, poll_id: str, user, signal: str | None) -> IntegrityAc
     poll = locked_owned_poll(poll_id, user, lock=False)
     found, _ = selectors.poll_clusters(poll=poll)
     if signal is None:
-        ids = set().union(*(cluster.ballots for cluster in found))
+        ids = integrity.flagged(found)
         detail = f"every flagged ballot: {len(found)} signal(s)"
     else:
         cluster = next((c for c in found if c.id == signal), None)
@@ -127,7 +127,7 @@ def integrity_scan(*, poll_id: str, now=None) -> int | None:
     if poll is None:
         return None
     found, _ = selectors.poll_clusters(poll=poll)
-    flagged = len(set().union(*(cluster.ballots for cluster in found)))
+    flagged = len(integrity.flagged(found))
     Poll.objects.filter(pk=poll_id).update(flagged=flagged, scanned_at=now or timezone.now())
     return flagged
 

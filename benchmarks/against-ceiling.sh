@@ -4,6 +4,7 @@
 #   benchmarks/against-ceiling.sh            # 0 and 1,000 subscribers, 5,000 votes, 3 rounds
 #   ROUNDS=1 VOTES=2000 LOADS="0" benchmarks/against-ceiling.sh
 #   BEFORE_DIR=/tmp/before benchmarks/against-ceiling.sh   # also an older checkout, same rounds
+#     (on BEFORE_DATABASE_URL when its migrations differ; default: the same database)
 # Each round also runs open loop (OPEN=0 to skip): both servers offered half
 # the ceiling's closed-loop votes/s of that round, at 0 subscribers, for POST
 # latency from each vote's scheduled moment.
@@ -39,7 +40,8 @@ ceiling() {  # subscribers tag [rate]
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 nexus() {  # directory subscribers tag [rate]
-  (cd "$1" && NEXUS_SERVER=split NEXUS_WORKERS=2 NEXUS_PORT=8061 scripts/with-server.sh bash -c \
+  local db="$DATABASE_URL"; [ "$1" = . ] || db="${BEFORE_DATABASE_URL:-$DATABASE_URL}"
+  (cd "$1" && DATABASE_URL="$db" NEXUS_SERVER=split NEXUS_WORKERS=2 NEXUS_PORT=8061 scripts/with-server.sh bash -c \
     "$(declare -f loadtest); VOTES=$VOTES PG_PID=$PG_PID loadtest \$NEXUS_URL \$NEXUS_WS_URL $2 $3 ${4:-0}")
 }
 for round in $(seq 1 "$ROUNDS"); do

@@ -65,7 +65,18 @@ def _task_retried(request=None, **kwargs):
 async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
     """Without a broker (`make run`), the server runs the beat's jobs itself:
     the due-poll sweep every `interval` seconds, stuffing detection's sweep
-    every NEXUS_DETECT_SCAN_SECONDS ticks, the purges once an hour."""
+    every NEXUS_DETECT_SCAN_SECONDS ticks, the purges once an hour; and
+    webhooks' sweep every `interval` in a loop of its own."""
+    import asyncio
+
+    webhooks = asyncio.ensure_future(_embedded_webhooks(interval))
+    try:
+        await _embedded_jobs(interval, hourly)
+    finally:
+        webhooks.cancel()
+
+
+async def _embedded_jobs(interval: float, hourly: int) -> None:
     import asyncio
 
     from channels.db import database_sync_to_async
@@ -75,6 +86,7 @@ async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
     from polls.services.idempotency import idempotency_purge, spent_challenges_purge
     from polls.services.integrity import integrity_sweep, signals_purge
     from polls.services.timing import polls_sweep
+    from webhooks.sweep import deliveries_purge
 
     ticks = 0
     while True:
@@ -84,6 +96,7 @@ async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
             jobs.append(integrity_sweep)
         if ticks % hourly == 0:
             jobs += [idempotency_purge, exports_purge, spent_challenges_purge, signals_purge]
+            jobs.append(deliveries_purge)
         ticks += 1
         for job in jobs:
             try:
@@ -92,3 +105,28 @@ async def embedded_beat(interval: float = 1.0, hourly: int = 3600) -> None:
                 logging.getLogger("nexus.schedule").warning(
                     "%s failed", job.__name__, exc_info=True
                 )
+
+
+async def _embedded_webhooks(interval: float) -> None:
+    """Webhooks' sweep, off the thread that serves requests: a receiver that
+    hangs holds up only this loop (for NEXUS_WEBHOOK_TIMEOUT at most)."""
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+
+    from webhooks.sweep import webhooks_sweep
+
+    def job() -> int:
+        from django.db import connections
+
+        try:
+            return webhooks_sweep()
+        finally:
+            connections.close_all()  # this pool thread's own connections
+
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await sync_to_async(job, thread_sensitive=False)()
+        except Exception:
+            logging.getLogger("nexus.schedule").warning("webhooks_sweep failed", exc_info=True)

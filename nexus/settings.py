@@ -120,6 +120,7 @@ INSTALLED_APPS = [
     "accounts",
     "polls",
     "realtime",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -391,6 +392,8 @@ REST_FRAMEWORK: dict = {
         "challenge": env_rate("NEXUS_THROTTLE_CHALLENGES", "600/min"),
         # Accounts made per address, over the API and the sign-up page.
         "signup": env_rate("NEXUS_THROTTLE_SIGNUPS", "60/hour"),
+        # Webhook test events sent per account: each is a request to its URL.
+        "webhook_test": env_rate("NEXUS_THROTTLE_WEBHOOK_TESTS", "10/min"),
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.
@@ -475,6 +478,20 @@ NEXUS_VOTE_BATCHING = env_bool("NEXUS_VOTE_BATCHING", True)
 # Idempotency records are kept at least this long (contract: 24 h).
 NEXUS_IDEMPOTENCY_TTL_HOURS = env_int("NEXUS_IDEMPOTENCY_TTL_HOURS", 24, minimum=24)
 
+# Webhooks (webhooks/, docs/API.md "Webhooks"). ALLOW_PRIVATE lets hooks use
+# plain http and private, loopback and link-local addresses: development only.
+NEXUS_WEBHOOK_ALLOW_PRIVATE = env_bool("NEXUS_WEBHOOK_ALLOW_PRIVATE", False)
+NEXUS_WEBHOOK_TIMEOUT = env_int("NEXUS_WEBHOOK_TIMEOUT_SECONDS", 10, minimum=1)
+# Attempt n + 1 waits RETRY * 2**(n - 1) seconds (at most an hour), with jitter.
+NEXUS_WEBHOOK_RETRY_SECONDS = env_int("NEXUS_WEBHOOK_RETRY_SECONDS", 5, minimum=1)
+NEXUS_WEBHOOK_MAX_ATTEMPTS = env_int("NEXUS_WEBHOOK_MAX_ATTEMPTS", 12, minimum=1)
+# A hook whose every attempt failed for this long is switched off; its owner is emailed.
+NEXUS_WEBHOOK_DISABLE_AFTER = env_int("NEXUS_WEBHOOK_DISABLE_AFTER_SECONDS", 86400, minimum=1)
+NEXUS_WEBHOOKS_PER_USER = env_int("NEXUS_WEBHOOKS_PER_USER", 20, minimum=1)
+# Pending deliveries a hook may have; past it new events are dropped (and logged).
+NEXUS_WEBHOOK_MAX_PENDING = env_int("NEXUS_WEBHOOK_MAX_PENDING", 1000, minimum=10)
+NEXUS_WEBHOOK_LOG_DAYS = env_int("NEXUS_WEBHOOK_LOG_DAYS", 7, minimum=1)
+
 # --- Background jobs (Celery) ---------------------------------------------
 
 # Unset: tasks run eagerly in the caller (`make run` needs no broker).
@@ -499,6 +516,9 @@ CELERY_BEAT_SCHEDULE = {
     "exports-purge": {"task": "polls.tasks.exports_purge", "schedule": 3600.0},
     "challenges-purge": {"task": "polls.tasks.spent_challenges_purge", "schedule": 3600.0},
     "signals-purge": {"task": "polls.tasks.signals_purge", "schedule": 3600.0},
+    # vote.batch announcements, and every webhook delivery that is due.
+    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 1.0},
+    "deliveries-purge": {"task": "webhooks.tasks.deliveries_purge", "schedule": 3600.0},
     "integrity-sweep": {
         "task": "polls.tasks.integrity_sweep",
         "schedule": float(NEXUS_DETECT_SCAN_SECONDS),

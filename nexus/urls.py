@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include("polls.urls")),
+    path("api/", include("webhooks.urls")),
     # JSON 404s for unknown API paths, also with DEBUG on.
     re_path(r"^api/", api_not_found),
     path("", include("polls.page_urls")),

@@ -7,6 +7,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from webhooks import services as webhooks
+
 from .. import kinds, text
 from ..errors import PollHasVotes
 from ..models import (
@@ -38,6 +40,8 @@ def poll_create(*, owner, question: str, choices: list[str], **options) -> Poll:
     _schedule_timed(poll)
     if event_id is not None:
         events.event_poll_add(event_id=event_id, poll=poll, user=owner)
+    if poll.accepts_votes():
+        webhooks.poll_opened(poll)
     return poll
 
 
@@ -55,12 +59,17 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
         Ballot.objects.filter(poll=poll).exists() or Question.objects.filter(poll=poll).exists()
     ):
         raise PollHasVotes()
+    was_open, was_closed = poll.accepts_votes(), poll.status == Poll.Status.CLOSED
     for field, value in changes.items():
         setattr(poll, field, value)
     if new_choices is not None:
         Choice.objects.filter(poll=poll).delete()
         _choices_create(poll, new_choices)
     bump(poll, fields=list(changes))
+    if not was_closed and poll.status == Poll.Status.CLOSED:
+        webhooks.poll_closed(poll)
+    elif not was_open and poll.accepts_votes():
+        webhooks.poll_opened(poll)
     if {"opens_at", "closes_at"} & changes.keys():  # a new moment needs its timed task
         _schedule_timed(poll)
     return poll
@@ -79,6 +88,7 @@ def poll_open(*, poll_id: str, user) -> Poll:
     if poll.closes_at and poll.closes_at <= now:
         poll.closes_at = None
     bump(poll, fields=["status", "opens_at", "closes_at"])
+    webhooks.poll_opened(poll)
     return poll
 
 
@@ -88,6 +98,7 @@ def poll_close(*, poll_id: str, user) -> Poll:
     if poll.status != Poll.Status.CLOSED:
         poll.status = Poll.Status.CLOSED
         bump(poll, fields=["status"])
+        webhooks.poll_closed(poll)
     return poll
 
 

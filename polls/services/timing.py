@@ -14,6 +14,8 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from webhooks import services as webhooks
+
 from .. import selectors
 from ..models import Poll
 from .common import bump
@@ -39,6 +41,7 @@ def poll_close_if_due(*, poll_id: str) -> bool:
         return False
     poll.status = Poll.Status.CLOSED
     bump(poll, fields=["status"])
+    webhooks.poll_closed(poll)
     transaction.on_commit(lambda: _results_email_later(poll_id), robust=True)
     return True
 
@@ -53,6 +56,7 @@ def poll_open_if_due(*, poll_id: str) -> bool:
     if poll.updated_at >= poll.opens_at:  # announced already
         return False
     bump(poll, fields=[])
+    webhooks.poll_opened(poll)
     return True
 
 

@@ -49,6 +49,7 @@ def spawn(broker, tmp_path, settings):
         "NEXUS_CELERY_QUEUE": queue,
         "SECRET_KEY": "test-only",
         "NEXUS_MEDIA_ROOT": str(tmp_path),
+        "NEXUS_WEBHOOK_ALLOW_PRIVATE": "1",  # the tests' receivers listen on 127.0.0.1
     }
     celery = [sys.executable, "-m", "celery", "-A", "nexus"]
     commands = {
@@ -106,6 +107,25 @@ def test_a_lost_timed_task_is_caught_by_the_beat_sweep(jobs):
     Poll.objects.filter(pk=poll.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
     wait_for(lambda: Poll.objects.get(pk=poll.pk).status == "closed", 10, "the sweep")
     assert Poll.objects.get(pk=poll.pk).version == 2
+
+
+def test_a_timed_close_reaches_a_webhook_receiver_signed_by_the_worker(jobs, settings):
+    from tests.webhooks.receiver import Receiver
+    from webhooks.services import webhook_create
+
+    settings.NEXUS_WEBHOOK_ALLOW_PRIVATE = True
+    receiver = Receiver().start()
+    try:
+        owner = UserFactory()
+        hook = webhook_create(owner=owner, url=receiver.url, events=["poll.closed", "vote.batch"])
+        receiver.secret = hook.secret
+        poll = make_poll(owner=owner, closes_at=timezone.now() + timedelta(seconds=2))
+        wait_for(lambda: receiver.of_type("poll.closed"), 15, "the worker's delivery")
+        assert all(r.verified for r in receiver.received)
+        closed = receiver.of_type("poll.closed")[0]["data"]
+        assert (closed["poll"], closed["status"], closed["total_votes"]) == (poll.id, "closed", 0)
+    finally:
+        receiver.close()
 
 
 def test_an_export_finishes_once_after_its_worker_is_killed(spawn, tmp_path):

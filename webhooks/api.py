@@ -39,7 +39,8 @@ class WebhookListView(APIView):
     pagination_class = PollPagination
 
     @extend_schema(
-        summary="Your webhooks", responses={200: WebhookSerializer(many=True), **OWNER_ERRORS}
+        summary="Your webhooks",
+        responses={200: WebhookSerializer(many=True), **errors("invalid", *OWNER_CODES)},
     )
     def get(self, request):
         return _page(self, request, Webhook.objects.filter(owner=request.user), WebhookSerializer)

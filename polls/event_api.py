@@ -83,6 +83,20 @@ class EventDetailView(APIView):
         return _event_response(request, event_id)
 
     @extend_schema(
+        summary="Rename an event, or set the sites that may embed it",
+        request=EventWriteSerializer(partial=True),
+        examples=[examples.EVENT],
+        responses={200: EventSerializer, **errors("invalid", *OWNER_CODES)},
+    )
+    def patch(self, request, event_id):
+        serializer = EventWriteSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        if not serializer.validated_data:
+            raise Invalid("Send title or embed_origins.")
+        events.event_update(event_id=event_id, user=request.user, **serializer.validated_data)
+        return _event_response(request, event_id)
+
+    @extend_schema(
         summary="Delete an event (its polls stay)", responses={204: None, **OWNER_ERRORS}
     )
     def delete(self, request, event_id):

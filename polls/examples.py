@@ -72,7 +72,9 @@ POLL = OpenApiExample(
             "websocket": "/ws/polls/K7Q2XP/",
             "page": "/p/K7Q2XP/",
             "present": "/p/K7Q2XP/present/",
+            "embed": "/p/K7Q2XP/embed/",
         },
+        "embed_origins": ["https://blog.example.org"],
     },
 )
 
@@ -121,8 +123,10 @@ EVENT = OpenApiExample(
         "urls": {
             "page": "/e/H4WQ8R/",
             "present": "/e/H4WQ8R/present/",
+            "embed": "/e/H4WQ8R/embed/",
             "websocket": "/ws/events/H4WQ8R/",
         },
+        "embed_origins": [],
         "created_at": "2026-11-28T09:00:00Z",
     },
 )

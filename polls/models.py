@@ -110,6 +110,9 @@ class Poll(models.Model):
     # pipeline looks them up only then: nothing to read for other polls.
     has_held_voters = models.BooleanField(default=False)
     results_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Sites whose pages may show /p/{id}/embed/ in a frame (CSP frame-ancestors),
+    # as origins: "https://blog.example.org". Public: the embed's header says them.
+    embed_origins = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -526,6 +529,7 @@ class Event(models.Model):
     version = models.BigIntegerField(default=1)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(default=timezone.now)
+    embed_origins = models.JSONField(default=list, blank=True)  # as Poll's, for /e/{id}/embed/
 
     class Meta:
         ordering = ["-created_at"]

@@ -15,6 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import cache_control
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from nexus import links
@@ -124,6 +125,51 @@ def present_page(request, poll_id):
         and poll["owner"] == request.user.get_username(),
     }
     return render(request, "polls/present.html", context)
+
+
+def _framable(response: HttpResponse, origins: list[str]) -> HttpResponse:
+    """Only embeds may be framed by other sites, and only by the origins
+    their owner listed (validated as origins: nothing else can reach the
+    header). X-Frame-Options cannot name origins, so embeds go without it."""
+    response._csp_replace = {"frame-ancestors": ["'self'", *origins]}  # type: ignore[attr-defined]
+    return response
+
+
+def _transparent(request) -> bool:
+    return request.GET.get("background") == "transparent"
+
+
+@xframe_options_exempt
+def embed_page(request, poll_id):
+    """The live chart alone, for another site's page or a stream overlay.
+    As on the projector, hidden results stay hidden whoever is signed in."""
+    poll = _poll(request, poll_id)
+    if poll is None:
+        return missing_poll(request, poll_id)
+    origins = list(poll["embed_origins"])
+    event_id = request.GET.get("event", "").upper()
+    if re.fullmatch(JOIN_CODE_PATTERN, event_id):  # inside its event's embed: the event's sites too
+        event = Event.objects.filter(pk=event_id, items__poll_id=poll_id).first()
+        origins += event.embed_origins if event else []
+    context = {
+        "poll": poll,
+        "vote_url": links.absolute(request, poll["urls"]["page"]),
+        "transparent": _transparent(request),
+    }
+    return _framable(render(request, "polls/embed.html", context), origins)
+
+
+@xframe_options_exempt
+def event_embed_page(request, event_id):
+    event = _event(request, event_id)
+    if event is None:
+        return missing_poll(request, event_id)
+    context = {
+        "event": event,
+        "transparent": _transparent(request),
+        "query": "&background=transparent" if _transparent(request) else "",
+    }
+    return _framable(render(request, "polls/event_embed.html", context), event["embed_origins"])
 
 
 def _event(request, event_id: str) -> dict | None:

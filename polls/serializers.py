@@ -1,4 +1,6 @@
 import json
+import re
+from urllib.parse import urlsplit
 
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
@@ -29,6 +31,7 @@ class PollUrlsSerializer(serializers.Serializer):
     websocket = serializers.CharField()
     page = serializers.CharField()
     present = serializers.CharField()
+    embed = serializers.CharField()
 
 
 JOIN_CODE_REGEX = rf"^{JOIN_CODE_PATTERN}$"
@@ -45,6 +48,45 @@ class JoinCodeField(StrictRegexField):
         return super().to_internal_value(data).upper()
 
 
+class OriginField(StrictCharField):
+    """A web origin, written as browsers send it: scheme://host[:port]."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data).lower()
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        ok = (
+            parts is not None
+            and parts.scheme in {"http", "https"}
+            and parts.hostname
+            and parts.username is None
+            and not (parts.path or parts.query or parts.fragment)
+            and re.fullmatch(r"[a-z0-9.\-\[\]:]+", parts.netloc)
+        )
+        if not ok:
+            raise serializers.ValidationError(
+                f"An origin such as https://blog.example.org (no path), not {data[:60]!r}."
+            )
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
+def embed_origins_field(**kwargs) -> serializers.ListField:
+    return serializers.ListField(
+        child=OriginField(),
+        max_length=20,
+        required=False,
+        help_text="Sites whose pages may show the embed in a frame (frame-ancestors).",
+        **kwargs,
+    )
+
+
 def poll_urls(poll_id: str) -> dict:
     return {
         "vote": f"/api/polls/{poll_id}/votes/",
@@ -52,6 +94,7 @@ def poll_urls(poll_id: str) -> dict:
         "websocket": f"/ws/polls/{poll_id}/",
         "page": f"/p/{poll_id}/",
         "present": f"/p/{poll_id}/present/",
+        "embed": f"/p/{poll_id}/embed/",
     }
 
 
@@ -128,6 +171,7 @@ class PollSerializer(serializers.ModelSerializer):
             "choices",
             "urls",
             "integrity",
+            "embed_origins",
         ]
         extra_kwargs = {
             "total_votes": {"help_text": "Ballots cast: shown even while the results are hidden."}
@@ -255,6 +299,7 @@ class PollWriteSerializer(serializers.Serializer):
         " bringing fewer new voters than this (a room behind one NAT).",
     )
     event = JoinCodeField(required=False, help_text="Add the poll to this event (its owner only).")
+    embed_origins = embed_origins_field()
     opens_at = serializers.DateTimeField(allow_null=True, default=None)
     closes_at = serializers.DateTimeField(allow_null=True, default=None)
 
@@ -689,6 +734,7 @@ def event_urls(event_id: str) -> dict:
     return {
         "page": f"/e/{event_id}/",
         "present": f"/e/{event_id}/present/",
+        "embed": f"/e/{event_id}/embed/",
         "websocket": f"/ws/events/{event_id}/",
     }
 
@@ -696,6 +742,7 @@ def event_urls(event_id: str) -> dict:
 class EventUrlsSerializer(serializers.Serializer):
     page = serializers.CharField()
     present = serializers.CharField()
+    embed = serializers.CharField()
     websocket = serializers.CharField()
 
 
@@ -709,6 +756,7 @@ class EventSerializer(serializers.Serializer):
     current = serializers.CharField(allow_null=True)
     version = serializers.IntegerField()
     urls = EventUrlsSerializer()
+    embed_origins = serializers.ListField(child=serializers.CharField())
     created_at = serializers.DateTimeField()
 
 
@@ -724,6 +772,7 @@ def event_data(event, poll_ids: list[str]) -> dict:
             "current": event.current_id if event.current_id in poll_ids else None,
             "version": event.version,
             "urls": event_urls(event.id),
+            "embed_origins": event.embed_origins,
             "created_at": event.created_at,
         }
     ).data
@@ -738,6 +787,7 @@ class EventWriteSerializer(serializers.Serializer):
             "max_length": "Keep the title under 200 characters.",
         },
     )
+    embed_origins = embed_origins_field()
 
 
 class EventCurrentSerializer(serializers.Serializer):

@@ -20,8 +20,20 @@ from .join_codes import join_code_claim
 
 
 @transaction.atomic
-def event_create(*, owner, title: str) -> Event:
-    return Event.objects.create(id=join_code_claim(), owner=owner, title=title)
+def event_create(*, owner, title: str, embed_origins: list[str] | None = None) -> Event:
+    return Event.objects.create(
+        id=join_code_claim(), owner=owner, title=title, embed_origins=embed_origins or []
+    )
+
+
+@transaction.atomic
+def event_update(*, event_id: str, user, **changes) -> Event:
+    """Title and embed origins: validated already."""
+    event = _locked_owned_event(event_id, user)
+    for field, value in changes.items():
+        setattr(event, field, value)
+    _bump(event, fields=list(changes))
+    return event
 
 
 def _locked_owned_event(event_id: str, user) -> Event:

@@ -13,6 +13,7 @@ from polls.models import Export
 from polls.services import exports
 from polls.throttles import ExportThrottle
 from tests.helpers import vote
+from webhooks import sweep as webhooks_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -127,10 +128,14 @@ async def test_the_embedded_beat_runs_the_purges_hourly_beside_the_sweep(monkeyp
     monkeypatch.setattr(exports, "exports_purge", lambda: record("exports"))
     monkeypatch.setattr(idempotency, "spent_challenges_purge", lambda: record("spent"))
     monkeypatch.setattr(integrity, "signals_purge", lambda: record("signals"))
+    monkeypatch.setattr(webhooks_sweep, "deliveries_purge", lambda: record("deliveries"))
+    webhook_sweeps = threading.Event()  # in a loop of its own, off the requests' thread
+    monkeypatch.setattr(webhooks_sweep, "webhooks_sweep", webhook_sweeps.set)
     beat = asyncio.ensure_future(nexus_celery.embedded_beat(interval=0.001, hourly=3))
     try:
         assert await asyncio.to_thread(enough.wait, 5)
+        assert await asyncio.to_thread(webhook_sweeps.wait, 5)
     finally:
         beat.cancel()
-    hour = ["sweep", "idem", "exports", "spent", "signals", "sweep", "sweep"]
-    assert calls[:10] == [*hour, "sweep", "idem", "exports"]
+    hour = ["sweep", "idem", "exports", "spent", "signals", "deliveries", "sweep", "sweep"]
+    assert calls[:10] == [*hour, "sweep", "idem"]

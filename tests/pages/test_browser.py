@@ -1,5 +1,8 @@
 """The pages in a real browser (Debian's Chromium, headless) against a real server."""
 
+import functools
+import http.server
+import threading
 import time
 from pathlib import Path
 
@@ -1056,3 +1059,42 @@ def test_the_dashboard_flags_a_stuffer_and_one_click_takes_it_off_the_projector(
     card.get_by_role("button", name="Release all").click()
     expect(present.locator("#total")).to_have_text("65", timeout=SECOND)
     expect(badge).not_to_contain_text("quarantined")
+
+
+def test_an_embed_of_an_after_close_poll_shows_nothing_until_close(site, host, screen, tmp_path):
+    """On another site's page: a listed site's frame shows the chart, and
+    only once the poll closes; an unlisted site's frame stays blank."""
+    # Another origin on loopback: Chromium keeps public pages (and pages it
+    # was handed by a test's route) from framing loopback ones.
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    blog_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=blog_server.serve_forever, daemon=True).start()
+    blog = f"http://localhost:{blog_server.server_port}"
+    poll = host.poll(results="after_close", embed_origins=[blog])
+    unlisted = host.poll(question="Not for the blog")
+    (tmp_path / "post.html").write_text(
+        f"<!doctype html><title>A blog</title>"
+        f'<iframe id="listed" src="{site.url}{poll["urls"]["embed"]}" width="640" height="400"'
+        f' title="Live results"></iframe>'
+        f'<iframe id="unlisted" src="{site.url}{unlisted["urls"]["embed"]}" width="640"'
+        f' height="400" title="Other results"></iframe>'
+    )
+    host.sign_in(screen)  # the owner's own browser: results still wait for the close
+    page = screen.new_page()
+    try:
+        page.goto(f"{blog}/post.html")
+        frame = page.frame_locator("#listed")
+        expect(frame.locator("#hidden-note")).to_have_text("Results appear when the poll closes.")
+        assert vote_over_api(site, poll, 2, "embed-0001") == 201
+        expect(frame.locator("#total")).to_have_text("1", timeout=4 * SECOND)  # turnout, every 3 s
+        expect(frame.locator(".count").nth(2)).to_have_text("")  # counted, not shown
+        host.api("POST", f"/api/polls/{poll['id']}/close/")
+        expect(frame.locator("#status")).to_have_text("closed", timeout=4 * SECOND)
+        expect(frame.locator(".count").nth(2)).to_have_text("1 · 100%", timeout=20 * SECOND)
+        expect(frame.locator("#hidden-note")).to_be_hidden()
+        # Chromium refused to frame the other poll: its frame holds an error page.
+        blocked = page.locator("#unlisted").element_handle().content_frame()
+        assert blocked.url.startswith("chrome-error://")
+        shoot(page, "embed")
+    finally:
+        blog_server.shutdown()

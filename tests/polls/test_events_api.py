@@ -34,6 +34,7 @@ def test_an_event_is_created_with_its_own_join_code_and_links(owner_api, user):
         "current",
         "version",
         "urls",
+        "embed_origins",
         "created_at",
     }
     assert (event["title"], event["owner"], event["polls"], event["current"]) == (
@@ -46,6 +47,7 @@ def test_an_event_is_created_with_its_own_join_code_and_links(owner_api, user):
     assert event["urls"] == {
         "page": f"/e/{code}/",
         "present": f"/e/{code}/present/",
+        "embed": f"/e/{code}/embed/",
         "websocket": f"/ws/events/{code}/",
     }
     assert JoinCode.objects.filter(code=code).exists()

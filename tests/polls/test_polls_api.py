@@ -42,8 +42,10 @@ def poll_body(poll_id, owner, choices, **overrides):
             "websocket": f"/ws/polls/{poll_id}/",
             "page": f"/p/{poll_id}/",
             "present": f"/p/{poll_id}/present/",
+            "embed": f"/p/{poll_id}/embed/",
         },
         "integrity": None,  # the owner's only
+        "embed_origins": [],
     }
     return body | overrides
 

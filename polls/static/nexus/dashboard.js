@@ -316,6 +316,33 @@ function editForm(card) {
   return show;
 }
 
+// The embed's snippet to copy, and the sites allowed to frame it.
+function embedBox(el, poll) {
+  const box = el.querySelector(".embed");
+  const snippet = box.querySelector(".embed-snippet");
+  const transparent = box.querySelector(".embed-transparent");
+  const form = box.querySelector(".embed-form");
+  const write = () => {
+    const src = `${location.origin}${poll.urls.embed}${transparent.checked ? "?background=transparent" : ""}`;
+    snippet.value = `<iframe src="${src}" width="640" height="400" style="border:0" title="Live results: ${poll.question.replace(/["<>&]/g, "")}"></iframe>`;
+  };
+  transparent.addEventListener("change", write);
+  box.querySelector(".copy-snippet").addEventListener("click", () => {
+    snippet.select();
+    navigator.clipboard?.writeText(snippet.value);
+  });
+  form.elements.origins.value = poll.embed_origins.join("\n");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const origins = form.elements.origins.value.split("\n").map((line) => line.trim()).filter(Boolean);
+    const answer = await api("PATCH", `/api/polls/${poll.id}/`, { embed_origins: origins });
+    box.querySelector(".embed-error").textContent = answer.ok ? "" : fieldErrors(answer);
+    box.querySelector(".embed-saved").textContent = answer.ok ? "Saved." : "";
+    if (answer.ok) poll.embed_origins = answer.data.embed_origins;
+  });
+  write();
+}
+
 function fillCard(el, poll) {
   el.dataset.poll = poll.id;
   el.dataset.status = poll.status;
@@ -373,6 +400,7 @@ function addCard(poll, before = null) {
   grid.insertBefore(el, before);
   card.invites = poll.eligibility === "invite" ? invitesBox(el, poll) : null;
   card.integrity = poll.kind === "qa" ? null : integrityBox(el, poll);
+  embedBox(el, poll);
   const written = poll.kind === "text" || poll.kind === "qa";
   card.queue = written && poll.moderation === "pre" ? moderationQueue(el, poll) : null;
   cards.set(poll.id, card);

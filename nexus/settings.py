@@ -394,6 +394,8 @@ REST_FRAMEWORK: dict = {
         "signup": env_rate("NEXUS_THROTTLE_SIGNUPS", "60/hour"),
         # Webhook test events sent per account: each is a request to its URL.
         "webhook_test": env_rate("NEXUS_THROTTLE_WEBHOOK_TESTS", "10/min"),
+        # Webhooks saved or edited per account: each looks its host up.
+        "webhook_write": env_rate("NEXUS_THROTTLE_WEBHOOK_WRITES", "30/min"),
     },
     # 0: the client is REMOTE_ADDR and X-Forwarded-For is ignored (it is
     # spoofable); behind one reverse proxy set NEXUS_NUM_PROXIES=1.
@@ -517,7 +519,12 @@ CELERY_BEAT_SCHEDULE = {
     "challenges-purge": {"task": "polls.tasks.spent_challenges_purge", "schedule": 3600.0},
     "signals-purge": {"task": "polls.tasks.signals_purge", "schedule": 3600.0},
     # vote.batch announcements, and every webhook delivery that is due.
-    "webhooks-sweep": {"task": "webhooks.tasks.webhooks_sweep", "schedule": 1.0},
+    # A sweep not started within its second is dropped: the next one does its work.
+    "webhooks-sweep": {
+        "task": "webhooks.tasks.webhooks_sweep",
+        "schedule": 1.0,
+        "options": {"expires": 1.0},
+    },
     "deliveries-purge": {"task": "webhooks.tasks.deliveries_purge", "schedule": 3600.0},
     "integrity-sweep": {
         "task": "polls.tasks.integrity_sweep",

@@ -110,6 +110,10 @@ class Poll(models.Model):
     # pipeline looks them up only then: nothing to read for other polls.
     has_held_voters = models.BooleanField(default=False)
     results_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When its opening was last announced (a new state for screens, and
+    # `poll.opened` to webhooks): the clock's sweep announces an `opens_at`
+    # that passed after it, once, whatever votes came first.
+    open_announced_at = models.DateTimeField(null=True, blank=True, editable=False)
     # Sites whose pages may show /p/{id}/embed/ in a frame (CSP frame-ancestors),
     # as origins: "https://blog.example.org". Public: the embed's header says them.
     embed_origins = models.JSONField(default=list, blank=True)

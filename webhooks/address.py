@@ -13,12 +13,14 @@ https-only rule, for development and tests.
 
 import ipaddress
 import socket
-from urllib.parse import urlsplit
+from dataclasses import dataclass
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
+from yarl import URL
 
 MAX_URL = 2000
+ALLOWED_PORTS = {443, 8443}
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -32,6 +34,8 @@ def forbidden(address: Address) -> str | None:
         embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
         if embedded is not None:
             return forbidden(embedded)
+        if address.is_site_local:  # fec0::/10, deprecated but still routed inside some networks
+            return "a private or reserved address"
     if address.is_loopback:
         return "a loopback address"
     if address.is_link_local:
@@ -43,31 +47,54 @@ def forbidden(address: Address) -> str | None:
     return None
 
 
-def check_url(url: str) -> None:
-    """Raise Refused unless `url` is one a hook may have: http(s) with a host,
-    https unless private targets are allowed, no credentials, at most
-    MAX_URL characters, and resolving to public addresses only."""
+@dataclass(frozen=True)
+class Target:
+    """Where a hook's URL sends a request: what the check and the connection use."""
+
+    scheme: str
+    host: str  # as the connection names it: IDNA-encoded, no brackets
+    port: int
+
+
+def target_of(url: str) -> Target:
+    """Raise Refused unless `url` is one a hook may have: https (http too when
+    private targets are allowed), a host, no credentials, at most MAX_URL
+    characters, a port of ALLOWED_PORTS (any when private targets are
+    allowed: a scan of the server's own network is what this stops)."""
     if len(url) > MAX_URL:
         raise Refused(f"At most {MAX_URL} characters.")
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
         raise Refused("A URL may not contain spaces or control characters.")
-    parts = urlsplit(url)
-    schemes = {"http", "https"} if settings.NEXUS_WEBHOOK_ALLOW_PRIVATE else {"https"}
-    if parts.scheme not in schemes:
-        raise Refused("Must start with https://.")
-    if not parts.hostname:
-        raise Refused("Must name a host.")
-    if parts.username is not None or parts.password is not None:
-        raise Refused("May not carry a user name or password.")
+    allow_private = settings.NEXUS_WEBHOOK_ALLOW_PRIVATE
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-    except ValueError as exc:
-        raise Refused("Has an invalid port.") from exc
-    addresses_check(parts.hostname, port)
+        # yarl, as aiohttp itself parses it: the same host for the check and the connection.
+        parsed = URL(url)
+        host, port = parsed.raw_host, parsed.port
+    except (ValueError, UnicodeError) as exc:
+        raise Refused("Is not a URL with a valid host and port.") from exc
+    if parsed.scheme not in ({"http", "https"} if allow_private else {"https"}):
+        raise Refused("Must start with https://.")
+    if not host:
+        raise Refused("Must name a host.")
+    if parsed.user is not None or parsed.password is not None:
+        raise Refused("May not carry a user name or password.")
+    if port is None or not 0 < port < 65536:
+        raise Refused("Has an invalid port.")
+    if not allow_private and port not in ALLOWED_PORTS:
+        raise Refused(f"Must use port {' or '.join(map(str, sorted(ALLOWED_PORTS)))}.")
+    return Target(parsed.scheme, host, port)
+
+
+def check_url(url: str) -> None:
+    """Refused unless `url` may be a hook's, resolving to public addresses only."""
+    target = target_of(url)
+    addresses_check(target.host, target.port)
 
 
 def addresses_check(host: str, port: int) -> list[str]:
-    """The addresses `host` resolves to, all of them allowed, or Refused."""
+    """The addresses `host` resolves to, all of them allowed, or Refused.
+    The message names the host the owner gave, never the address found
+    (that would map the server's private network for them)."""
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
@@ -77,7 +104,7 @@ def addresses_check(host: str, port: int) -> list[str]:
         for text in addresses:
             reason = forbidden(ipaddress.ip_address(text.split("%")[0]))
             if reason:
-                raise Refused(f"{host} resolves to {text}, {reason}.")
+                raise Refused(f"{host} resolves to {reason}.")
     return addresses
 
 

@@ -28,13 +28,24 @@ class WebhookTestThrottle(UserThrottle):
     scope = "webhook_test"
 
 
+class WebhookWriteThrottle(UserThrottle):
+    scope = "webhook_write"
+
+
+class WriteThrottled(OneTripThrottling):
+    """POST and PATCH count against webhook_write; reads are free."""
+
+    def get_throttles(self):
+        return [WebhookWriteThrottle()] if self.request.method in {"POST", "PATCH"} else []
+
+
 def _page(view, request, rows, serializer):
     paginator = view.pagination_class()
     page = paginator.paginate_queryset(rows, request, view=view)
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
-class WebhookListView(APIView):
+class WebhookListView(WriteThrottled, APIView):
     permission_classes = [IsAuthenticated]
     pagination_class = PollPagination
 
@@ -48,7 +59,10 @@ class WebhookListView(APIView):
     @extend_schema(
         summary="Add a webhook (its secret is in this answer only)",
         request=WebhookWriteSerializer,
-        responses={201: WebhookCreatedSerializer, **errors("invalid", "not_authenticated")},
+        responses={
+            201: WebhookCreatedSerializer,
+            **errors("invalid", "not_authenticated", "throttled"),
+        },
     )
     def post(self, request):
         serializer = WebhookWriteSerializer(data=request.data)
@@ -59,7 +73,7 @@ class WebhookListView(APIView):
         return Response(WebhookCreatedSerializer(hook).data, status=http.HTTP_201_CREATED)
 
 
-class WebhookDetailView(APIView):
+class WebhookDetailView(WriteThrottled, APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="A webhook", responses={200: WebhookSerializer, **OWNER_ERRORS})
@@ -70,7 +84,7 @@ class WebhookDetailView(APIView):
     @extend_schema(
         summary="Change a webhook's URL, events or description; switch it off or on",
         request=WebhookWriteSerializer(partial=True),
-        responses={200: WebhookSerializer, **errors("invalid", "not_authenticated", "not_found")},
+        responses={200: WebhookSerializer, **errors("invalid", "throttled", *OWNER_CODES)},
     )
     def patch(self, request, webhook_id):
         services.owned_webhook(webhook_id, request.user)  # a stranger learns nothing from a 400

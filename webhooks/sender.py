@@ -7,19 +7,25 @@ cannot hold a sender longer than NEXUS_WEBHOOK_TIMEOUT.
 """
 
 import asyncio
+import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import aiohttp
 from django.conf import settings
 from standardwebhooks.webhooks import Webhook as Signer
 
-from .address import PinnedResolver, Refused, addresses_check
+from .address import PinnedResolver, Refused, addresses_check, target_of
 
 USER_AGENT = "Nexus-Webhooks/1 (+https://github.com/nexus-voting/nexus)"
 READ_AT_MOST = 1024  # bytes of a receiver's answer: only its status matters
+log = logging.getLogger("nexus.webhooks")
+# Name lookups, off the event loop. Not asyncio's default executor: the
+# sweep's asyncio.run waits for that one at its end, and a name server that
+# never answers would hold the sweep past its timeout.
+_resolver = ThreadPoolExecutor(max_workers=8, thread_name_prefix="webhook-dns")
 
 
 @dataclass(frozen=True)
@@ -51,35 +57,42 @@ def headers(message: Message, now: datetime) -> dict[str, str]:
     }
 
 
-async def send_all(messages: list[Message]) -> list[Attempt]:
-    """One attempt per message, all at once; never raises."""
-    return list(await asyncio.gather(*(_send(m) for m in messages)))
-
-
-async def _send(message: Message) -> Attempt:
+async def send(message: Message) -> Attempt:
+    """One attempt, at most NEXUS_WEBHOOK_TIMEOUT (+1 s) long; never raises.
+    The log says what kind of failure it was, never the receiver's own
+    words (a port that answers with a banner is not for the owner to read)."""
     started = time.monotonic()
 
-    def took() -> int:
-        return round((time.monotonic() - started) * 1000)
+    def failed(error: str) -> Attempt:
+        return Attempt(None, round((time.monotonic() - started) * 1000), error)
 
     try:
-        return await asyncio.wait_for(_post(message, took), settings.NEXUS_WEBHOOK_TIMEOUT + 1)
+        status = await asyncio.wait_for(_post(message), settings.NEXUS_WEBHOOK_TIMEOUT + 1)
     except Refused as exc:
-        return Attempt(None, took(), f"refused: {exc}")
+        return failed(f"refused: {exc}")
     except TimeoutError:
-        return Attempt(None, took(), f"no answer within {settings.NEXUS_WEBHOOK_TIMEOUT} s")
-    except (aiohttp.ClientError, OSError, ValueError) as exc:
-        return Attempt(None, took(), f"{type(exc).__name__}: {exc}"[:300])
+        return failed(f"no answer within {settings.NEXUS_WEBHOOK_TIMEOUT} s")
+    except aiohttp.ClientSSLError:
+        return failed("TLS failed (certificate or handshake)")
+    except (aiohttp.ClientConnectionError, OSError):
+        return failed("could not connect, or the connection broke")
+    except (aiohttp.ClientResponseError, aiohttp.ClientPayloadError):
+        return failed("the answer was not HTTP")
+    except Exception:  # whatever else: this message fails, the others go on
+        log.warning("webhook %s: unexpected failure", message.id, exc_info=True)
+        return failed("failed")
+    took = round((time.monotonic() - started) * 1000)
+    return Attempt(status, took, "" if 200 <= status < 300 else f"answered {status}")
 
 
-async def _post(message: Message, took) -> Attempt:
-    parts = urlsplit(message.url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    # Checked again at every attempt: the name may point elsewhere by now.
-    addresses = await asyncio.to_thread(addresses_check, host, port)
+async def _post(message: Message) -> int:
+    # Checked again at every attempt: the name may point elsewhere by now,
+    # and plain http or a private address may no longer be allowed.
+    target = target_of(message.url)
+    loop = asyncio.get_running_loop()
+    addresses = await loop.run_in_executor(_resolver, addresses_check, target.host, target.port)
     connector = aiohttp.TCPConnector(
-        resolver=PinnedResolver(host, addresses), use_dns_cache=False, force_close=True
+        resolver=PinnedResolver(target.host, addresses), use_dns_cache=False, force_close=True
     )
     timeout = aiohttp.ClientTimeout(total=settings.NEXUS_WEBHOOK_TIMEOUT)
     async with (
@@ -92,5 +105,4 @@ async def _post(message: Message, took) -> Attempt:
         ) as response,
     ):
         await response.content.read(READ_AT_MOST)
-        error = "" if 200 <= response.status < 300 else f"answered {response.status}"
-        return Attempt(response.status, took(), error)
+        return response.status

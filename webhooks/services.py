@@ -7,6 +7,8 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from rest_framework.utils.encoders import JSONEncoder
@@ -24,13 +26,16 @@ log = logging.getLogger("nexus.webhooks")
 def webhook_create(*, owner, url: str, events: list[str], description: str = "") -> Webhook:
     if not owner.is_authenticated:
         raise NotAuthenticated()
-    if Webhook.objects.filter(owner=owner).count() >= settings.NEXUS_WEBHOOKS_PER_USER:
-        raise Invalid(f"At most {settings.NEXUS_WEBHOOKS_PER_USER} webhooks per account.")
-    _url_check(url)
-    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
-    return Webhook.objects.create(
-        owner=owner, url=url, events=events, description=description, secret=secret
-    )
+    _url_check(url)  # before the lock: it may wait on a name server
+    with transaction.atomic():
+        # The owner's row, locked: requests at once cannot pass the limit together.
+        get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
+        if Webhook.objects.filter(owner=owner).count() >= settings.NEXUS_WEBHOOKS_PER_USER:
+            raise Invalid(f"At most {settings.NEXUS_WEBHOOKS_PER_USER} webhooks per account.")
+        secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+        return Webhook.objects.create(
+            owner=owner, url=url, events=events, description=description, secret=secret
+        )
 
 
 def webhook_update(*, webhook_id, user, **changes) -> Webhook:
@@ -43,7 +48,18 @@ def webhook_update(*, webhook_id, user, **changes) -> Webhook:
     for field, value in changes.items():
         setattr(hook, field, value)
     hook.save(update_fields=list(changes))
+    if changes.get("active") is False:
+        deliveries_give_up(hook)
     return hook
+
+
+def deliveries_give_up(hook: Webhook) -> None:
+    """A hook switched off: its pending deliveries fail (test events stay:
+    they are how its owner checks it works again)."""
+    pending = Delivery.objects.filter(webhook=hook, status=Delivery.Status.PENDING)
+    pending.exclude(event=TEST_EVENT).update(
+        status=Delivery.Status.FAILED, next_attempt_at=None, error="the webhook was switched off"
+    )
 
 
 def webhook_delete(*, webhook_id, user) -> None:
@@ -120,8 +136,8 @@ def _hooks_for(owner_id: int, events) -> list[Webhook]:
 def _emit(poll: Poll, events: dict[str, dict], hooks: list[Webhook] | None = None) -> None:
     if hooks is None:
         hooks = _hooks_for(poll.owner_id, events)
-    room = _room([hook.pk for hook in hooks])
-    for hook_id in [pk for pk, left in room.items() if left <= 0]:
+    left = room([hook.pk for hook in hooks])
+    for hook_id in [pk for pk, n in left.items() if n <= 0]:
         log.warning(
             "webhook %s has %s pending deliveries; %s dropped",
             hook_id,
@@ -131,13 +147,13 @@ def _emit(poll: Poll, events: dict[str, dict], hooks: list[Webhook] | None = Non
     Delivery.objects.bulk_create(
         Delivery(webhook=hook, event=event, poll_id=poll.pk, payload=envelope(event, data))
         for hook in hooks
-        if room[hook.pk] > 0
+        if left[hook.pk] > 0
         for event, data in events.items()
         if event in hook.events
     )
 
 
-def _room(hook_ids: list) -> dict:
+def room(hook_ids: list) -> dict:
     """Pending deliveries each hook may still take (NEXUS_WEBHOOK_MAX_PENDING):
     a receiver that is down does not grow its queue without bound."""
     pending = dict(

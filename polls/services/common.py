@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from nexus.errors import Forbidden, NotAuthenticated, NotFound
 from realtime import publish
+from webhooks import services as webhooks
 
 from ..models import Poll
 
@@ -45,3 +46,11 @@ def bump(poll: Poll, *, fields: list[str]) -> None:
 def broadcast_after_commit(poll_id: str) -> None:
     # robust: the write is committed whatever happens to its broadcast.
     transaction.on_commit(lambda: publish.poll_changed(poll_id), robust=True)
+
+
+def announce_open(poll: Poll) -> None:
+    """In the opening's transaction: mark the opening announced (the clock's
+    sweep then leaves it) and tell the owner's webhooks."""
+    poll.open_announced_at = timezone.now()
+    Poll.objects.filter(pk=poll.pk).update(open_announced_at=poll.open_announced_at)
+    webhooks.poll_opened(poll)

@@ -25,7 +25,7 @@ from ..models import (
     Upvote,
 )
 from . import events, exports
-from .common import broadcast_after_commit, bump, locked_owned_poll
+from .common import announce_open, broadcast_after_commit, bump, locked_owned_poll
 from .join_codes import join_code_claim
 
 
@@ -41,7 +41,7 @@ def poll_create(*, owner, question: str, choices: list[str], **options) -> Poll:
     if event_id is not None:
         events.event_poll_add(event_id=event_id, poll=poll, user=owner)
     if poll.accepts_votes():
-        webhooks.poll_opened(poll)
+        announce_open(poll)
     return poll
 
 
@@ -69,7 +69,7 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
     if not was_closed and poll.status == Poll.Status.CLOSED:
         webhooks.poll_closed(poll)
     elif not was_open and poll.accepts_votes():
-        webhooks.poll_opened(poll)
+        announce_open(poll)
     if {"opens_at", "closes_at"} & changes.keys():  # a new moment needs its timed task
         _schedule_timed(poll)
     return poll
@@ -88,7 +88,7 @@ def poll_open(*, poll_id: str, user) -> Poll:
     if poll.closes_at and poll.closes_at <= now:
         poll.closes_at = None
     bump(poll, fields=["status", "opens_at", "closes_at"])
-    webhooks.poll_opened(poll)
+    announce_open(poll)
     return poll
 
 

@@ -1,7 +1,7 @@
 """Polls that open and close by the clock, and the owner's results email.
 
 Each is idempotent: a poll closes once (its status is the marker), an
-opening is announced once (a poll not updated since `opens_at` is due), and
+opening is announced once (`open_announced_at` is the marker), and
 the email is sent once (`results_emailed_at`, under a lock of its own).
 """
 
@@ -10,7 +10,7 @@ import functools
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -18,15 +18,15 @@ from webhooks import services as webhooks
 
 from .. import selectors
 from ..models import Poll
-from .common import bump
+from .common import announce_open, bump
 
 
 def polls_due(now=None) -> tuple[list[str], list[str]]:
     """(ids of open polls past closes_at, ids of polls whose opens_at just passed)."""
     now = now or timezone.now()
     closing = Poll.objects.filter(Poll.past_close(now)).values_list("id", flat=True)
-    opening = Poll.objects.filter(
-        Poll.accepting_votes(now), opens_at__isnull=False, updated_at__lt=F("opens_at")
+    opening = Poll.objects.filter(Poll.accepting_votes(now), opens_at__isnull=False).filter(
+        Q(open_announced_at__isnull=True) | Q(open_announced_at__lt=F("opens_at"))
     )
     return list(closing), list(opening.values_list("id", flat=True))
 
@@ -53,10 +53,10 @@ def poll_open_if_due(*, poll_id: str) -> bool:
     now = timezone.now()
     if poll is None or not poll.opens_at or not poll.accepts_votes(now):
         return False
-    if poll.updated_at >= poll.opens_at:  # announced already
+    if poll.open_announced_at and poll.open_announced_at >= poll.opens_at:  # announced already
         return False
     bump(poll, fields=[])
-    webhooks.poll_opened(poll)
+    announce_open(poll)
     return True
 
 

@@ -42,7 +42,7 @@ def test_an_opening_time_is_announced_once(user):
     poll = make_poll(owner=user)
     Poll.objects.filter(pk=poll.pk).update(
         opens_at=timezone.now() - timedelta(seconds=1),
-        updated_at=timezone.now() - timedelta(minutes=1),
+        open_announced_at=timezone.now() - timedelta(minutes=1),  # before opens_at
     )
     version = Poll.objects.get().version
     assert schedule.polls_due()[1] == [poll.id]

@@ -2,6 +2,12 @@
 # The programs some tests drive: Chromium (the browser tests) and nginx (the
 # load balancer's config). Installed with apt when run as root, as CI does;
 # otherwise one line says which tests will be skipped and how to enable them.
+# axe-core (the accessibility test's checker) comes from the npm registry,
+# pinned by tests/pages/axe/package-lock.json.
+axe=tests/pages/axe
+if [ ! -f "$axe/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null; then
+  npm ci --prefix "$axe" --no-audit --no-fund --silent || echo "npm could not install axe-core" >&2
+fi
 missing=()
 [ -x "${NEXUS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium fonts-dejavu-core)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)

@@ -32,7 +32,7 @@ class WebhookWriteThrottle(UserThrottle):
     scope = "webhook_write"
 
 
-class WriteThrottled(OneTripThrottling):
+class WriteThrottled(OneTripThrottling, APIView):
     """POST and PATCH count against webhook_write; reads are free."""
 
     def get_throttles(self):
@@ -45,7 +45,7 @@ def _page(view, request, rows, serializer):
     return paginator.get_paginated_response(serializer(page, many=True).data)
 
 
-class WebhookListView(WriteThrottled, APIView):
+class WebhookListView(WriteThrottled):
     permission_classes = [IsAuthenticated]
     pagination_class = PollPagination
 
@@ -73,7 +73,7 @@ class WebhookListView(WriteThrottled, APIView):
         return Response(WebhookCreatedSerializer(hook).data, status=http.HTTP_201_CREATED)
 
 
-class WebhookDetailView(WriteThrottled, APIView):
+class WebhookDetailView(WriteThrottled):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(summary="A webhook", responses={200: WebhookSerializer, **OWNER_ERRORS})

@@ -59,15 +59,16 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
         Ballot.objects.filter(poll=poll).exists() or Question.objects.filter(poll=poll).exists()
     ):
         raise PollHasVotes()
-    was_open, was_closed = poll.accepts_votes(), poll.status == Poll.Status.CLOSED
+    was_open, was_draft = poll.accepts_votes(), poll.status == Poll.Status.DRAFT
+    was_closed = poll.status == Poll.Status.CLOSED
     for field, value in changes.items():
         setattr(poll, field, value)
     if new_choices is not None:
         Choice.objects.filter(poll=poll).delete()
         _choices_create(poll, new_choices)
     bump(poll, fields=list(changes))
-    if not was_closed and poll.status == Poll.Status.CLOSED:
-        webhooks.poll_closed(poll)
+    if not (was_closed or was_draft) and poll.status == Poll.Status.CLOSED:
+        webhooks.poll_closed(poll)  # a draft that never opened closes unannounced
     elif not was_open and poll.accepts_votes():
         announce_open(poll)
     if {"opens_at", "closes_at"} & changes.keys():  # a new moment needs its timed task
@@ -96,9 +97,11 @@ def poll_open(*, poll_id: str, user) -> Poll:
 def poll_close(*, poll_id: str, user) -> Poll:
     poll = locked_owned_poll(poll_id, user)
     if poll.status != Poll.Status.CLOSED:
+        was_draft = poll.status == Poll.Status.DRAFT
         poll.status = Poll.Status.CLOSED
         bump(poll, fields=["status"])
-        webhooks.poll_closed(poll)
+        if not was_draft:  # a draft that never opened closes unannounced
+            webhooks.poll_closed(poll)
     return poll
 
 

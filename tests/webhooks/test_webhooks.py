@@ -356,6 +356,8 @@ def test_only_the_owners_polls_reach_a_hook(owner_api, receiver):
 
 def test_a_drafts_opening_and_a_timed_close_are_announced(owner_api, user, receiver):
     hook_for(owner_api, receiver, events=["poll.opened", "poll.closed"])
+    never = make_poll(owner=user, status=Poll.Status.DRAFT, question="Never opened?")
+    owner_api.post(f"/api/polls/{never.id}/close/")  # a draft closed: nothing to announce
     draft = make_poll(owner=user, status=Poll.Status.DRAFT)
     assert not Delivery.objects.exists()
     owner_api.patch(f"/api/polls/{draft.id}/", {"status": "open"}, format="json")

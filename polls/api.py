@@ -8,6 +8,7 @@ from pathlib import Path
 from django.conf import settings
 from django.http import FileResponse, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers
 from rest_framework import status as http
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -570,6 +571,71 @@ class ResultsView(APIView):
         voter = request_voter(request, create=False)
         results = selectors.results_get(poll_id=poll_id, user=request.user, voter=voter)
         return Response(ResultsSerializer(results).data)
+
+
+class HistoryChoiceSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    votes = serializers.IntegerField()
+
+
+class HistoryPointSerializer(serializers.Serializer):
+    at = serializers.DateTimeField(help_text="the end of the interval")
+    version = serializers.IntegerField()
+    total_votes = serializers.IntegerField()
+    choices = HistoryChoiceSerializer(many=True)
+
+
+class ResultsHistorySerializer(serializers.Serializer):
+    poll = serializers.CharField()
+    points = HistoryPointSerializer(many=True)
+    next = serializers.CharField(allow_null=True, help_text="the rest of a long history")
+
+
+class ResultsHistoryView(APIView):
+    @extend_schema(
+        summary="How the tally moved, interval by interval",
+        description=(
+            "The tally at the end of each interval in which it changed, from the first"
+            " ballot to now or the close; an interval with no point kept the tally of the"
+            f" one before. At most {selectors.HISTORY_PAGE} points: `next` reads on."
+        ),
+        parameters=[
+            VOTER_PARAM,
+            OpenApiParameter("every", str, enum=list(selectors.HISTORY_EVERY), default="1s"),
+            OpenApiParameter("after", int, description="from `next`: Unix seconds"),
+        ],
+        responses={
+            200: ResultsHistorySerializer,
+            **errors(
+                "not_found",
+                "invalid",
+                **VOTER_ERRORS,
+                results_hidden=(403, "Results are shown after you vote."),
+            ),
+        },
+    )
+    def get(self, request, poll_id):
+        every = request.query_params.get("every", "1s")
+        if every not in selectors.HISTORY_EVERY:
+            raise Invalid("Unknown interval.", fields={"every": "Use 1s, 10s or 1m."})
+        after = request.query_params.get("after")
+        if after is not None and not (after.isascii() and after.isdigit() and len(after) < 16):
+            raise Invalid("Bad `after`.", fields={"after": "Unix seconds, from `next`."})
+        voter = request_voter(request, create=False)
+        history = selectors.results_history(
+            poll_id=poll_id,
+            user=request.user,
+            voter=voter,
+            every=selectors.HISTORY_EVERY[every],
+            after=None if after is None else int(after),
+        )
+        rest = history.pop("after")
+        history["next"] = (
+            None
+            if rest is None
+            else f"/api/polls/{history['poll']}/results/history/?every={every}&after={rest}"
+        )
+        return Response(ResultsHistorySerializer(history).data)
 
 
 def _export_body(export) -> dict:

@@ -284,6 +284,25 @@ class TallyLine(models.Model):
         return f"{self.poll_id} / {self.key}: {self.count}"
 
 
+class ResultSnapshot(models.Model):
+    """The tally at the end of one second of voting (contract v2, "Results
+    history"): upserted by the vote pipeline in each batch's transaction,
+    under the poll's lock, so a second keeps its newest version. `counts` is
+    "choice:votes,..." for every choice: a row is about 40 bytes whatever
+    the number of ballots in its second. The composite key is the only
+    index: a history is read by poll, in order."""
+
+    pk = models.CompositePrimaryKey("poll_id", "second")
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="+", db_index=False)
+    second = models.BigIntegerField()  # Unix time
+    version = models.BigIntegerField()
+    total_votes = models.IntegerField()
+    counts = models.TextField()
+
+    def __str__(self) -> str:
+        return f"{self.poll_id} @ {self.second}: {self.total_votes}"
+
+
 class Answer(models.Model):
     """One open answer of a text poll, on its voter's ballot. Only shown
     answers are counted into the poll's word counts (TallyLine `w:<word>`),

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models import Case, Count, Q, QuerySet, When
@@ -21,6 +22,7 @@ from .models import (
     IntegrityAction,
     Poll,
     Question,
+    ResultSnapshot,
     TallyLine,
 )
 from .serializers import integrity_action
@@ -132,6 +134,62 @@ def ballot_mine(*, poll_id: str, voter: Voter) -> tuple[Ballot, list[Mark]] | No
 def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
     """The poll's results, honouring visibility. One query for the snapshot
     (a rating or ranking poll's counts: one transaction)."""
+    poll, choices = _results_visible(poll_id, user, voter)
+    tally = _tally(poll_id, (poll, choices))  # read only for who may see them
+    if tally is None:  # deleted since
+        raise NotFound("No poll with this id.")
+    return results_snapshot(tally)
+
+
+HISTORY_EVERY = {"1s": 1, "10s": 10, "1m": 60}
+HISTORY_PAGE = 3600  # points per answer: an hour by the second
+
+
+def results_history(
+    *, poll_id: str, user, voter: Voter | None, every: int, after: int | None = None
+) -> dict:
+    """The tally at the end of each `every`-second interval in which it
+    moved, oldest first, from the poll's ResultSnapshot rows (contract v2,
+    "Results history"); an interval without a change has no point, as its
+    tally is the one before. At most HISTORY_PAGE points, then `after` (the
+    last point's interval end, Unix seconds) for the rest."""
+    poll, choices = _results_visible(poll_id, user, voter)
+    rows = ResultSnapshot.objects.filter(poll_id=poll.pk).order_by("second")
+    if after is not None:
+        rows = rows.filter(second__gte=after)
+    points: list[dict] = []
+    newest = (-1, 0, "")  # (version, total, counts) of the newest row in the interval
+    bucket = None
+    for second, version, total, counts in rows.values_list(
+        "second", "version", "total_votes", "counts"
+    ).iterator(chunk_size=2000):
+        if bucket is not None and second // every != bucket:
+            points.append(_history_point(bucket, every, newest, choices))
+            if len(points) == HISTORY_PAGE:
+                return {"poll": poll.pk, "points": points, "after": second // every * every}
+        bucket = second // every
+        # Seconds rise with versions under the poll's lock; should two
+        # servers' clocks disagree, the newer version wins all the same.
+        newest = max(newest, (version, total, counts))
+    if bucket is not None:
+        points.append(_history_point(bucket, every, newest, choices))
+    return {"poll": poll.pk, "points": points, "after": None}
+
+
+def _history_point(bucket: int, every: int, row: tuple, choices: list[Choice]) -> dict:
+    version, total, counts = row
+    votes = dict(pair.split(":") for pair in counts.split(",")) if counts else {}
+    return {
+        "at": datetime.fromtimestamp((bucket + 1) * every, UTC),
+        "version": version,
+        "total_votes": total,
+        "choices": [{"id": c.id, "votes": int(votes.get(str(c.id), 0))} for c in choices],
+    }
+
+
+def _results_visible(poll_id: str, user, voter: Voter | None) -> tuple[Poll, list[Choice]]:
+    """The poll and its choices, if this caller may see its results; else
+    the contract's error."""
     poll, choices = _poll_with_choices(poll_id)
     if poll is None:
         raise NotFound("No poll with this id.")
@@ -151,10 +209,7 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
         raise NotFound("No poll with this id.")
     if denial:
         raise ResultsHidden(_hidden_reason(poll))
-    tally = _tally(poll_id, (poll, choices))  # read only for who may see them
-    if tally is None:  # deleted since
-        raise NotFound("No poll with this id.")
-    return results_snapshot(tally)
+    return poll, choices
 
 
 @dataclass

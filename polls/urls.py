@@ -13,6 +13,7 @@ from .api import (
     PollViewSet,
     QuarantineView,
     ReleaseView,
+    ResultsHistoryView,
     ResultsView,
     VoterView,
     VoteView,
@@ -106,6 +107,11 @@ urlpatterns = [
     ),
     path("voters/", VoterView.as_view(), name="voters"),
     path("polls/<code:poll_id>/results/", ResultsView.as_view(), name="poll-results"),
+    path(
+        "polls/<code:poll_id>/results/history/",
+        ResultsHistoryView.as_view(),
+        name="poll-results-history",
+    ),
     path("polls/<code:poll_id>/exports/", ExportStartView.as_view(), name="poll-exports"),
     path("exports/<uuid:export_id>/", ExportView.as_view(), name="export-detail"),
     path(

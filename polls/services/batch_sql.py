@@ -9,6 +9,7 @@ the database's write lock, so there is no FOR UPDATE.
 """
 
 import functools
+import time
 from collections import Counter
 from dataclasses import astuple
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from ..models import (
     IdempotencyRecord,
     Invite,
     Poll,
+    ResultSnapshot,
     SpentChallenge,
     TallyLine,
 )
@@ -40,7 +42,7 @@ _POLL, _CHOICE, _BALLOT, _MARK = (m._meta.db_table for m in (Poll, Choice, Ballo
 _INVITE, _ADDRESS = Invite._meta.db_table, AddressCount._meta.db_table
 _RECORD, _LINE = IdempotencyRecord._meta.db_table, TallyLine._meta.db_table
 _ANSWER, _SPENT = Answer._meta.db_table, SpentChallenge._meta.db_table
-_HELD = HeldVoter._meta.db_table
+_HELD, _SNAPSHOT = HeldVoter._meta.db_table, ResultSnapshot._meta.db_table
 _POLL_FIELDS = (
     "status",
     "owner_id",
@@ -391,6 +393,25 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
             f" total_votes = total_votes + CASE id {cases} END WHERE id IN ({_in(polls)})",
             [at, *(v for p in polls for v in (p, totals[p])), *polls],
         )
+        snapshots_write(cursor, polls)
+
+
+def snapshots_write(cursor, poll_ids: list[str]) -> None:
+    """Upsert the polls' ResultSnapshot for this second from their counters,
+    as this transaction left them: one statement. The clock is read under
+    the polls' locks, so a poll's seconds and versions rise together; a
+    row never goes back to an older version all the same."""
+    aggregate = "string_agg" if connection.vendor == "postgresql" else "group_concat"
+    cursor.execute(
+        f"INSERT INTO {_SNAPSHOT} (poll_id, second, version, total_votes, counts)"
+        f" SELECT p.id, %s, p.version, p.total_votes, COALESCE((SELECT {aggregate}("
+        f"CAST(c.id AS TEXT) || ':' || CAST(c.votes AS TEXT), ',') FROM {_CHOICE} c"
+        f" WHERE c.poll_id = p.id), '') FROM {_POLL} p WHERE p.id IN ({_in(poll_ids)})"
+        " ON CONFLICT (poll_id, second) DO UPDATE SET version = excluded.version,"
+        " total_votes = excluded.total_votes, counts = excluded.counts"
+        f" WHERE {_SNAPSHOT}.version < excluded.version",
+        [int(time.time()), *poll_ids],
+    )
 
 
 def _held_voters(cursor, changed: list[BallotState]) -> None:

@@ -3,7 +3,7 @@
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -21,10 +21,12 @@ from ..models import (
     Invite,
     Poll,
     Question,
+    ResultSnapshot,
     TallyLine,
     Upvote,
 )
 from . import events, exports
+from .batch_sql import snapshots_write
 from .common import announce_open, broadcast_after_commit, bump, locked_owned_poll
 from .join_codes import join_code_claim
 
@@ -115,6 +117,7 @@ def poll_reset(*, poll_id: str, user) -> Poll:
     Choice.objects.filter(poll=poll).update(votes=0)
     TallyLine.objects.filter(poll=poll).delete()
     HeldVoter.objects.filter(poll=poll).delete()
+    ResultSnapshot.objects.filter(poll=poll).delete()  # the history starts again
     poll.total_votes = poll.quarantined = poll.flagged = 0  # the quarantines' records stay
     poll.has_held_voters = False
     bump(poll, fields=["total_votes", "quarantined", "flagged", "has_held_voters"])
@@ -200,6 +203,8 @@ def counters_fix(poll: Poll) -> list[Drift]:
             setattr(poll, name, count)
     if drifts:  # the tally changed: a new version, never an old one reused
         bump(poll, fields=["total_votes", "quarantined"])
+        with connection.cursor() as cursor:  # and the history shows the move
+            snapshots_write(cursor, [poll.id])
     return drifts
 
 

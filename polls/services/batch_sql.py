@@ -388,29 +388,43 @@ def _tallies(cursor, changed: list[BallotState], touched: set[str], at) -> None:
                 f" WHERE id IN ({_in(polls)})",
                 [*(v for p in polls for v in (p, held[p])), *polls],
             )
-        cursor.execute(
+        step = (
             f"UPDATE {_POLL} SET version = version + 1, updated_at = %s,"
-            f" total_votes = total_votes + CASE id {cases} END WHERE id IN ({_in(polls)})",
-            [at, *(v for p in polls for v in (p, totals[p])), *polls],
+            f" total_votes = total_votes + CASE id {cases} END WHERE id IN ({_in(polls)})"
         )
-        snapshots_write(cursor, polls)
+        params = [at, *(v for p in polls for v in (p, totals[p])), *polls]
+        if connection.vendor == "postgresql":  # one round trip: the snapshot reads RETURNING
+            step = f"WITH p AS ({step} RETURNING id, version, total_votes) "
+            cursor.execute(step + _snapshot_upsert("p"), [*params, _second()])
+        else:  # SQLite has no UPDATE inside WITH
+            cursor.execute(step, params)
+            snapshots_write(cursor, polls)
 
 
 def snapshots_write(cursor, poll_ids: list[str]) -> None:
-    """Upsert the polls' ResultSnapshot for this second from their counters,
-    as this transaction left them: one statement. The clock is read under
-    the polls' locks, so a poll's seconds and versions rise together; a
-    row never goes back to an older version all the same."""
+    """Upsert the polls' ResultSnapshot for this second from their counters
+    as this transaction left them: one statement."""
+    source = f"{_POLL} p WHERE p.id IN ({_in(poll_ids)})"
+    cursor.execute(_snapshot_upsert(source), [_second(), *poll_ids])
+
+
+def _second() -> int:
+    """Read under the polls' locks, so a poll's seconds and versions rise
+    together (and an upsert never takes a row back to an older version)."""
+    return int(time.time())
+
+
+def _snapshot_upsert(source: str) -> str:
+    """Every choice's count as "id:votes,...", from `source` (aliased p)."""
     aggregate = "string_agg" if connection.vendor == "postgresql" else "group_concat"
-    cursor.execute(
+    return (
         f"INSERT INTO {_SNAPSHOT} (poll_id, second, version, total_votes, counts)"
         f" SELECT p.id, %s, p.version, p.total_votes, COALESCE((SELECT {aggregate}("
         f"CAST(c.id AS TEXT) || ':' || CAST(c.votes AS TEXT), ',') FROM {_CHOICE} c"
-        f" WHERE c.poll_id = p.id), '') FROM {_POLL} p WHERE p.id IN ({_in(poll_ids)})"
+        f" WHERE c.poll_id = p.id), '') FROM {source}"
         " ON CONFLICT (poll_id, second) DO UPDATE SET version = excluded.version,"
         " total_votes = excluded.total_votes, counts = excluded.counts"
-        f" WHERE {_SNAPSHOT}.version < excluded.version",
-        [int(time.time()), *poll_ids],
+        f" WHERE {_SNAPSHOT}.version < excluded.version"
     )
 
 

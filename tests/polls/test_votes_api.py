@@ -3,6 +3,7 @@
 from datetime import UTC, timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from polls.models import Ballot, Poll
@@ -291,9 +292,10 @@ def test_a_first_vote_costs_a_pinned_number_of_queries(api, poll, django_assert_
     # the vote pipeline's batch of one: lock the poll, read its choices, the
     # voter's ballot and the address's count; insert the ballot and
     # its mark, move the choice counter and the poll's version and total,
-    # count the address, upsert the second's results snapshot (+ the batch's
-    # savepoint/release: the test runs inside a transaction)
-    with django_assert_num_queries(12):
+    # count the address, upsert the second's results snapshot (on Postgres in
+    # the version's statement) (+ the batch's savepoint/release: the test
+    # runs inside a transaction)
+    with django_assert_num_queries(11 if connection.vendor == "postgresql" else 12):
         assert vote(api, poll.id, [red]).status_code == 201
 
 

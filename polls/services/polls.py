@@ -73,6 +73,11 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
         webhooks.poll_closed(poll)  # a draft that never opened closes unannounced
     elif not was_open and poll.accepts_votes():
         announce_open(poll)
+    elif was_open and poll.accepts_votes() and "opens_at" in changes:
+        # Open all along: a new opens_at in the past is no second opening
+        # for the clock's sweep to announce.
+        poll.open_announced_at = timezone.now()
+        Poll.objects.filter(pk=poll.pk).update(open_announced_at=poll.open_announced_at)
     if {"opens_at", "closes_at"} & changes.keys():  # a new moment needs its timed task
         _schedule_timed(poll)
     return poll

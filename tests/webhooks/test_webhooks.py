@@ -484,6 +484,26 @@ def test_a_scheduled_opening_is_announced_even_if_a_vote_comes_first(
     assert receiver.verified[0]["data"]["poll"] == poll.id
 
 
+def test_moving_an_open_polls_opens_at_into_the_past_is_no_second_opening(
+    owner_api, user, receiver
+):
+    """Open since it was made; the owner then sets an opens_at a minute ago
+    (after the announcement): still the one opening, nothing for the sweep."""
+    hook_for(owner_api, receiver, events=["poll.opened"])
+    poll = make_poll(owner=user)
+    assert Delivery.objects.count() == 1
+    Poll.objects.filter(pk=poll.id).update(open_announced_at=timezone.now() - timedelta(hours=1))
+    moved = timezone.now() - timedelta(minutes=1)
+    answer = owner_api.patch(
+        f"/api/polls/{poll.id}/", {"opens_at": moved.isoformat()}, format="json"
+    )
+    assert answer.status_code == 200 and answer.json()["status"] == "open"
+    from polls.services.timing import polls_sweep
+
+    assert polls_sweep() == 0
+    assert Delivery.objects.count() == 1
+
+
 def test_a_receiver_s_own_words_never_reach_the_log(owner_api, user, receiver, settings):
     """A port that answers with a banner (an SSH server, say) is not read out."""
     import socket

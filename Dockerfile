@@ -7,6 +7,7 @@ COPY nexus ./nexus
 COPY polls ./polls
 COPY realtime ./realtime
 COPY accounts ./accounts
+COPY webhooks ./webhooks
 RUN pip wheel --no-cache-dir --wheel-dir /wheels -c constraints.txt .
 
 FROM python:3.11-slim
@@ -21,6 +22,9 @@ COPY --chown=nexus nexus ./nexus
 COPY --chown=nexus polls ./polls
 COPY --chown=nexus accounts ./accounts
 COPY --chown=nexus realtime ./realtime
+COPY --chown=nexus webhooks ./webhooks
+# The compiled translations (.mo) are committed: no gettext in the image.
+COPY --chown=nexus locale ./locale
 # Static files are collected at build time; WhiteNoise serves them.
 RUN SECRET_KEY=build-only python manage.py collectstatic --noinput -v0
 USER nexus

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -109,6 +110,21 @@ def test_the_dockerfile_is_slim_multi_stage_non_root_and_healthy():
     assert "collectstatic" in dockerfile
     cmd = re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1)
     assert yaml.safe_load(cmd) == SERVICES["sockets"]["command"]  # complete on its own
+
+
+def test_the_dockerfile_copies_every_package_into_both_stages():
+    """The wheel is built from the packages pyproject.toml lists and the app
+    runs from their copies: a package left out (webhooks once was) is an
+    image that cannot import its own settings."""
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    assert "webhooks" in packages
+    build, runtime = dockerfile.split("\nFROM ", 2)[1:]
+    for name in packages:
+        assert f"COPY {name} ./{name}" in build, name
+        assert f"COPY --chown=nexus {name} ./{name}" in runtime, name
+    assert "COPY --chown=nexus locale ./locale" in runtime
 
 
 def nginx_config(

@@ -2,6 +2,7 @@
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -24,7 +25,7 @@ class RegisterSerializer(serializers.Serializer):
 
     def validate_username(self, username: str) -> str:
         if User.objects.filter(username__iexact=username).exists():
-            raise serializers.ValidationError("This username is taken.")
+            raise serializers.ValidationError(gettext("This username is taken."))
         return username
 
     def validate(self, attrs: dict) -> dict:

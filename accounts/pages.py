@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import login
 from django.contrib.auth.forms import UserCreationForm
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy, ngettext
 
 from polls.throttles import SignupThrottle, throttles_check
 
@@ -15,8 +16,8 @@ from .services import user_register
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField(
-        label="E-mail address",
-        help_text="Where the results of your polls are sent when they close.",
+        label=gettext_lazy("E-mail address"),
+        help_text=gettext_lazy("Where the results of your polls are sent when they close."),
     )
 
     class Meta(UserCreationForm.Meta):
@@ -33,7 +34,12 @@ def signup(request):
             minutes = max(1, math.ceil(wait / 60))
             form.add_error(
                 None,
-                f"Too many accounts were made from your network. Try again in {minutes} minutes.",
+                ngettext(
+                    "Too many accounts were made from your network. Try again in %(n)d minute.",
+                    "Too many accounts were made from your network. Try again in %(n)d minutes.",
+                    minutes,
+                )
+                % {"n": minutes},
             )
             return render(request, "registration/signup.html", {"form": form}, status=429)
         user, _ = user_register(

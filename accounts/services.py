@@ -2,6 +2,7 @@
 
 from django.contrib.auth import authenticate, get_user_model
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext, gettext_lazy
 from rest_framework.authtoken.models import Token
 
 from nexus.errors import ApplicationError, Invalid
@@ -10,7 +11,8 @@ User = get_user_model()
 
 
 class InvalidCredentials(ApplicationError):
-    status, code, detail = 400, "invalid_credentials", "Unknown username or wrong password."
+    status, code = 400, "invalid_credentials"
+    detail = gettext_lazy("Unknown username or wrong password.")
 
 
 @transaction.atomic
@@ -19,7 +21,7 @@ def user_register(*, username: str, password: str, email: str = "") -> tuple[Use
         with transaction.atomic():
             user = User.objects.create_user(username=username, password=password, email=email)
     except IntegrityError:  # lost a race for the name
-        raise Invalid(fields={"username": "This username is taken."}) from None
+        raise Invalid(fields={"username": gettext("This username is taken.")}) from None
     return user, Token.objects.create(user=user)
 
 

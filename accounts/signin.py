@@ -8,11 +8,12 @@ the rate limits, and the contract's 429."""
 from axes.helpers import get_cool_off
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy
 from rest_framework.throttling import BaseThrottle
 
 from nexus.errors import error_body
 
-DETAIL = "Too many failed sign-ins. Try again later."
+DETAIL = gettext_lazy("Too many failed sign-ins. Try again later.")
 
 
 def client_address(request) -> str:

@@ -4,6 +4,7 @@ DRF coerces by default (`0` becomes `"0"` or `False`, `"5"` becomes `5`);
 an API client that sends the wrong type has a bug we should tell it about.
 """
 
+from django.utils.translation import gettext_lazy
 from rest_framework import serializers
 
 
@@ -22,7 +23,7 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class StrictStringMixin:
-    default_error_messages = {"not_a_string": "Must be a string."}
+    default_error_messages = {"not_a_string": gettext_lazy("Must be a string.")}
 
     def to_internal_value(self, data):
         if not isinstance(data, str):

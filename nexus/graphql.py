@@ -8,6 +8,7 @@ from cross_web import HTTPException
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.http import JsonResponse
+from django.utils.translation import gettext
 from django.views.decorators.csrf import csrf_exempt
 from graphql import (
     DocumentNode,
@@ -191,7 +192,9 @@ class QueryCost(SchemaExtension):
         document = self.execution_context.graphql_document
         limit = settings.NEXUS_GRAPHQL_MAX_FIELDS
         if document is not None and (cost := query_cost(document, limit)) > limit:
-            message = f"The query costs {cost} or more (fields and spreads); at most {limit}."
+            message = gettext(
+                "The query costs %(cost)d or more (fields and spreads); at most %(limit)d."
+            ) % {"cost": cost, "limit": limit}
             self.execution_context.pre_execution_errors = [
                 GraphQLError(message, extensions={"code": "too_complex"})
             ]  # set before validation: strawberry then skips it

@@ -20,6 +20,8 @@ import re
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import translation
+from django.utils.translation import gettext
 from rest_framework.parsers import BaseParser
 
 from .errors import ApplicationError, Invalid, error_body
@@ -36,7 +38,8 @@ class TooLarge(ApplicationError):
 
     def __init__(self) -> None:
         limit = settings.NEXUS_MAX_BODY_BYTES
-        super().__init__(f"The request body is over the limit of {limit:,} bytes.")
+        text = gettext("The request body is over the limit of %(limit)s bytes.")
+        super().__init__(text % {"limit": f"{limit:,}"})
 
 
 def too_large_response() -> JsonResponse:
@@ -48,6 +51,10 @@ def invalid_response(detail: str) -> JsonResponse:
     return JsonResponse(error_body("invalid", detail), status=400)
 
 
+def _too_deep() -> str:
+    return gettext("JSON may nest at most %(depth)d levels deep.") % {"depth": MAX_DEPTH}
+
+
 def loads(data: str | bytes):
     """JSON within the limits above, or Invalid / TooLarge."""
     if len(data) > settings.NEXUS_MAX_BODY_BYTES:
@@ -55,9 +62,9 @@ def loads(data: str | bytes):
     try:
         value = json.loads(data)
     except RecursionError:
-        raise Invalid(f"JSON may nest at most {MAX_DEPTH} levels deep.") from None
+        raise Invalid(_too_deep()) from None
     except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
-        raise Invalid(f"JSON parse error - {exc}") from None
+        raise Invalid(gettext("JSON parse error - %(error)s") % {"error": exc}) from None
     checked(value)
     return value
 
@@ -70,14 +77,14 @@ def checked(value) -> None:
         item, depth, field = stack.pop()
         if isinstance(item, str):
             if TEXT_CONTROL.search(item):
-                message = "May not contain NUL or other control characters."
+                message = gettext("May not contain NUL or other control characters.")
                 raise Invalid(
-                    "Text may not contain NUL or other control characters.",
+                    gettext("Text may not contain NUL or other control characters."),
                     fields={field: message},
                 )
         elif isinstance(item, dict | list):
             if depth > MAX_DEPTH:
-                raise Invalid(f"JSON may nest at most {MAX_DEPTH} levels deep.")
+                raise Invalid(_too_deep())
             if isinstance(item, dict):
                 for key, child in item.items():
                     name = key if depth == 1 and not TEXT_CONTROL.search(key) else field
@@ -110,6 +117,11 @@ class LimitsMiddleware:
 
     def __call__(self, request):
         refused = self.refused(request)
+        if refused is not None:
+            # Ahead of LocaleMiddleware: a refusal (rare) is said again in the
+            # request's language; the vote's hot path pays nothing for it.
+            with translation.override(translation.get_language_from_request(request)):
+                refused = self.refused(request)
         if iscoroutinefunction(self):
             return self._acall(request, refused)
         return refused or self.get_response(request)
@@ -124,7 +136,7 @@ class LimitsMiddleware:
             try:
                 too_big = int(length) > settings.NEXUS_MAX_BODY_BYTES
             except ValueError:
-                return invalid_response("Content-Length is not a number.")
+                return invalid_response(gettext("Content-Length is not a number."))
             if too_big:
                 return too_large_response()
         if request.META.get("QUERY_STRING") and any(
@@ -132,7 +144,7 @@ class LimitsMiddleware:
             for key, values in request.GET.lists()
             for value in values
         ):
-            return invalid_response("Query parameters may not contain control characters.")
+            return invalid_response(gettext("Query parameters may not contain control characters."))
         return None
 
 

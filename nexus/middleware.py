@@ -52,9 +52,10 @@ class AnonymousVoteMiddleware:
 
     A vote from a phone (POST /api/polls/{id}/votes/ with no session cookie
     and no Authorization header) needs little of what the middleware below
-    does: the security checks and headers, the host check, Content-Length
-    and `Vary: Cookie`, which are run here with Django's own middleware
-    methods. Sessions, CSRF (the view is exempt; DRF checks it for session
+    does: the security checks and headers, the host check, Content-Length,
+    `Vary: Cookie` and the language (an error's detail is in the request's
+    language), which are run here with Django's own middleware methods.
+    Sessions, CSRF (the view is exempt; DRF checks it for session
     logins), accounts, messages, static files and URL routing are skipped:
     they were a measured part of the vote's CPU (docs/BENCHMARKS.md).
     Anything else takes the full chain, and so does every request under
@@ -68,6 +69,7 @@ class AnonymousVoteMiddleware:
         from django.contrib.auth.models import AnonymousUser
         from django.middleware.clickjacking import XFrameOptionsMiddleware
         from django.middleware.common import CommonMiddleware
+        from django.middleware.locale import LocaleMiddleware
         from django.middleware.security import SecurityMiddleware
 
         from polls.api import VoteView
@@ -77,6 +79,7 @@ class AnonymousVoteMiddleware:
         self.security = SecurityMiddleware(get_response)
         self.frame = XFrameOptionsMiddleware(get_response)
         self.common = CommonMiddleware(get_response)
+        self.locale = LocaleMiddleware(get_response)
         self.view = VoteView.as_view()
         self.code = JoinCodeConverter()
         self.path = re.compile(rf"/api/polls/({self.code.regex})/votes/")
@@ -97,19 +100,28 @@ class AnonymousVoteMiddleware:
             return self.get_response(request)
         response = self.security.process_request(request)  # the HTTPS redirect, if on
         if response is None:
-            try:
-                request.get_host()  # as CommonMiddleware checks it, after the redirect
-            except DisallowedHost as exc:
-                response = response_for_exception(request, exc)
-        if response is None:
-            kwargs = {"poll_id": self.code.to_python(match[1])}
-            request.user = self.anonymous
-            request.resolver_match = ResolverMatch(self.view, (), kwargs, route=self.route)
-            response = self.view(request, **kwargs)
-            if hasattr(response, "render"):  # DRF's error answers render late, as Django does
-                response = response.render()
-            # What the chain below adds on the way out, innermost first.
-            response = self.frame.process_response(request, response)
-            response = self.common.process_response(request, response)  # Content-Length
-            patch_vary_headers(response, ["Cookie"])  # as the session's middleware does
+            self.locale.process_request(request)  # the language, as the chain sets it first
+            refused = self._host_refused(request)
+            response = self.locale.process_response(request, refused or self._vote(request, match))
+            if refused is None:
+                patch_vary_headers(response, ["Cookie"])  # as the session's middleware does
         return self.security.process_response(request, response)
+
+    @staticmethod
+    def _host_refused(request):
+        try:
+            request.get_host()  # as CommonMiddleware checks it, after the redirect
+        except DisallowedHost as exc:
+            return response_for_exception(request, exc)
+        return None
+
+    def _vote(self, request, match):
+        kwargs = {"poll_id": self.code.to_python(match[1])}
+        request.user = self.anonymous
+        request.resolver_match = ResolverMatch(self.view, (), kwargs, route=self.route)
+        response = self.view(request, **kwargs)
+        if hasattr(response, "render"):  # DRF's error answers render late, as Django does
+            response = response.render()
+        # What the chain below adds on the way out, innermost first.
+        response = self.frame.process_response(request, response)
+        return self.common.process_response(request, response)  # Content-Length

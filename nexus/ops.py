@@ -11,6 +11,7 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.db import connection
 from django.http import HttpResponse, JsonResponse
+from django.utils.translation import gettext
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from rest_framework.throttling import BaseThrottle
 
@@ -58,7 +59,7 @@ def metrics(request):
     """Prometheus text, for loopback and private addresses (the client's, after
     NEXUS_NUM_PROXIES trusted proxies) or a bearer NEXUS_METRICS_TOKEN."""
     if not _may_read_metrics(request):
-        detail = "Metrics are served to private addresses, or with the metrics token."
+        detail = gettext("Metrics are served to private addresses, or with the metrics token.")
         return JsonResponse(error_body("forbidden", detail), status=403)
     return HttpResponse(generate_latest(), content_type=CONTENT_TYPE_LATEST)
 

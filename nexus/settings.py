@@ -109,6 +109,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",  # intcomma: 1,234 / 1.234 / 1234 by the page's language
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -131,6 +132,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "nexus.middleware.StaticFilesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the switcher's cookie, else Accept-Language, else English.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -261,7 +264,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# URLs carry no language prefix: the same link works for every room, and
+# each browser sees its own language (docs/API.md, "Languages").
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("de", "Deutsch"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the switcher's choice outlives the session
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -310,6 +319,7 @@ WHITENOISE_USE_FINDERS = DEBUG
 NEXUS_HTTPS = env_bool("NEXUS_HTTPS", False)
 SESSION_COOKIE_SECURE = env_bool("NEXUS_SECURE_COOKIES", NEXUS_HTTPS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+LANGUAGE_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_SSL_REDIRECT = NEXUS_HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 # HSTS goes out only on HTTPS responses (Django's SecurityMiddleware), so it

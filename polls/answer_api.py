@@ -1,6 +1,7 @@
 """A text poll's answers for its owner: the moderation queue and its two
 actions (thin views; services.answers writes)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -28,7 +29,11 @@ def queue_page(view, request, poll_id, model, serializer_class):
     poll = _owned_poll(request, poll_id)
     state = request.query_params.get("state")
     if state is not None and state not in model.State.values:
-        raise Invalid(fields={"state": f"One of {', '.join(model.State.values)}."})
+        raise Invalid(
+            fields={
+                "state": gettext("One of %(values)s.") % {"values": ", ".join(model.State.values)}
+            }
+        )
     queue = selectors.moderation_queue(poll=poll, model=model, state=state)
     paginator = view.pagination_class()
     page = paginator.paginate_queryset(queue, request, view=view)
@@ -67,7 +72,7 @@ class AnswerModerateView(OneTripThrottling, APIView):
     )
     def post(self, request, poll_id, answer_id):
         if not 0 < answer_id < 2**63:
-            raise NotFound("No answer with this id in this poll.")
+            raise NotFound(gettext("No answer with this id in this poll."))
         answer = answers.answer_moderate(
             poll_id=poll_id, answer_id=answer_id, user=request.user, state=self.state
         )

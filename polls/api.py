@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import FileResponse, HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework import status as http
@@ -159,7 +160,9 @@ class PollPagination(LimitOffsetPagination):
         if raw is None:
             return default
         if not raw.isdigit() or int(raw) < minimum:
-            raise Invalid(fields={name: f"An integer >= {minimum}."})
+            raise Invalid(
+                fields={name: gettext("An integer >= %(minimum)d.") % {"minimum": minimum}}
+            )
         return min(int(raw), self.max_limit) if name == self.limit_query_param else int(raw)
 
 
@@ -219,13 +222,18 @@ class PollViewSet(OneTripThrottling, ViewSet):
     def list(self, request):
         status = request.query_params.get("status")
         if status is not None and status not in Poll.Status.values:
-            raise Invalid(fields={"status": f"One of {', '.join(Poll.Status.values)}."})
+            raise Invalid(
+                fields={
+                    "status": gettext("One of %(values)s.")
+                    % {"values": ", ".join(Poll.Status.values)}
+                }
+            )
         mine = request.query_params.get("mine", "false").lower()
         if mine not in {"true", "false"}:
             raise Invalid(fields={"mine": "true or false."})
         mine = mine == "true"
         if mine and not request.user.is_authenticated:
-            raise NotAuthenticated("Sign in to list your polls.")
+            raise NotAuthenticated(gettext("Sign in to list your polls."))
         polls = selectors.poll_list(
             user=request.user, status=status, mine=mine, search=request.query_params.get("search")
         )
@@ -246,11 +254,11 @@ class PollViewSet(OneTripThrottling, ViewSet):
     def partial_update(self, request, poll_id):
         poll = selectors.poll_get(poll_id=poll_id, user=request.user)
         if poll.owner_id != request.user.pk:
-            raise Forbidden("Only the poll's owner may do this.")
+            raise Forbidden(gettext("Only the poll's owner may do this."))
         serializer = PollWriteSerializer(instance=poll, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if "event" in serializer.validated_data:
-            raise Invalid(fields={"event": "A poll joins an event when it is created."})
+            raise Invalid(fields={"event": gettext("A poll joins an event when it is created.")})
         services.poll_update(poll_id=poll_id, user=request.user, **serializer.validated_data)
         return self._poll_response(poll_id)
 
@@ -295,7 +303,7 @@ def vote_body(data) -> VoteBody:
         raise ValidationError({"non_field_errors": [message.format(datatype=type(data).__name__)]})
     shapes = [shape for shape in ("choices", "ratings", "ranking", "text") if shape in data]
     if len(shapes) > 1:
-        message = "Send one of choices, ratings, ranking or text."
+        message = gettext("Send one of choices, ratings, ranking or text.")
         raise ValidationError({"non_field_errors": [message]})
     shape = shapes[0] if shapes else "choices"
     if shape == "text":  # checked with the poll (polls.text.checked_answer)
@@ -310,11 +318,11 @@ def vote_body(data) -> VoteBody:
 
 def _ratings(ratings) -> tuple[tuple[int, ...], tuple[int, ...]]:
     if not isinstance(ratings, dict):
-        raise ValidationError('An object of choice id to score, like {"11": 4}.')
+        raise ValidationError(gettext('An object of choice id to score, like {"11": 4}.'))
     if len(ratings) > _IDS.max_length:
-        raise ValidationError(f"Rate at most {_IDS.max_length} items.")
+        raise ValidationError(gettext("Rate at most %(count)d items.") % {"count": _IDS.max_length})
     if not all(isinstance(k, str) and _ITEM.fullmatch(k) for k in ratings):
-        raise ValidationError('Each key is a choice id, like "11".')
+        raise ValidationError(gettext('Each key is a choice id, like "11".'))
     return tuple(map(int, ratings)), tuple(_SCORE.run_validation(v) for v in ratings.values())
 
 
@@ -519,7 +527,7 @@ class MyVoteView(OneTripThrottling, APIView):
         voter = request_voter(request, create=False)
         mine = voter and selectors.ballot_mine(poll_id=poll_id, voter=voter)
         if not mine:
-            raise NotFound("You have no ballot in this poll.")
+            raise NotFound(gettext("You have no ballot in this poll."))
         ballot, marks = mine
         _, body = ballot_answer(
             poll_id=poll_id,
@@ -548,7 +556,7 @@ class MyVoteView(OneTripThrottling, APIView):
     def delete(self, request, poll_id):
         voter = request_voter(request, create=False)
         if voter is None:
-            raise NotAuthenticated("Send X-Voter-Id or sign in to withdraw a ballot.")
+            raise NotAuthenticated(gettext("Send X-Voter-Id or sign in to withdraw a ballot."))
         services.vote_withdraw(poll_id=poll_id, voter=voter)
         return Response(status=http.HTTP_204_NO_CONTENT)
 
@@ -617,10 +625,14 @@ class ResultsHistoryView(APIView):
     def get(self, request, poll_id):
         every = request.query_params.get("every", "1s")
         if every not in selectors.HISTORY_EVERY:
-            raise Invalid("Unknown interval.", fields={"every": "Use 1s, 10s or 1m."})
+            raise Invalid(
+                gettext("Unknown interval."), fields={"every": gettext("Use 1s, 10s or 1m.")}
+            )
         after = request.query_params.get("after")
         if after is not None and not (after.isascii() and after.isdigit() and len(after) < 16):
-            raise Invalid("Bad `after`.", fields={"after": "Unix seconds, from `next`."})
+            raise Invalid(
+                gettext("Bad `after`."), fields={"after": gettext("Unix seconds, from `next`.")}
+            )
         voter = request_voter(request, create=False)
         history = selectors.results_history(
             poll_id=poll_id,
@@ -688,11 +700,11 @@ class ExportDownloadView(APIView):
     def get(self, request, export_id):
         export = selectors.export_get(export_id=export_id, user=request.user)
         if export.status != export.Status.DONE:
-            raise NotFound("This export is not finished.")
+            raise NotFound(gettext("This export is not finished."))
         try:
             csv_file = (Path(settings.MEDIA_ROOT) / export.path).open("rb")
         except FileNotFoundError:  # purged between the row's read and now
-            raise NotFound("This export has expired.") from None
+            raise NotFound(gettext("This export has expired.")) from None
         return FileResponse(
             csv_file,
             as_attachment=True,
@@ -774,5 +786,5 @@ def _owned_poll(request, poll_id: str) -> Poll:
     """The poll, read for its owner (invites, answers); 403 for anyone else."""
     poll = selectors.poll_get(poll_id=poll_id, user=request.user)
     if poll.owner_id != request.user.pk:
-        raise Forbidden("Only the poll's owner may do this.")
+        raise Forbidden(gettext("Only the poll's owner may do this."))
     return poll

@@ -13,6 +13,7 @@ A poll with `anonymous: false` (contract v1) is a signed_in poll.
 
 import secrets
 
+from django.utils.translation import gettext
 from rest_framework.exceptions import Throttled
 
 from nexus.errors import Forbidden, NotAuthenticated
@@ -35,14 +36,14 @@ def voter_admit(poll: Poll, voter: Voter, passcode: str | None) -> None:
         if voter.kind != "invite" or voter.invite_poll != poll.id:
             raise NotInvited()
     elif voter.kind == "invite":
-        raise NotInvited("This invite is for another poll.")
+        raise NotInvited(gettext("This invite is for another poll."))
     elif voter.kind == "external":
         if voter.user_id != poll.owner_id:
-            raise Forbidden("Only the poll's owner may vote for external voters.")
+            raise Forbidden(gettext("Only the poll's owner may vote for external voters."))
         if poll.eligibility == E.SIGNED_IN or not poll.anonymous:
-            raise Forbidden("This poll takes votes from signed-in users only.")
+            raise Forbidden(gettext("This poll takes votes from signed-in users only."))
     elif voter.kind != "user" and (poll.eligibility == E.SIGNED_IN or not poll.anonymous):
-        raise NotAuthenticated("This poll is for signed-in users: sign in to vote.")
+        raise NotAuthenticated(gettext("This poll is for signed-in users: sign in to vote."))
     if poll.eligibility == E.PASSCODE:
         if not passcode:
             raise PasscodeRequired()

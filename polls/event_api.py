@@ -1,6 +1,7 @@
 """Events over REST: thin views, as polls/api.py (services.events writes,
 selectors reads)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
@@ -48,9 +49,9 @@ class EventListView(OneTripThrottling, APIView):
     def get(self, request):
         mine = request.query_params.get("mine", "false").lower()
         if mine not in {"true", "false"}:
-            raise Invalid(fields={"mine": "true or false."})
+            raise Invalid(fields={"mine": gettext("true or false.")})
         if mine == "true" and not request.user.is_authenticated:
-            raise NotAuthenticated("Sign in to list your events.")
+            raise NotAuthenticated(gettext("Sign in to list your events."))
         paginator = self.pagination_class()
         page = paginator.paginate_queryset(
             selectors.event_list(user=request.user, mine=mine == "true"), request, view=self
@@ -92,7 +93,7 @@ class EventDetailView(APIView):
         serializer = EventWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if not serializer.validated_data:
-            raise Invalid("Send title or embed_origins.")
+            raise Invalid(gettext("Send title or embed_origins."))
         events.event_update(event_id=event_id, user=request.user, **serializer.validated_data)
         return _event_response(request, event_id)
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import strawberry
 import strawberry_django
+from django.utils.translation import gettext
 from graphql import GraphQLError
 from rest_framework import exceptions as drf
 from strawberry.scalars import JSON
@@ -460,15 +461,15 @@ def _vote_body(choices, ratings, ranking, text) -> VoteBody:
         if value is not None
     }
     if len(given) != 1:
-        raise Invalid("Give one of choices, ratings, ranking or text.")
+        raise Invalid(gettext("Give one of choices, ratings, ranking or text."))
     ((shape, value),) = given.items()
     if shape == "text":
         return VoteBody("text", text=value)
     if len(value) > MAX_MARKS:
-        raise Invalid(fields={shape: f"At most {MAX_MARKS}."})
+        raise Invalid(fields={shape: gettext("At most %(most)d.") % {"most": MAX_MARKS}})
     raw = [r.choice for r in value] if shape == "ratings" else value
     if not all(_ID.fullmatch(str(c)) for c in raw):  # not int(): " 1", "+1", "١" are no ids
-        raise Invalid(fields={shape: "Choice ids are integers."})
+        raise Invalid(fields={shape: gettext("Choice ids are integers.")})
     ids = tuple(int(c) for c in raw)
     if shape == "ratings":
         return VoteBody(shape, ids, tuple(r.score for r in value))
@@ -497,12 +498,12 @@ class Query:
         limit: int = 20,
     ) -> list[Poll]:
         if status is not None and status not in models.Poll.Status.values:
-            raise Invalid(fields={"status": "One of draft, open, closed."})
+            raise Invalid(fields={"status": gettext("One of draft, open, closed.")})
         if not offset >= 0 or not 1 <= limit <= 100:
-            raise Invalid(fields={"limit": "1 to 100; offset >= 0."})
+            raise Invalid(fields={"limit": gettext("1 to 100; offset >= 0.")})
         user = _user(info)
         if mine and not user.is_authenticated:
-            raise drf.NotAuthenticated("Sign in to list your polls.")
+            raise drf.NotAuthenticated(gettext("Sign in to list your polls."))
         polls = selectors.poll_list(user=user, status=status, mine=mine, search=search)
         return list(polls[offset : offset + limit])
 
@@ -520,10 +521,10 @@ class Query:
         self, info: Info, mine: bool = False, offset: int = 0, limit: int = 20
     ) -> list[Event]:
         if not offset >= 0 or not 1 <= limit <= 100:
-            raise Invalid(fields={"limit": "1 to 100; offset >= 0."})
+            raise Invalid(fields={"limit": gettext("1 to 100; offset >= 0.")})
         user = _user(info)
         if mine and not user.is_authenticated:
-            raise drf.NotAuthenticated("Sign in to list your events.")
+            raise drf.NotAuthenticated(gettext("Sign in to list your events."))
         found = selectors.event_list(user=user, mine=mine)[offset : offset + limit]
         return [Event.of(e, user) for e in found]
 
@@ -715,7 +716,7 @@ class Mutation:
     ) -> Answer:
         info.context.throttle()
         if state not in ("shown", "hidden"):
-            raise Invalid(fields={"state": "shown or hidden."})
+            raise Invalid(fields={"state": gettext("shown or hidden.")})
         answer = answers.answer_moderate(
             poll_id=str(poll_id).upper(), answer_id=_id(answer_id), user=_user(info), state=state
         )
@@ -768,7 +769,7 @@ class Mutation:
         info.context.throttle()
         voter = info.context.voter(voter_id, create=up)
         if voter is None:
-            raise NotFound("You have not upvoted this question.")
+            raise NotFound(gettext("You have not upvoted this question."))
         poll_id = str(poll_id).upper()
         question = questions.question_upvote(
             poll_id=poll_id,
@@ -929,19 +930,21 @@ def _id(value) -> int:
     """A row id from a GraphQL ID: anything else is no such row."""
     text = str(value)
     if not (text.isascii() and text.isdigit() and 0 < int(text) < 2**63):
-        raise NotFound("No such id in this poll.")
+        raise NotFound(gettext("No such id in this poll."))
     return int(text)
 
 
 def _state(state: str | None, states) -> str | None:
     if state is not None and state not in states.values:
-        raise Invalid(fields={"state": f"One of {', '.join(states.values)}."})
+        raise Invalid(
+            fields={"state": gettext("One of %(values)s.") % {"values": ", ".join(states.values)}}
+        )
     return state
 
 
 def _limit(limit: int) -> int:
     if not 1 <= limit <= 200:
-        raise Invalid(fields={"limit": "1 to 200."})
+        raise Invalid(fields={"limit": gettext("1 to 200.")})
     return limit
 
 
@@ -951,5 +954,5 @@ def _owned_poll(info: Info, poll_id) -> models.Poll:
         raise drf.NotAuthenticated()
     poll = selectors.poll_get(poll_id=str(poll_id).upper(), user=user)
     if poll.owner_id != user.pk:
-        raise Forbidden("Only the poll's owner may do this.")
+        raise Forbidden(gettext("Only the poll's owner may do this."))
     return poll

@@ -38,6 +38,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext
 
 from .voters import Voter
 
@@ -187,10 +188,10 @@ def _prefix_bursts(rows: list[Row], expected_audience: int | None) -> list[Clust
             limit = max(limit, expected_audience or 0)
         group.sort(key=lambda issued: (issued.at, issued.row.id))
         for run in _windows(group, window, limit):
-            detail = (
-                f"{len(run)} voters from one network with ids issued within {window} s"
-                f" of each other, more than {limit}"
-            )
+            detail = gettext(
+                "%(n)d voters from one network with ids issued within %(window)s s"
+                " of each other, more than %(limit)d"
+            ) % {"n": len(run), "window": window, "limit": limit}
             found.append(_cluster("prefix_burst", net, [i.row for i in run], detail))
     return found
 
@@ -210,10 +211,14 @@ def _rate_bursts(rows: list[Row], expected_audience: int | None) -> list[Cluster
     found = []
     for number, group in sorted(bins.items()):
         if len(group) > limit:
-            detail = (
-                f"{len(group)} ballots in {BIN} s, over {settings.NEXUS_DETECT_BURST_FACTOR}×"
-                f" the poll's typical {typical:g}"
-            )
+            detail = gettext(
+                "%(n)d ballots in %(bin)s s, over %(factor)s× the poll's typical %(typical)s"
+            ) % {
+                "n": len(group),
+                "bin": BIN,
+                "factor": settings.NEXUS_DETECT_BURST_FACTOR,
+                "typical": f"{typical:g}",
+            }
             found.append(_cluster("rate_burst", str(number * BIN), group, detail))
     return found
 
@@ -242,7 +247,9 @@ def _lockstep(rows: list[Row]) -> list[Cluster]:
                     steady.update(range(k + 1 - width, k + 2))
         if steady:
             flagged = [group[k] for k in sorted(steady)]
-            detail = f"{len(flagged)} ballots from one user agent at clockwork-regular gaps"
+            detail = gettext("%(n)d ballots from one user agent at clockwork-regular gaps") % {
+                "n": len(flagged)
+            }
             found.append(_cluster("lockstep", agent, flagged, detail))
     return found
 

@@ -16,6 +16,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy, ngettext_lazy
+
 from nexus.errors import Invalid
 
 from .errors import InvalidChoice
@@ -62,13 +65,22 @@ class VoteBody:
         return {self.shape: list(self.ids)}
 
 
+# The messages are lazy: the vote pipeline's committer thread raises them,
+# and they become text in the request's language when the answer is rendered.
+NO_MARK = {
+    "rating": gettext_lazy("Rate at least one item."),
+    "ranking": gettext_lazy("Rank at least one choice."),
+}
+
+
 def check_shape(poll, shape: str) -> None:
     """400 `invalid` for a body of another kind's shape."""
     expected = SHAPES[poll.kind]
     if shape != expected:
+        values = {"kind": poll.kind, "example": EXAMPLES[expected]}
         raise Invalid(
-            f"This is a {poll.kind} poll: send {EXAMPLES[expected]}.",
-            fields={shape: f"A {poll.kind} poll takes {EXAMPLES[expected]}."},
+            format_lazy(gettext_lazy("This is a {kind} poll: send {example}."), **values),
+            fields={shape: format_lazy(gettext_lazy("A {kind} poll takes {example}."), **values)},
         )
 
 
@@ -79,25 +91,35 @@ def checked_marks(
     or the contract's error: 400 `invalid` for another kind's body, 400
     `invalid_choice` for choices this poll does not take."""
     check_shape(poll, shape)
-    noun, a_noun = ("item", "An item") if poll.kind == "rating" else ("choice", "A choice")
+    rating = poll.kind == "rating"
     if not ids:
-        verb = {"rating": "Rate", "ranking": "Rank"}.get(poll.kind, "Pick")
-        raise InvalidChoice(f"{verb} at least one {noun}.")
+        raise InvalidChoice(NO_MARK.get(poll.kind, gettext_lazy("Pick at least one choice.")))
     if len(set(ids)) != len(ids):
-        raise InvalidChoice(f"{a_noun} may be named only once.")
+        raise InvalidChoice(
+            gettext_lazy("An item may be named only once.")
+            if rating
+            else gettext_lazy("A choice may be named only once.")
+        )
     unknown = sorted(set(ids) - valid)
     if unknown:
-        raise InvalidChoice(f"Unknown {noun} for this poll: {unknown}.")
-    if poll.kind == "rating":
+        text = (
+            gettext_lazy("Unknown item for this poll: {unknown}.")
+            if rating
+            else gettext_lazy("Unknown choice for this poll: {unknown}.")
+        )
+        raise InvalidChoice(format_lazy(text, unknown=unknown))
+    if rating:
         low, high = poll.scale_min, poll.scale_max
         if any(not low <= v <= high for v in values):
-            raise InvalidChoice(f"Rate each item from {low} to {high}.")
+            text = gettext_lazy("Rate each item from {low} to {high}.")
+            raise InvalidChoice(format_lazy(text, low=low, high=high))
         return frozenset(zip(ids, values, strict=True))
     if poll.kind == "ranking":
         return frozenset((c, place) for place, c in enumerate(ids))
     limit = 1 if poll.kind == "single" else poll.max_choices
     if len(ids) > limit:
-        raise InvalidChoice(f"Pick at most {limit} choice{'s' if limit > 1 else ''}.")
+        text = ngettext_lazy("Pick at most {limit} choice.", "Pick at most {limit} choices.", limit)
+        raise InvalidChoice(format_lazy(text, limit=limit))
     return frozenset((c, None) for c in ids)
 
 

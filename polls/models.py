@@ -110,6 +110,8 @@ class Poll(models.Model):
     # pipeline looks them up only then: nothing to read for other polls.
     has_held_voters = models.BooleanField(default=False)
     results_emailed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The language the poll was made in (the request's): its results email's.
+    language = models.CharField(max_length=8, default="en", editable=False)
     # When its opening was last announced (a new state for screens, and
     # `poll.opened` to webhooks): the clock's sweep announces an `opens_at`
     # that passed after it, once, whatever votes came first.

@@ -14,6 +14,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
@@ -270,7 +271,7 @@ def _invite_qr(url: str, number: int) -> str:
         xmldecl=False,
         svgns=False,
         omitsize=True,
-        title=f"QR code of invite {number}",
+        title=gettext("QR code of invite %(number)s") % {"number": number},
     )
     return mark_safe(buffer.getvalue().decode())  # segno escapes the title; the rest is its markup
 

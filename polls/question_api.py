@@ -1,6 +1,7 @@
 """Audience Q&A over REST (thin views; services.questions writes): voters
 ask and upvote, the owner moderates."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework import status as http
@@ -70,7 +71,7 @@ def write_errors(**extra):
 
 def _question_id(question_id: int) -> int:
     if not 0 < question_id < 2**63:
-        raise NotFound("No question with this id in this poll.")
+        raise NotFound(gettext("No question with this id in this poll."))
     return question_id
 
 
@@ -172,7 +173,7 @@ class UpvoteView(OneTripThrottling, APIView):
     def _vote(self, request, poll_id, question_id, *, up: bool) -> Response:
         voter = request_voter(request, create=up)
         if voter is None:
-            raise NotFound("You have not upvoted this question.")
+            raise NotFound(gettext("You have not upvoted this question."))
         question = questions.question_upvote(
             poll_id=poll_id,
             question_id=_question_id(question_id),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from django.db import connection, transaction
 from django.db.models import Case, Count, Q, QuerySet, When
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from nexus.errors import NotFound
 
@@ -44,7 +45,7 @@ def poll_get(*, poll_id: str, user) -> Poll:
     """One visible poll with owner and choices loaded, or NotFound."""
     poll = _with_details(Poll.objects.filter(_visible(user), pk=poll_id)).first()
     if poll is None:
-        raise NotFound("No poll with this id.")
+        raise NotFound(gettext("No poll with this id."))
     return poll
 
 
@@ -54,9 +55,9 @@ def pow_poll_check(*, poll_id: str, user) -> None:
     found = Poll.objects.filter(_visible(user), pk=poll_id).values_list("challenge", flat=True)
     challenge = found.first()
     if challenge is None:
-        raise NotFound("No poll with this id.")
+        raise NotFound(gettext("No poll with this id."))
     if challenge != Poll.Challenge.POW:
-        raise NotFound("This poll does not ask for proof of work.")
+        raise NotFound(gettext("This poll does not ask for proof of work."))
 
 
 def poll_clusters(*, poll: Poll) -> tuple[list[integrity.Cluster], list[integrity.Row]]:
@@ -137,7 +138,7 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
     poll, choices = _results_visible(poll_id, user, voter)
     tally = _tally(poll_id, (poll, choices))  # read only for who may see them
     if tally is None:  # deleted since
-        raise NotFound("No poll with this id.")
+        raise NotFound(gettext("No poll with this id."))
     return results_snapshot(tally)
 
 
@@ -192,7 +193,7 @@ def _results_visible(poll_id: str, user, voter: Voter | None) -> tuple[Poll, lis
     the contract's error."""
     poll, choices = _poll_with_choices(poll_id)
     if poll is None:
-        raise NotFound("No poll with this id.")
+        raise NotFound(gettext("No poll with this id."))
     is_owner = user.is_authenticated and poll.owner_id == user.pk
     closed = poll.effective_status() == Poll.Status.CLOSED
     denial = results_denial(
@@ -206,7 +207,7 @@ def _results_visible(poll_id: str, user, voter: Voter | None) -> tuple[Poll, lis
         and voter_has_ballot(poll_id=poll.pk, voter=voter),
     )
     if denial == "not_found":
-        raise NotFound("No poll with this id.")
+        raise NotFound(gettext("No poll with this id."))
     if denial:
         raise ResultsHidden(_hidden_reason(poll))
     return poll, choices
@@ -359,8 +360,8 @@ def _poll_with_choices(poll_id: str) -> tuple[Poll | None, list[Choice]]:
 
 def _hidden_reason(poll: Poll) -> str:
     if poll.results_visibility == Poll.Results.AFTER_VOTE:
-        return "Results are shown after you vote."
-    return "Results are shown when the poll closes."
+        return gettext("Results are shown after you vote.")
+    return gettext("Results are shown when the poll closes.")
 
 
 def results_snapshot(tally: Tally) -> dict:
@@ -471,14 +472,14 @@ def export_get(*, export_id, user) -> Export:
     """The caller's export job, or NotFound (others' exports do not exist for them)."""
     export = Export.objects.filter(pk=export_id, owner_id=user.pk).first()
     if export is None:
-        raise NotFound("No export with this id.")
+        raise NotFound(gettext("No export with this id."))
     return export
 
 
 def event_get(*, event_id: str) -> Event:
     event = Event.objects.select_related("owner").filter(pk=event_id).first()
     if event is None:
-        raise NotFound("No event with this id.")
+        raise NotFound(gettext("No event with this id."))
     return event
 
 

@@ -3,6 +3,8 @@ import re
 from urllib.parse import urlsplit
 
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext, gettext_lazy
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -41,7 +43,9 @@ class JoinCodeField(StrictRegexField):
     """A poll's or an event's join code, in any case."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("error_messages", {"invalid": "A join code: 4 to 16 letters and digits."})
+        kwargs.setdefault(
+            "error_messages", {"invalid": gettext_lazy("A join code: 4 to 16 letters and digits.")}
+        )
         super().__init__(JOIN_CODE_REGEX, max_length=16, **kwargs)
 
     def to_internal_value(self, data):
@@ -70,9 +74,8 @@ class OriginField(StrictCharField):
             and re.fullmatch(r"[a-z0-9.\-\[\]:]+", parts.netloc)
         )
         if not ok:
-            raise serializers.ValidationError(
-                f"An origin such as https://blog.example.org (no path), not {data[:60]!r}."
-            )
+            text = gettext("An origin such as https://blog.example.org (no path), not %(given)s.")
+            raise serializers.ValidationError(text % {"given": repr(data[:60])})
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
@@ -102,18 +105,23 @@ class ScaleSerializer(serializers.Serializer):
     """A rating poll's scale: each item is rated from `min` to `max`."""
 
     min = StrictIntegerField(
-        min_value=0, max_value=1, error_messages={"min_value": "0 or 1.", "max_value": "0 or 1."}
+        min_value=0,
+        max_value=1,
+        error_messages={"min_value": gettext_lazy("0 or 1."), "max_value": gettext_lazy("0 or 1.")},
     )
     max = StrictIntegerField(
         min_value=2,
         max_value=10,
-        error_messages={"min_value": "From 2 to 10.", "max_value": "From 2 to 10."},
+        error_messages={
+            "min_value": gettext_lazy("From 2 to 10."),
+            "max_value": gettext_lazy("From 2 to 10."),
+        },
     )
 
     def validate(self, attrs: dict) -> dict:
         # Both, even in a PATCH (a partial parent makes nested fields optional).
         if {"min", "max"} - attrs.keys():
-            raise serializers.ValidationError('Give both, like {"min": 1, "max": 5}.')
+            raise serializers.ValidationError(gettext('Give both, like {"min": 1, "max": 5}.'))
         return attrs
 
 
@@ -208,9 +216,9 @@ class PollWriteSerializer(serializers.Serializer):
     question = StrictCharField(
         max_length=500,
         error_messages={
-            "blank": "Write the question.",
-            "required": "Write the question.",
-            "max_length": "Keep the question under 500 characters.",
+            "blank": gettext_lazy("Write the question."),
+            "required": gettext_lazy("Write the question."),
+            "max_length": gettext_lazy("Keep the question under 500 characters."),
         },
     )
     description = StrictCharField(max_length=5000, allow_blank=True, default="")
@@ -220,17 +228,17 @@ class PollWriteSerializer(serializers.Serializer):
         child=StrictCharField(
             max_length=200,
             error_messages={
-                "blank": "A choice cannot be empty.",
-                "max_length": "Keep each choice under 200 characters.",
+                "blank": gettext_lazy("A choice cannot be empty."),
+                "max_length": gettext_lazy("Keep each choice under 200 characters."),
             },
         ),
         min_length=0,  # 2, but 1 for rating and none for text and Q&A polls (validate)
         max_length=MAX_CHOICES,
         required=False,
         error_messages={
-            "min_length": "Give at least 2 choices, one per line.",
-            "max_length": f"Give at most {MAX_CHOICES} choices.",
-            "required": "Give at least 2 choices, one per line.",
+            "min_length": gettext_lazy("Give at least 2 choices, one per line."),
+            "max_length": format_lazy(gettext_lazy("Give at most {n} choices."), n=MAX_CHOICES),
+            "required": gettext_lazy("Give at least 2 choices, one per line."),
         },
     )
     scale = ScaleSerializer(
@@ -270,9 +278,9 @@ class PollWriteSerializer(serializers.Serializer):
         write_only=True,
         required=False,
         error_messages={
-            "blank": "Choose a passcode of 4 to 64 characters.",
-            "min_length": "Choose a passcode of 4 to 64 characters.",
-            "max_length": "Choose a passcode of 4 to 64 characters.",
+            "blank": gettext_lazy("Choose a passcode of 4 to 64 characters."),
+            "min_length": gettext_lazy("Choose a passcode of 4 to 64 characters."),
+            "max_length": gettext_lazy("Choose a passcode of 4 to 64 characters."),
         },
     )
     max_ballots_per_address = StrictIntegerField(
@@ -280,8 +288,8 @@ class PollWriteSerializer(serializers.Serializer):
         max_value=1_000_000,
         default=200,
         error_messages={
-            "min_value": "Enter 0 (no limit) or a positive whole number.",
-            "max_value": "Enter at most 1,000,000.",
+            "min_value": gettext_lazy("Enter 0 (no limit) or a positive whole number."),
+            "max_value": gettext_lazy("Enter at most 1,000,000."),
         },
     )
     challenge = serializers.ChoiceField(
@@ -313,7 +321,8 @@ class PollWriteSerializer(serializers.Serializer):
         seen = set()
         for text in texts:
             if text.casefold() in seen:
-                raise serializers.ValidationError(f"Choices must be unique: {text!r} repeats.")
+                message = gettext("Choices must be unique: %(text)s repeats.")
+                raise serializers.ValidationError(message % {"text": repr(text)})
             seen.add(text.casefold())
         return texts
 
@@ -323,14 +332,15 @@ class PollWriteSerializer(serializers.Serializer):
         self._kind(attrs, merged, errors)
         limit = self._max_choices(attrs, merged, errors)
         if limit > max(1, len(merged["choices"])):
-            errors["max_choices"] = f"At most {len(merged['choices'])}, the number of choices."
+            message = gettext("At most %(n)d, the number of choices.")
+            errors["max_choices"] = message % {"n": len(merged["choices"])}
         attrs["max_choices"] = limit
         self._eligibility(attrs, merged, errors)
         opens_at, closes_at = merged["opens_at"], merged["closes_at"]
         if closes_at and opens_at and closes_at <= opens_at:
-            errors["closes_at"] = "Must be later than opens_at."
+            errors["closes_at"] = gettext("Must be later than opens_at.")
         elif "closes_at" in attrs and closes_at and closes_at <= timezone.now():
-            errors["closes_at"] = "Must be in the future."
+            errors["closes_at"] = gettext("Must be in the future.")
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -341,11 +351,11 @@ class PollWriteSerializer(serializers.Serializer):
             attrs["eligibility"] = Poll.Eligibility.SIGNED_IN
         eligibility = attrs.get("eligibility", merged.get("eligibility", Poll.Eligibility.ANYONE))
         if not {**merged, **attrs}.get("anonymous", True) and eligibility != "signed_in":
-            errors["anonymous"] = "anonymous: false means eligibility signed_in."
+            errors["anonymous"] = gettext("anonymous: false means eligibility signed_in.")
         if eligibility == Poll.Eligibility.PASSCODE and not merged.get("passcode"):
-            errors["passcode"] = "A passcode poll needs a passcode (4-64 characters)."
+            errors["passcode"] = gettext("A passcode poll needs a passcode (4-64 characters).")
         if "passcode" in attrs and eligibility != Poll.Eligibility.PASSCODE:
-            errors["passcode"] = "Only polls with eligibility passcode take a passcode."
+            errors["passcode"] = gettext("Only polls with eligibility passcode take a passcode.")
 
     def _kind(self, attrs: dict, merged: dict, errors: dict) -> None:
         """Rating polls rate 1..50 items on a scale; every other kind has 2..50 choices."""
@@ -354,26 +364,28 @@ class PollWriteSerializer(serializers.Serializer):
         if kind == Poll.Kind.QA and merged.get("results_visibility", "live") != "live":
             # The room sees and upvotes the questions: there is nothing to hide
             # until a vote, and "after_vote" would hide them for good.
-            errors["results"] = "A Q&A poll shows its questions live."
+            errors["results"] = gettext("A Q&A poll shows its questions live.")
         if kind in WRITTEN:
             if merged["choices"]:
-                errors["choices"] = "Text and Q&A polls have no choices: voters write their own."
+                errors["choices"] = gettext(
+                    "Text and Q&A polls have no choices: voters write their own."
+                )
             attrs.setdefault("choices", [])
         for field in ("moderation", "answers_per_voter", "blocked_words"):
             takes = kind == Poll.Kind.TEXT or (kind == "qa" and field != "answers_per_voter")
             if not takes and field in attrs and attrs[field] != getattr(self.instance, field, None):
                 errors[field] = (
-                    "Only text polls take this."
+                    gettext("Only text polls take this.")
                     if field == "answers_per_voter"
-                    else "Only text and Q&A polls take this."
+                    else gettext("Only text and Q&A polls take this.")
                 )
         if kind == Poll.Kind.RATING and not merged["choices"]:
-            errors["choices"] = "Give at least 1 item to rate, one per line."
+            errors["choices"] = gettext("Give at least 1 item to rate, one per line.")
         elif kind not in (Poll.Kind.RATING, *WRITTEN) and len(merged["choices"]) < 2:
-            errors["choices"] = "Give at least 2 choices, one per line."
+            errors["choices"] = gettext("Give at least 2 choices, one per line.")
         if kind != Poll.Kind.RATING:
             if scale is not None:
-                errors["scale"] = "Only rating polls have a scale."
+                errors["scale"] = gettext("Only rating polls have a scale.")
             attrs["scale_min"] = attrs["scale_max"] = None
             return
         if scale is None:
@@ -383,11 +395,11 @@ class PollWriteSerializer(serializers.Serializer):
     def _max_choices(self, attrs: dict, merged: dict, errors: dict) -> int:
         if merged["kind"] in (Poll.Kind.RATING, Poll.Kind.RANKING, *WRITTEN):
             if "max_choices" in attrs:
-                errors["max_choices"] = "Only multiple-choice polls take max_choices."
+                errors["max_choices"] = gettext("Only multiple-choice polls take max_choices.")
             return max(1, len(merged["choices"]))
         if merged["kind"] == Poll.Kind.SINGLE:
             if attrs.get("max_choices", 1) != 1:
-                errors["max_choices"] = "A single-choice poll takes exactly 1 choice."
+                errors["max_choices"] = gettext("A single-choice poll takes exactly 1 choice.")
             return 1
         if "max_choices" in attrs:
             return attrs["max_choices"]
@@ -499,7 +511,8 @@ class IntegritySerializer(serializers.Serializer):
 def _signal_or(attrs: dict, every: str) -> dict:
     """Quarantine's and release's one rule: a signal, or `every` set true."""
     if bool(attrs.get("signal")) == bool(attrs.get(every)):
-        raise serializers.ValidationError(f'Send either "signal" or "{every}": true.')
+        message = gettext('Send either "signal" or "%(every)s": true.')
+        raise serializers.ValidationError(message % {"every": every})
     return attrs
 
 
@@ -559,9 +572,9 @@ class InviteMintSerializer(serializers.Serializer):
         min_value=1,
         max_value=10_000,
         error_messages={
-            "min_value": "Create between 1 and 10000 invites at a time.",
-            "max_value": "Create between 1 and 10000 invites at a time.",
-            "invalid": "Enter a whole number of invites.",
+            "min_value": gettext_lazy("Create between 1 and 10000 invites at a time."),
+            "max_value": gettext_lazy("Create between 1 and 10000 invites at a time."),
+            "invalid": gettext_lazy("Enter a whole number of invites."),
         },
     )
 
@@ -782,9 +795,9 @@ class EventWriteSerializer(serializers.Serializer):
     title = StrictCharField(
         max_length=200,
         error_messages={
-            "blank": "Give the event a title.",
-            "required": "Give the event a title.",
-            "max_length": "Keep the title under 200 characters.",
+            "blank": gettext_lazy("Give the event a title."),
+            "required": gettext_lazy("Give the event a title."),
+            "max_length": gettext_lazy("Keep the title under 200 characters."),
         },
     )
     embed_origins = embed_origins_field()

@@ -12,6 +12,8 @@ import re
 import unicodedata
 from functools import cache
 
+from django.utils.translation import gettext, gettext_lazy
+
 from nexus.errors import Invalid
 
 from .errors import NotAllowed
@@ -197,12 +199,12 @@ def checked_text(text, *, noun: str = "answer") -> tuple[str, tuple[str, ...]]:
     thread, before the vote pipeline: the filter's ~0.3 ms would otherwise
     be spent in the one committer thread, once per answer of every batch."""
     if not isinstance(text, str):
-        raise Invalid(fields={"text": f"Write {_a(noun)} of 1 to {MAX_TEXT} characters."})
+        raise Invalid(fields={"text": _too_long(noun)})
     if CONTROL.search(text) or SURROGATE.search(text):
-        raise Invalid(fields={"text": "May not contain control characters."})
+        raise Invalid(fields={"text": gettext("May not contain control characters.")})
     answer = normalised(text)
     if not answer or len(answer) > MAX_TEXT:
-        raise Invalid(fields={"text": f"Write {_a(noun)} of 1 to {MAX_TEXT} characters."})
+        raise Invalid(fields={"text": _too_long(noun)})
     if refused(answer):
         raise NotAllowed(_not_allowed(noun))
     return answer, tuple(words_of(answer))
@@ -216,9 +218,20 @@ def checked_answer(poll, text: str | None, *, noun: str = "answer") -> None:
         raise NotAllowed(_not_allowed(noun))
 
 
-def _a(noun: str) -> str:
-    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+def _too_long(noun: str) -> str:
+    if noun == "question":
+        text = gettext("Write a question of 1 to %(most)d characters.")
+    else:
+        text = gettext("Write an answer of 1 to %(most)d characters.")
+    return text % {"most": MAX_TEXT}
 
 
-def _not_allowed(noun: str) -> str:
-    return f"That {noun} uses words this poll does not take. Please say it another way."
+def _not_allowed(noun: str):
+    """Lazy: checked_answer runs in the vote pipeline's committer thread."""
+    if noun == "question":
+        return gettext_lazy(
+            "That question uses words this poll does not take. Please say it another way."
+        )
+    return gettext_lazy(
+        "That answer uses words this poll does not take. Please say it another way."
+    )

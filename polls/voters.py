@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 
 from django.core import signing
+from django.utils.translation import gettext
 from rest_framework.throttling import BaseThrottle
 
 from nexus.errors import Forbidden, Invalid
@@ -88,10 +89,7 @@ class Voter:
     @classmethod
     def for_external(cls, external_id: str, *, owner_id: int) -> "Voter":
         if not 1 <= len(external_id) <= MAX_EXTERNAL_ID or not external_id.isprintable():
-            raise Invalid(
-                f"{EXTERNAL_HEADER} must be 1-{MAX_EXTERNAL_ID} printable characters.",
-                fields={EXTERNAL_HEADER: f"1-{MAX_EXTERNAL_ID} printable characters."},
-            )
+            raise printable_only(EXTERNAL_HEADER, MAX_EXTERNAL_ID)
         # The integration's owner is part of the key: another account naming
         # the same external id is another voter (and finds no ballot).
         return cls(key=f"ext:{owner_id}:{external_id}", kind="external", user_id=owner_id)
@@ -163,7 +161,8 @@ def voter_resolve(
     """
     if external is not None:
         if not user.is_authenticated:
-            raise Forbidden(f"{EXTERNAL_HEADER} is for the poll owner's integrations.")
+            text = gettext("%(header)s is for the poll owner's integrations.")
+            raise Forbidden(text % {"header": EXTERNAL_HEADER})
         return Voter.for_external(external, owner_id=user.pk)
     if voter_id is not None and _is_invite(voter_id):
         return Voter.for_invite(voter_id)
@@ -187,11 +186,17 @@ def passcode_from_request(request) -> str | None:
 def passcode_checked(passcode: str | None, *, field: str) -> str | None:
     """A passcode as sent: 1-64 printable characters (REST header, GraphQL argument)."""
     if passcode is not None and (not 1 <= len(passcode) <= 64 or not passcode.isprintable()):
-        raise Invalid(
-            f"{field} must be 1-64 printable characters.",
-            fields={field: "1-64 printable characters."},
-        )
+        raise printable_only(field, 64)
     return passcode
+
+
+def printable_only(field: str, most: int) -> Invalid:
+    """400 `invalid` for a header or argument that is not 1-`most` printable characters."""
+    values = {"field": field, "most": most}
+    return Invalid(
+        gettext("%(field)s must be 1-%(most)d printable characters.") % values,
+        fields={field: gettext("1-%(most)d printable characters.") % values},
+    )
 
 
 def address_prefix(request) -> str:

@@ -9,6 +9,7 @@ import json
 from collections.abc import AsyncIterator
 
 from channels.db import database_sync_to_async
+from django.utils.translation import gettext_lazy
 
 from nexus.errors import ApplicationError, NotFound
 
@@ -19,7 +20,7 @@ from .states import event_for, event_key
 
 
 class Hidden(ApplicationError):
-    status, code, detail = 403, "results_hidden", "Results are not visible yet."
+    status, code, detail = 403, "results_hidden", gettext_lazy("Results are not visible yet.")
 
 
 class StateStream:
@@ -69,7 +70,7 @@ class StateStream:
     @staticmethod
     def _raise(code: str | None) -> None:
         if code == "not_found":
-            raise NotFound("No poll with this id.")
+            raise NotFound(gettext_lazy("No poll with this id."))
         if code == "results_hidden":
             raise Hidden()
 
@@ -107,7 +108,7 @@ class EventStream:
             while True:
                 if event is not None:
                     if event["type"] == "event.deleted":
-                        raise NotFound("No event with this id.")
+                        raise NotFound(gettext_lazy("No event with this id."))
                     if event["version"] > self.sent:
                         self.sent = event["version"]
                         yield json.loads(event["text"])

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The programs some tests drive: Chromium (the browser tests) and nginx (the
-# load balancer's config). Installed with apt when run as root, as CI does;
+# The programs some tests drive: Chromium (the browser tests), nginx (the
+# load balancer's config) and gettext (the translations' freshness test runs
+# makemessages). Installed with apt when run as root, as CI does;
 # otherwise one line says which tests will be skipped and how to enable them.
 # axe-core (the accessibility test's checker) comes from the npm registry,
 # pinned by tests/pages/axe/package-lock.json.
@@ -11,9 +12,10 @@ fi
 missing=()
 [ -x "${NEXUS_CHROMIUM:-/usr/bin/chromium}" ] || missing+=(chromium fonts-dejavu-core)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+command -v xgettext >/dev/null || missing+=(gettext)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "installing ${missing[*]} for the browser and load-balancer tests"
+  echo "installing ${missing[*]} for the browser, load-balancer and translation tests"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null \
     && exit 0
   echo "apt-get could not install ${missing[*]}" >&2

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 from django.conf import settings
+from django.utils.translation import gettext
 from yarl import URL
 
 MAX_URL = 2000
@@ -35,15 +36,15 @@ def forbidden(address: Address) -> str | None:
         if embedded is not None:
             return forbidden(embedded)
         if address.is_site_local:  # fec0::/10, deprecated but still routed inside some networks
-            return "a private or reserved address"
+            return gettext("a private or reserved address")
     if address.is_loopback:
-        return "a loopback address"
+        return gettext("a loopback address")
     if address.is_link_local:
-        return "a link-local address (cloud metadata lives there)"
+        return gettext("a link-local address (cloud metadata lives there)")
     if address.is_private or address.is_reserved or address.is_unspecified:
-        return "a private or reserved address"
+        return gettext("a private or reserved address")
     if address.is_multicast or not address.is_global:
-        return "not a public address"
+        return gettext("not a public address")
     return None
 
 
@@ -62,26 +63,28 @@ def target_of(url: str) -> Target:
     characters, a port of ALLOWED_PORTS (any when private targets are
     allowed: a scan of the server's own network is what this stops)."""
     if len(url) > MAX_URL:
-        raise Refused(f"At most {MAX_URL} characters.")
+        raise Refused(gettext("At most %(most)d characters.") % {"most": MAX_URL})
     if any(ord(c) < 33 or ord(c) == 127 for c in url):
-        raise Refused("A URL may not contain spaces or control characters.")
+        raise Refused(gettext("A URL may not contain spaces or control characters."))
     allow_private = settings.NEXUS_WEBHOOK_ALLOW_PRIVATE
     try:
         # yarl, as aiohttp itself parses it: the same host for the check and the connection.
         parsed = URL(url)
         host, port = parsed.raw_host, parsed.port
     except (ValueError, UnicodeError) as exc:
-        raise Refused("Is not a URL with a valid host and port.") from exc
+        raise Refused(gettext("Is not a URL with a valid host and port.")) from exc
     if parsed.scheme not in ({"http", "https"} if allow_private else {"https"}):
-        raise Refused("Must start with https://.")
+        raise Refused(gettext("Must start with https://."))
     if not host:
-        raise Refused("Must name a host.")
+        raise Refused(gettext("Must name a host."))
     if parsed.user is not None or parsed.password is not None:
-        raise Refused("May not carry a user name or password.")
+        raise Refused(gettext("May not carry a user name or password."))
     if port is None or not 0 < port < 65536:
-        raise Refused("Has an invalid port.")
+        raise Refused(gettext("Has an invalid port."))
     if not allow_private and port not in ALLOWED_PORTS:
-        raise Refused(f"Must use port {' or '.join(map(str, sorted(ALLOWED_PORTS)))}.")
+        *ports, last = sorted(ALLOWED_PORTS)
+        text = gettext("Must use port %(ports)s or %(last)s.")
+        raise Refused(text % {"ports": ", ".join(map(str, ports)), "last": last})
     return Target(parsed.scheme, host, port)
 
 
@@ -98,13 +101,15 @@ def addresses_check(host: str, port: int) -> list[str]:
     try:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise Refused(f"{host} does not resolve.") from exc
+        raise Refused(gettext("%(host)s does not resolve.") % {"host": host}) from exc
     addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
     if not settings.NEXUS_WEBHOOK_ALLOW_PRIVATE:
         for text in addresses:
             reason = forbidden(ipaddress.ip_address(text.split("%")[0]))
             if reason:
-                raise Refused(f"{host} resolves to {reason}.")
+                raise Refused(
+                    gettext("%(host)s resolves to %(reason)s.") % {"host": host, "reason": reason}
+                )
     return addresses
 
 

@@ -1,5 +1,6 @@
 """Webhooks over REST: thin views (webhooks.services writes, selectors read)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status as http
 from rest_framework.permissions import IsAuthenticated
@@ -91,7 +92,7 @@ class WebhookDetailView(WriteThrottled):
         serializer = WebhookWriteSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         if not serializer.validated_data:
-            raise Invalid("Send at least one of url, events, description, active.")
+            raise Invalid(gettext("Send at least one of url, events, description, active."))
         hook = services.webhook_update(
             webhook_id=webhook_id, user=request.user, **serializer.validated_data
         )
@@ -118,7 +119,7 @@ class DeliveryListView(APIView):
         status = request.query_params.get("status")
         if status is not None:
             if status not in Delivery.Status.values:
-                raise Invalid(fields={"status": "pending, delivered or failed."})
+                raise Invalid(fields={"status": gettext("pending, delivered or failed.")})
             rows = rows.filter(status=status)
         return _page(self, request, rows, DeliverySerializer)
 

@@ -1,5 +1,6 @@
 import json
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 from nexus.fields import StrictBooleanField, StrictCharField
@@ -22,7 +23,7 @@ class WebhookWriteSerializer(serializers.Serializer):
 
     def validate_events(self, value: list[str]) -> list[str]:
         if len(set(value)) != len(value):
-            raise serializers.ValidationError("Name each event once.")
+            raise serializers.ValidationError(gettext("Name each event once."))
         return value
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.translation import gettext
 from rest_framework.utils.encoders import JSONEncoder
 
 from nexus.errors import Invalid, NotAuthenticated, NotFound
@@ -31,7 +32,8 @@ def webhook_create(*, owner, url: str, events: list[str], description: str = "")
         # The owner's row, locked: requests at once cannot pass the limit together.
         get_user_model().objects.select_for_update().filter(pk=owner.pk).exists()
         if Webhook.objects.filter(owner=owner).count() >= settings.NEXUS_WEBHOOKS_PER_USER:
-            raise Invalid(f"At most {settings.NEXUS_WEBHOOKS_PER_USER} webhooks per account.")
+            text = gettext("At most %(most)d webhooks per account.")
+            raise Invalid(text % {"most": settings.NEXUS_WEBHOOKS_PER_USER})
         secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         return Webhook.objects.create(
             owner=owner, url=url, events=events, description=description, secret=secret
@@ -82,7 +84,7 @@ def owned_webhook(webhook_id, user) -> Webhook:
         raise NotAuthenticated()
     hook = Webhook.objects.filter(pk=webhook_id, owner=user).first()
     if hook is None:
-        raise NotFound("No webhook with this id.")
+        raise NotFound(gettext("No webhook with this id."))
     return hook
 
 

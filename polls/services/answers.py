@@ -10,6 +10,7 @@ counts nowhere, so only its state moves (services.integrity).
 from collections import Counter
 
 from django.db import connection, transaction
+from django.utils.translation import gettext
 
 from nexus.errors import NotFound
 
@@ -24,7 +25,7 @@ def answer_moderate(*, poll_id: str, answer_id: int, user, state: str) -> Answer
     poll = locked_owned_poll(poll_id, user)
     answer = Answer.objects.filter(poll=poll, pk=answer_id).first()
     if answer is None:
-        raise NotFound("No answer with this id in this poll.")
+        raise NotFound(gettext("No answer with this id in this poll."))
     counted = not Ballot.objects.filter(pk=answer.ballot_id, quarantine__isnull=False).exists()
     if answer.state != state and counted:
         delta: Counter = Counter()

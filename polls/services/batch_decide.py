@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from nexus.errors import ApplicationError, NotFound
 
@@ -216,7 +217,7 @@ class Batch:
             state.poll.status == Poll.Status.DRAFT
             and (voter.kind != "user" or state.poll.owner_id != voter.user_id)
         ):
-            raise NotFound("No poll with this id.")
+            raise NotFound(gettext_lazy("No poll with this id."))
         return state
 
     def _cast(self, write: BallotWrite, state: PollState) -> VoteOutcome:
@@ -289,7 +290,7 @@ class Batch:
         if voter.kind == "invite":
             invite = (poll.id, voter.invite_nonce or "")
             if invite not in self.state.invites:
-                raise NotInvited("This invite was revoked.")
+                raise NotInvited(gettext_lazy("This invite was revoked."))
             self.invites_used.add(invite)
         proof = None
         if voter.kind in PAYING and poll.challenge == Poll.Challenge.POW:
@@ -315,7 +316,7 @@ class Batch:
             raise VoteChangeNotAllowed()
         ballot = self._ballot(write)
         if ballot.final_marks is None:
-            raise NotFound("You have no ballot in this poll.")
+            raise NotFound(gettext_lazy("You have no ballot in this poll."))
         ballot.final_marks, ballot.new_row = None, False
         ballot.drop_answers()
         self.touched.add(state.poll.id)

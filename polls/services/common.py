@@ -9,6 +9,7 @@ consistent snapshot.
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from nexus.errors import Forbidden, NotAuthenticated, NotFound
 from realtime import publish
@@ -21,7 +22,7 @@ def locked_poll(poll_id: str, user, *, lock: bool = True) -> Poll:
     polls = Poll.objects.select_for_update() if lock else Poll.objects
     poll = polls.filter(pk=poll_id).first()
     if poll is None or (poll.status == Poll.Status.DRAFT and poll.owner_id != user.pk):
-        raise NotFound("No poll with this id.")
+        raise NotFound(gettext("No poll with this id."))
     return poll
 
 
@@ -32,7 +33,7 @@ def locked_owned_poll(poll_id: str, user, *, lock: bool = True) -> Poll:
         raise NotAuthenticated()
     poll = locked_poll(poll_id, user, lock=lock)
     if poll.owner_id != user.pk:
-        raise Forbidden("Only the poll's owner may do this.")
+        raise Forbidden(gettext("Only the poll's owner may do this."))
     return poll
 
 

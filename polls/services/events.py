@@ -11,6 +11,7 @@ Every change the room sees bumps `event.version`.
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from nexus.errors import Forbidden, Invalid, NotAuthenticated, NotFound
 from realtime import publish
@@ -41,9 +42,9 @@ def _locked_owned_event(event_id: str, user) -> Event:
         raise NotAuthenticated()
     event = Event.objects.select_for_update().filter(pk=event_id).first()
     if event is None:
-        raise NotFound("No event with this id.")
+        raise NotFound(gettext("No event with this id."))
     if event.owner_id != user.pk:
-        raise Forbidden("Only the event's owner may do this.")
+        raise Forbidden(gettext("Only the event's owner may do this."))
     return event
 
 
@@ -63,9 +64,9 @@ def event_poll_add(*, event_id: str, poll: Poll, user) -> None:
     """Append a new poll to the owner's event (inside poll_create's transaction)."""
     event = Event.objects.select_for_update().filter(pk=event_id).first()
     if event is None:
-        raise Invalid(fields={"event": "No event with this id."})
+        raise Invalid(fields={"event": gettext("No event with this id.")})
     if event.owner_id != user.pk:
-        raise Forbidden("Only the event's owner may add polls to it.")
+        raise Forbidden(gettext("Only the event's owner may add polls to it."))
     last = event.items.aggregate(last=Max("position"))["last"]
     EventPoll.objects.create(event=event, poll=poll, position=0 if last is None else last + 1)
     _bump(event, fields=[])
@@ -91,7 +92,7 @@ def event_current_set(*, event_id: str, user, poll_id: str | None) -> Event:
         list(Poll.objects.select_for_update(no_key=True).filter(pk=poll_id).values("pk"))
     event = _locked_owned_event(event_id, user)
     if poll_id is not None and not event.items.filter(poll_id=poll_id).exists():
-        raise Invalid(fields={"poll": "This poll is not part of the event."})
+        raise Invalid(fields={"poll": gettext("This poll is not part of the event.")})
     if event.current_id != poll_id:
         event.current_id = poll_id
         _bump(event, fields=["current"])
@@ -104,11 +105,12 @@ def event_polls_set(*, event_id: str, user, poll_ids: list[str]) -> Event:
     polls, on their own codes). Only polls already in it may be named."""
     event = _locked_owned_event(event_id, user)
     if len(set(poll_ids)) != len(poll_ids):
-        raise Invalid(fields={"polls": "A poll may appear only once."})
+        raise Invalid(fields={"polls": gettext("A poll may appear only once.")})
     items = {item.poll_id: item for item in event.items.all()}
     unknown = [p for p in poll_ids if p not in items]
     if unknown:
-        raise Invalid(fields={"polls": f"Not part of the event: {', '.join(unknown[:5])}."})
+        text = gettext("Not part of the event: %(polls)s.") % {"polls": ", ".join(unknown[:5])}
+        raise Invalid(fields={"polls": text})
     order = [items[p].poll_id for p in sorted(items, key=lambda p: items[p].position)]
     if order == poll_ids:
         return event

@@ -13,14 +13,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from nexus.errors import Invalid
-
 from ..challenges import Proof
 from ..eligibility import guarded
 from ..integrity import signals_of
 from ..kinds import VoteBody
 from ..models import IdempotencyRecord, SpentChallenge
 from ..text import checked_text
+from ..voters import printable_only
 from .votes import VoteOutcome, vote_cast
 
 HEADER = "Idempotency-Key"
@@ -34,10 +33,7 @@ def key_from_request(request) -> str | None:
 def key_checked(key: str | None, *, field: str) -> str | None:
     """The one Idempotency-Key rule, for REST (`field` is the header) and GraphQL."""
     if key is not None and (not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable()):
-        raise Invalid(
-            f"{field} must be 1-{MAX_KEY_LENGTH} printable characters.",
-            fields={field: f"1-{MAX_KEY_LENGTH} printable characters."},
-        )
+        raise printable_only(field, MAX_KEY_LENGTH)
     return key
 
 

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from nexus.errors import Invalid
 
@@ -113,8 +114,10 @@ def _move(
 
 def _unknown(signal: str) -> Invalid:
     return Invalid(
-        "No such signal in this poll.",
-        fields={"signal": "Not a signal of this poll: take an id from its integrity report."},
+        gettext("No such signal in this poll."),
+        fields={
+            "signal": gettext("Not a signal of this poll: take an id from its integrity report.")
+        },
     )
 
 

@@ -10,6 +10,7 @@ unused one deletes its row, and the row lock makes revoke and vote take turns.
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from nexus.errors import Invalid, NotFound
 
@@ -33,7 +34,8 @@ def invites_mint(*, poll_id: str, user, count: int) -> list[str]:
     """Mint `count` new tokens for the owner's poll; returns them."""
     poll = locked_owned_poll(poll_id, user)
     if Invite.objects.filter(poll=poll).count() + count > MAX_PER_POLL:
-        raise Invalid(fields={"count": f"A poll holds at most {MAX_PER_POLL} invites."})
+        text = gettext("A poll holds at most %(most)d invites.") % {"most": MAX_PER_POLL}
+        raise Invalid(fields={"count": text})
     rows = [Invite(poll=poll, nonce=invite_nonce_new()) for _ in range(count)]
     Invite.objects.bulk_create(rows, batch_size=1000)
     return [invite_token(poll_id=poll.id, nonce=row.nonce) for row in rows]
@@ -48,10 +50,10 @@ def invite_revoke(*, poll_id: str, user, token: str) -> None:
     except InvalidVoterId:
         voter = None
     if voter is None or voter.invite_poll != poll.id:
-        raise NotFound("No such invite in this poll.")
+        raise NotFound(gettext("No such invite in this poll."))
     invite = Invite.objects.select_for_update().filter(poll=poll, nonce=voter.invite_nonce).first()
     if invite is None:
-        raise NotFound("No such invite in this poll.")
+        raise NotFound(gettext("No such invite in this poll."))
     if invite.used_at is not None:
         raise InviteUsed()
     invite.delete()

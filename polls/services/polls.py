@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.db import connection, transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from webhooks import services as webhooks
 
@@ -35,7 +35,9 @@ from .join_codes import join_code_claim
 def poll_create(*, owner, question: str, choices: list[str], **options) -> Poll:
     """Create a poll and its choices. Inputs are already validated."""
     event_id = options.pop("event", None)
-    poll = Poll(owner=owner, question=question, **options)
+    poll = Poll(
+        owner=owner, question=question, language=translation.get_language() or "en", **options
+    )
     poll.id = join_code_claim()
     poll.save(force_insert=True)
     _choices_create(poll, choices)

@@ -14,6 +14,7 @@ one small transaction.
 
 from django.db import transaction
 from django.db.models import F
+from django.utils.translation import gettext
 
 from nexus.errors import Invalid, NotFound
 
@@ -89,11 +90,11 @@ def question_upvote(
         mine = Upvote.objects.filter(question=question, voter_key=voter.key)
         if up:
             if mine.exists():  # the poll's lock orders every upvote of this poll
-                raise AlreadyVoted("You have already upvoted this question.")
+                raise AlreadyVoted(gettext("You have already upvoted this question."))
             _admit_first(poll, voter, address, challenge)
             Upvote.objects.create(question=question, poll=poll, voter_key=voter.key)
         elif not mine.delete()[0]:
-            raise NotFound("You have not upvoted this question.")
+            raise NotFound(gettext("You have not upvoted this question."))
         else:
             _address_release(poll, voter, address)
         Question.objects.filter(pk=question.pk).update(upvotes=F("upvotes") + (1 if up else -1))
@@ -149,17 +150,18 @@ def _voter_locked_poll(poll_id: str, voter: Voter, user, passcode: str | None) -
     poll = locked_poll(poll_id, user)
     if poll.kind != Poll.Kind.QA:
         raise Invalid(
-            f"This is a {poll.kind} poll: questions are asked in Q&A polls.",
-            fields={"poll": "Not a Q&A poll."},
+            gettext("This is a %(kind)s poll: questions are asked in Q&A polls.")
+            % {"kind": poll.kind},
+            fields={"poll": gettext("Not a Q&A poll.")},
         )
     if not poll.accepts_votes():
-        raise PollClosed("This poll is not taking questions.")
+        raise PollClosed(gettext("This poll is not taking questions."))
     voter_admit(poll, voter, passcode)
     if (
         voter.kind == "invite"
         and not Invite.objects.filter(poll=poll, nonce=voter.invite_nonce).exists()
     ):
-        raise NotInvited("This invite was revoked.")
+        raise NotInvited(gettext("This invite was revoked."))
     return poll
 
 
@@ -181,7 +183,9 @@ def _admit_first(poll: Poll, voter: Voter, address: str, challenge: Proof | None
     if _capped(poll, voter, address):
         count, _ = AddressCount.objects.get_or_create(poll=poll, prefix=address)
         if count.ballots >= poll.max_ballots_per_address:
-            raise AddressLimit("This poll has taken as many voters from your network as it allows.")
+            raise AddressLimit(
+                gettext("This poll has taken as many voters from your network as it allows.")
+            )
         AddressCount.objects.filter(pk=count.pk).update(ballots=F("ballots") + 1)
     if pow and challenge is not None:
         SpentChallenge.objects.create(
@@ -213,5 +217,5 @@ def _question(poll: Poll, question_id: int, *, visible: bool) -> Question:
         questions = questions.filter(state__in=Question.VISIBLE)
     question = questions.first()
     if question is None:
-        raise NotFound("No question with this id in this poll.")
+        raise NotFound(gettext("No question with this id in this poll."))
     return question

@@ -12,7 +12,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from webhooks import services as webhooks
 
@@ -82,21 +83,25 @@ def poll_results_email(*, poll_id: str) -> bool:
         poll = Poll.objects.select_related("owner").get(pk=poll_id)
         if poll.results_emailed_at or poll.status != Poll.Status.CLOSED or not poll.owner.email:
             return False
-        results = selectors.results_get(poll_id=poll_id, user=poll.owner, voter=None)
-        context = {"poll": poll, "results": results, "percent": _percentages(results)}
-        message = EmailMultiAlternatives(
-            # one line, whatever the question holds (a header may not break)
-            subject=f"Final results: {' '.join(poll.question.split())[:120]}",
-            body=render_to_string("polls/email/results.txt", context),
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            to=[poll.owner.email],
-        )
-        message.attach_alternative(
-            render_to_string("polls/email/results.html", context), "text/html"
-        )
-        message.send()
+        with translation.override(poll.language):  # the worker has no request to follow
+            _results_email(poll).send()
         Poll.objects.filter(pk=poll_id).update(results_emailed_at=timezone.now())
     return True
+
+
+def _results_email(poll: Poll) -> EmailMultiAlternatives:
+    results = selectors.results_get(poll_id=poll.pk, user=poll.owner, voter=None)
+    context = {"poll": poll, "results": results, "percent": _percentages(results)}
+    message = EmailMultiAlternatives(
+        # one line, whatever the question holds (a header may not break)
+        subject=gettext("Final results: %(question)s")
+        % {"question": " ".join(poll.question.split())[:120]},
+        body=render_to_string("polls/email/results.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[poll.owner.email],
+    )
+    message.attach_alternative(render_to_string("polls/email/results.html", context), "text/html")
+    return message
 
 
 def _percentages(results: dict) -> list[tuple[str, int, int]]:

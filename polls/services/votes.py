@@ -5,6 +5,8 @@ in a batch with whatever else arrived at the same time."""
 import re
 from collections.abc import Sequence
 
+from django.utils.translation import gettext
+
 from nexus.errors import NotFound
 
 from ..challenges import Proof
@@ -48,7 +50,7 @@ def vote_cast(
     with the ballot and replayed to a retry with the same `fingerprint`.
     """
     if not JOIN_CODE.fullmatch(poll_id):  # what no poll can be called (NUL bytes, ...)
-        raise NotFound("No poll with this id.")
+        raise NotFound(gettext("No poll with this id."))
     write = BallotWrite(
         poll_id=poll_id,
         voter=voter,
@@ -70,5 +72,5 @@ def vote_cast(
 def vote_withdraw(*, poll_id: str, voter: Voter) -> None:
     """Withdraw the voter's own ballot; its identity is proof enough (no passcode)."""
     if not JOIN_CODE.fullmatch(poll_id):
-        raise NotFound("No poll with this id.")
+        raise NotFound(gettext("No poll with this id."))
     commit(BallotWrite(poll_id=poll_id, voter=voter, choice_ids=None))

@@ -38,6 +38,37 @@ def test_sweep_closes_due_polls_once_and_emails_the_owner_once(
     assert schedule.poll_results_email(poll_id=poll.id) is False  # sent already
 
 
+@pytest.mark.parametrize(
+    "language, subject, line",
+    [
+        ("de", "Endergebnis: Mittag?", "- Pizza: 1 Stimme (100"),
+        ("es", "Resultados finales: ¿Almuerzo?", "- Pizza: 1 voto (100"),
+    ],
+)
+def test_the_results_email_is_in_the_language_the_poll_was_made_in(api, language, subject, line):
+    """Made through the API with Accept-Language; the worker, with no request
+    of its own, writes the email in that language."""
+    from tests.conftest import client_for
+
+    owner = UserFactory(email="owner@example.com")
+    question = subject.split(": ", 1)[1]
+    made = client_for(owner).post(
+        "/api/polls/",
+        {"question": question, "choices": ["Pizza", "Sushi"]},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+    assert made.status_code == 201
+    poll = Poll.objects.get(pk=made.json()["id"])
+    assert poll.language == language
+    vote(api, poll.id, choice_ids(poll)[:1])
+    Poll.objects.filter(pk=poll.pk).update(status="closed")
+    assert schedule.poll_results_email(poll_id=poll.id) is True
+    (message,) = mail.outbox
+    assert message.subject == subject
+    assert line in message.body, message.body
+
+
 def test_an_opening_time_is_announced_once(user):
     poll = make_poll(owner=user)
     Poll.objects.filter(pk=poll.pk).update(

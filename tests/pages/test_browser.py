@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.helpers import voter_id
+from tests.servers import wait_for
 
 from .conftest import shoot, vote_over_api
 
@@ -1098,3 +1099,38 @@ def test_an_embed_of_an_after_close_poll_shows_nothing_until_close(site, host, s
         shoot(page, "embed")
     finally:
         blog_server.shutdown()
+
+
+def test_the_presenter_replays_a_closed_vote_from_its_first_ballot(site, host, screen):
+    """Three seconds of votes (2 Red, then 3 Green, then 1 Blue), closed: the
+    replay takes the projector back to nothing and through each second's
+    tally to the final one, then the live results are back."""
+    poll = host.poll(question="Which colour, again?")
+    for second, (choice, count) in enumerate([(0, 2), (1, 3), (2, 1)]):
+        start = int(time.time())  # each burst opens a second of its own
+        wait_for(lambda start=start: int(time.time()) > start, 2, "the next second")
+        for n in range(count):
+            assert vote_over_api(site, poll, choice, f"replay-{second}-{n}") == 201
+    assert host.api("POST", f"/api/polls/{poll['id']}/close/").status_code == 200
+    history = host.api("GET", f"/api/polls/{poll['id']}/results/history/").json()["points"]
+    assert [p["total_votes"] for p in history] == [2, 5, 6]
+
+    present = screen.new_page()
+    present.goto(f"{site.url}{poll['urls']['present']}")
+    expect(present.locator("#total")).to_have_text("6")
+    replay = present.get_by_role("button", name="Replay the vote")
+    expect(replay).to_be_visible()
+    present.evaluate("""() => {
+      const total = document.getElementById("total");
+      window.seen = [];
+      new MutationObserver(() => window.seen.push(total.textContent))
+        .observe(total, { childList: true, characterData: true, subtree: true });
+    }""")
+    replay.click()
+    expect(present.get_by_role("button", name="Stop the replay")).to_be_visible()
+    expect(present.get_by_role("button", name="Replay the vote")).to_be_visible(timeout=10_000)
+    seen = [int(n) for n in present.evaluate("window.seen")]
+    assert [n for i, n in enumerate(seen) if i == 0 or n != seen[i - 1]][:4] == [0, 2, 5, 6]
+    expect(present.locator("#total")).to_have_text("6")
+    expect(present.locator("[data-choice] .count").nth(1)).to_have_text("3 · 50%")
+    expect(present.locator("#replay-clock")).to_be_hidden()

@@ -1,5 +1,7 @@
 // The REST API from the pages: same-origin fetch, session + CSRF, the
 // contract's error body turned into a sentence for people.
+import { format, gettext } from "./i18n.js";
+
 function csrfToken() {
   const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
   return match ? decodeURIComponent(match[1]) : "";
@@ -24,29 +26,31 @@ export function voterRenew() {
 }
 
 const PLAIN = {
-  already_voted: "You have already voted in this poll.",
-  poll_closed: "This poll is closed, so votes are no longer taken.",
-  not_authenticated: "This poll is for signed-in users. Please sign in to vote.",
-  not_found: "There is no poll with this code.",
-  results_hidden: "Results are not shown yet.",
-  passcode_required: "This poll needs a passcode. Type the passcode the organiser gave you.",
-  wrong_passcode: "That passcode is not right. Check it and try again.",
-  not_invited: "This invitation is not valid for this poll. Ask the organiser for your personal link.",
-  address_limit: "This poll has taken as many votes from your network as it allows.",
-  invalid_voter_id: "This browser's voter id is out of date. Reload the page and try again.",
-  forbidden: "You are not allowed to do this in this poll.",
-  invalid_choice: "That choice is not part of this poll any more. Reload the page and pick again.",
-  challenge_required: "Your browser could not finish this poll's check. Reload the page and try again.",
-  challenge_failed: "Your browser could not finish this poll's check. Reload the page and try again.",
-  insecure_context: "This poll asks each browser for a moment of work before it votes, which needs a secure (https) address. Ask the organiser for the https link.",
+  already_voted: gettext("You have already voted in this poll."),
+  poll_closed: gettext("This poll is closed, so votes are no longer taken."),
+  not_authenticated: gettext("This poll is for signed-in users. Please sign in to vote."),
+  not_found: gettext("There is no poll with this code."),
+  results_hidden: gettext("Results are not shown yet."),
+  passcode_required: gettext("This poll needs a passcode. Type the passcode the organiser gave you."),
+  wrong_passcode: gettext("That passcode is not right. Check it and try again."),
+  not_invited: gettext("This invitation is not valid for this poll. Ask the organiser for your personal link."),
+  address_limit: gettext("This poll has taken as many votes from your network as it allows."),
+  invalid_voter_id: gettext("This browser's voter id is out of date. Reload the page and try again."),
+  forbidden: gettext("You are not allowed to do this in this poll."),
+  invalid_choice: gettext("That choice is not part of this poll any more. Reload the page and pick again."),
+  challenge_required: gettext("Your browser could not finish this poll's check. Reload the page and try again."),
+  challenge_failed: gettext("Your browser could not finish this poll's check. Reload the page and try again."),
+  insecure_context: gettext("This poll asks each browser for a moment of work before it votes, which needs a secure (https) address. Ask the organiser for the https link."),
 };
 
 export function plainError({ status, data, retryAfter }) {
   const code = data?.code;
   if (code === "throttled" || (status === 429 && !PLAIN[code])) {
-    return `Too many tries. Please wait ${retryAfter || "a few"} seconds and try again.`;
+    return retryAfter
+      ? format(gettext("Too many tries. Please wait %(seconds)s seconds and try again."), { seconds: retryAfter })
+      : gettext("Too many tries. Please wait a few seconds and try again.");
   }
   if (PLAIN[code]) return PLAIN[code];
   if (data && data.detail) return data.detail;
-  return "Something went wrong. Please try again.";
+  return gettext("Something went wrong. Please try again.");
 }

@@ -1,4 +1,7 @@
 // Result bars, updated in place so CSS can animate the widths.
+import { decimal, format, gettext, ngettext, number } from "./i18n.js";
+
+const percentOf = new Intl.NumberFormat(document.documentElement.lang || "en", { style: "percent" });
 export function renderBars(list, texts, state, { hidden = false } = {}) {
   for (const choice of state.choices) {
     let item = list.querySelector(`[data-choice="${choice.id}"]`);
@@ -11,7 +14,7 @@ export function renderBars(list, texts, state, { hidden = false } = {}) {
     }
     const percent = Math.round(choice.share * 100);
     item.querySelector(".fill").style.width = hidden ? "0%" : `${Math.min(100, percent)}%`;
-    item.querySelector(".count").textContent = hidden ? "" : `${choice.votes} · ${percent}%`;
+    item.querySelector(".count").textContent = hidden ? "" : `${number(choice.votes)} · ${percentOf.format(percent / 100)}`;
   }
 }
 
@@ -53,7 +56,7 @@ function renderWords(list, state, hidden) {
   for (const w of words) {
     const item = row(list, w.word, texts);
     item.querySelector(".fill").style.width = `${Math.round((w.count / most) * 100)}%`;
-    item.querySelector(".count").textContent = String(w.count);
+    item.querySelector(".count").textContent = number(w.count);
     list.append(item); // in count order
   }
 }
@@ -68,11 +71,11 @@ function renderTopQuestions(list, state, hidden) {
   for (const q of top) {
     const item = row(list, String(q.id), texts);
     item.querySelector(".fill").style.width = `${Math.round((q.upvotes / most) * 100)}%`;
-    item.querySelector(".count").textContent = plural(q.upvotes, "upvote");
+    item.querySelector(".count").textContent = counted(ngettext("%(n)s upvote", "%(n)s upvotes", q.upvotes), q.upvotes);
   }
 }
 
-const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+const counted = (text, n) => format(text, { n: number(n) });
 
 function renderRatings(list, texts, state, scale, hidden) {
   const span = scale.max - scale.min;
@@ -83,7 +86,8 @@ function renderRatings(list, texts, state, scale, hidden) {
     const width = mean === null ? 0 : Math.round(((mean - scale.min) / span) * 100);
     item.querySelector(".fill").style.width = hidden ? "0%" : `${width}%`;
     item.querySelector(".count").textContent = hidden ? ""
-      : mean === null ? "no ratings" : `${mean.toFixed(1)} / ${scale.max} · ${plural(count, "rating")}`;
+      : mean === null ? gettext("no ratings")
+        : `${decimal(mean)} / ${number(scale.max)} · ${counted(ngettext("%(n)s rating", "%(n)s ratings", count), count)}`;
     const spread = item.querySelector(".spread");
     const counts = choice.distribution ?? Array(span + 1).fill(0);
     const most = Math.max(1, ...counts);
@@ -97,7 +101,7 @@ function renderRatings(list, texts, state, scale, hidden) {
     }
     counts.forEach((n, i) => {
       const column = spread.children[i];
-      column.title = hidden ? "" : `${scale.min + i}: ${n}`;
+      column.title = hidden ? "" : `${scale.min + i}: ${number(n)}`;
       column.querySelector(".column").style.height = hidden ? "0%" : `${Math.round((n / most) * 100)}%`;
     });
   }
@@ -110,7 +114,8 @@ function renderRanking(list, texts, state, hidden) {
     const points = choice.borda ?? 0;
     item.querySelector(".fill").style.width = hidden ? "0%" : `${Math.round((points / most) * 100)}%`;
     item.querySelector(".count").textContent = hidden ? ""
-      : `${plural(points, "point")} · ${choice.first ?? 0} first`;
+      : `${counted(ngettext("%(n)s point", "%(n)s points", points), points)} · ${
+        counted(ngettext("%(n)s first", "%(n)s first", choice.first ?? 0), choice.first ?? 0)}`;
   }
 }
 
@@ -123,21 +128,23 @@ function renderRunoff(section, texts, irv) {
   if (section.dataset.key === key) return;
   section.dataset.key = key;
   const title = document.createElement("h3");
-  title.textContent = "Instant runoff";
+  title.textContent = gettext("Instant runoff");
   const rounds = document.createElement("ol");
   rounds.className = "rounds";
   irv.rounds.forEach((round, i) => {
     const line = document.createElement("li");
     line.style.animationDelay = `${i * 0.6}s`;
     const counts = Object.entries(round.counts).sort((a, b) => b[1] - a[1])
-      .map(([id, n]) => `${texts.get(Number(id)) ?? id} ${n}`).join(" · ");
-    const out = round.eliminated === null ? "" : ` — ${texts.get(round.eliminated) ?? round.eliminated} out`;
-    line.textContent = `Round ${i + 1}: ${counts}${out}`;
+      .map(([id, n]) => `${texts.get(Number(id)) ?? id} ${number(n)}`).join(" · ");
+    const values = { round: number(i + 1), counts, out: texts.get(round.eliminated) ?? round.eliminated };
+    line.textContent = format(round.eliminated === null
+      ? gettext("Round %(round)s: %(counts)s") : gettext("Round %(round)s: %(counts)s — %(out)s out"), values);
     rounds.append(line);
   });
   const winner = document.createElement("p");
   winner.className = "winner";
   winner.style.animationDelay = `${irv.rounds.length * 0.6}s`;
-  winner.textContent = irv.winner === null ? "No winner yet" : `Winner: ${texts.get(irv.winner) ?? irv.winner}`;
+  winner.textContent = irv.winner === null ? gettext("No winner yet")
+    : format(gettext("Winner: %(winner)s"), { winner: texts.get(irv.winner) ?? irv.winner });
   section.replaceChildren(title, rounds, winner);
 }

@@ -1,5 +1,6 @@
 import { api, plainError } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
+import { format, gettext, kindWord, ngettext, number, signalWord, statusWord, time } from "./i18n.js";
 import { watchPolls } from "./live.js";
 
 const grid = document.getElementById("polls");
@@ -9,9 +10,9 @@ const cards = new Map();
 const live = watchPolls((state) => {
   const card = cards.get(state.poll);
   if (!card) return;
-  card.el.querySelector(".total").textContent = state.total_votes;
-  card.el.querySelector(".total-word").textContent = state.total_votes === 1 ? "vote" : "votes";
-  card.el.querySelector(".status").textContent = state.status;
+  card.el.querySelector(".total").textContent = number(state.total_votes);
+  card.el.querySelector(".total-word").textContent = ngettext("vote", "votes", state.total_votes);
+  card.el.querySelector(".status").textContent = statusWord(state.status);
   card.el.querySelector(".status").dataset.status = state.status;
   card.el.dataset.status = state.status;
   const moved = state.total_votes !== card.total || (state.quarantined ?? 0) !== card.held;
@@ -30,16 +31,17 @@ function invitesBox(el, poll) {
   const url = `/api/polls/${poll.id}/invites/`;
   let pending = null;
   box.hidden = false;
-  box.querySelector("input[name=count]").setAttribute("aria-label", `How many invites to create for “${poll.question}”`);
-  box.querySelector("button[type=submit]").setAttribute("aria-label", `Create invites for “${poll.question}”`);
+  const named = (text) => format(text, { question: poll.question });
+  box.querySelector("input[name=count]").setAttribute("aria-label", named(gettext("How many invites to create for “%(question)s”")));
+  box.querySelector("button[type=submit]").setAttribute("aria-label", named(gettext("Create invites for “%(question)s”")));
   box.querySelector(".sheet").href = `/p/${poll.id}/invites/sheet/`;
 
   async function refresh() {
     pending = null;
     const answer = await api("GET", url);
     if (!answer.ok) { error.textContent = plainError(answer); return; }
-    box.querySelector(".issued").textContent = answer.data.issued;
-    box.querySelector(".used").textContent = answer.data.used;
+    box.querySelector(".issued").textContent = number(answer.data.issued);
+    box.querySelector(".used").textContent = number(answer.data.used);
   }
 
   box.querySelector("form").addEventListener("submit", async (event) => {
@@ -47,7 +49,7 @@ function invitesBox(el, poll) {
     error.textContent = "";
     const count = Number(new FormData(event.target).get("count"));
     if (!Number.isInteger(count) || count < 1 || count > 10000) {
-      error.textContent = "Create between 1 and 10000 invites at a time.";
+      error.textContent = format(gettext("Create between 1 and %(most)s invites at a time."), { most: number(10000) });
       return;
     }
     const answer = await api("POST", url, { count });
@@ -92,7 +94,7 @@ function moderationQueue(el, poll) {
   const box = el.querySelector(".queue");
   const list = box.querySelector(".pending");
   const url = `/api/polls/${poll.id}/${poll.kind === "qa" ? "questions" : "answers"}/`;
-  box.querySelector(".noun").textContent = poll.kind === "qa" ? "question" : "answer";
+  box.querySelectorAll(".hint[data-kind]").forEach((hint) => { hint.hidden = hint.dataset.kind !== poll.kind; });
   let known = -1;
   box.hidden = false;
 
@@ -101,7 +103,7 @@ function moderationQueue(el, poll) {
     const answer = await api("POST", `${url}${item.dataset.item}/${action}/`);
     if (!answer.ok) { el.querySelector(".card-error").textContent = plainError(answer); return; }
     item.remove();
-    box.querySelector(".waiting").textContent = list.children.length;
+    box.querySelector(".waiting").textContent = number(list.children.length);
     next?.focus();
   }
 
@@ -110,10 +112,10 @@ function moderationQueue(el, poll) {
     item.dataset.item = answer.id;
     item.tabIndex = 0;
     const text = Object.assign(document.createElement("span"), { className: "text", textContent: answer.text });
-    const approve = Object.assign(document.createElement("button"), { type: "button", textContent: "Approve" });
-    const hide = Object.assign(document.createElement("button"), { type: "button", textContent: "Hide" });
-    approve.setAttribute("aria-label", `Approve “${answer.text}”`);
-    hide.setAttribute("aria-label", `Hide “${answer.text}”`);
+    const approve = Object.assign(document.createElement("button"), { type: "button", textContent: gettext("Approve") });
+    const hide = Object.assign(document.createElement("button"), { type: "button", textContent: gettext("Hide") });
+    approve.setAttribute("aria-label", format(gettext("Approve “%(text)s”"), { text: answer.text }));
+    hide.setAttribute("aria-label", format(gettext("Hide “%(text)s”"), { text: answer.text }));
     approve.addEventListener("click", () => decide(item, "show"));
     hide.addEventListener("click", () => decide(item, "hide"));
     item.addEventListener("keydown", (event) => {
@@ -131,7 +133,7 @@ function moderationQueue(el, poll) {
     const focused = document.activeElement?.closest?.("li[data-item]")?.dataset.item;
     const oldest = [...answer.data.results].reverse(); // the oldest waited longest: first
     list.replaceChildren(...oldest.map(entry));
-    box.querySelector(".waiting").textContent = answer.data.count;
+    box.querySelector(".waiting").textContent = number(answer.data.count);
     if (focused) list.querySelector(`li[data-item="${Number(focused)}"]`)?.focus();
   }
 
@@ -145,7 +147,6 @@ function moderationQueue(el, poll) {
 // reads every ballot and is rate limited per account, so it is fetched again
 // at most every INTEGRITY_EVERY ms, and at once after a quarantine or release.
 const INTEGRITY_EVERY = 15000;
-const time = (iso) => new Date(iso).toLocaleTimeString();
 
 function integrityBox(el, poll) {
   const box = el.querySelector(".integrity");
@@ -164,7 +165,10 @@ function integrityBox(el, poll) {
       const held = arrivals.quarantined[i];
       const flagged = Math.max(0, arrivals.flagged[i] - held);
       const stretch = Object.assign(document.createElement("div"), { className: "stretch" });
-      stretch.title = `${new Date(start + i * arrivals.seconds * 1000).toLocaleTimeString()}: ${count} ballots, ${arrivals.flagged[i]} flagged, ${held} quarantined`;
+      stretch.title = format(gettext("%(time)s: %(ballots)s ballots, %(flagged)s flagged, %(held)s quarantined"), {
+        time: time(start + i * arrivals.seconds * 1000), ballots: number(count),
+        flagged: number(arrivals.flagged[i]), held: number(held),
+      });
       for (const [part, n] of [["counted", count - held - flagged], ["flagged", flagged], ["held", held]]) {
         const segment = Object.assign(document.createElement("span"), { className: part });
         segment.style.height = `${(64 * n) / most}px`;
@@ -173,23 +177,31 @@ function integrityBox(el, poll) {
       return stretch;
     }));
     const total = arrivals.ballots.reduce((a, b) => a + b, 0);
-    bars.setAttribute("aria-label", `${total} ballots in stretches of ${arrivals.seconds} s; the most in one stretch: ${most}`);
-    box.querySelector(".span").textContent = `${arrivals.seconds} s a bar`;
+    bars.setAttribute("aria-label", format(
+      gettext("%(total)s ballots in stretches of %(seconds)s s; the most in one stretch: %(most)s"),
+      { total: number(total), seconds: number(arrivals.seconds), most: number(most) },
+    ));
+    box.querySelector(".span").textContent = format(gettext("%(seconds)s s a bar"), { seconds: number(arrivals.seconds) });
   }
 
   function signalItem(signal) {
     const item = document.createElement("li");
     item.dataset.signal = signal.id;
-    const what = Object.assign(document.createElement("strong"), { textContent: signal.kind.replace("_", " ") });
-    const held = signal.quarantined ? `, ${signal.quarantined} quarantined` : "";
-    item.append(what, ` ${signal.detail} (${time(signal.start)}–${time(signal.end)}${held})`);
+    const what = Object.assign(document.createElement("strong"), { textContent: signalWord(signal.kind) });
+    const when = { start: time(signal.start), end: time(signal.end), held: number(signal.quarantined) };
+    item.append(what, ` ${signal.detail} (${format(signal.quarantined
+      ? gettext("%(start)s–%(end)s, %(held)s quarantined") : gettext("%(start)s–%(end)s"), when)})`);
     const buttons = [];
-    if (signal.quarantined < signal.ballots) buttons.push(["Quarantine", "quarantine"]);
-    if (signal.quarantined > 0) buttons.push(["Release", "release"]);
-    for (const [label, path] of buttons) {
+    if (signal.quarantined < signal.ballots) {
+      buttons.push([gettext("Quarantine"), "quarantine", gettext("Quarantine the %(n)s ballots of this %(signal)s")]);
+    }
+    if (signal.quarantined > 0) {
+      buttons.push([gettext("Release"), "release", gettext("Release the %(n)s ballots of this %(signal)s")]);
+    }
+    for (const [label, path, described] of buttons) {
       const button = Object.assign(document.createElement("button"), { type: "button", textContent: label });
       button.dataset.act = path;
-      button.setAttribute("aria-label", `${label} the ${signal.ballots} ballots of this ${what.textContent}`);
+      button.setAttribute("aria-label", format(described, { n: number(signal.ballots), signal: what.textContent }));
       button.addEventListener("click", () => act(button, path, { signal: signal.id }));
       item.append(button);
     }
@@ -198,8 +210,11 @@ function integrityBox(el, poll) {
 
   function showBadge({ flagged, quarantined }) {
     badge.dataset.state = quarantined ? "quarantined" : flagged ? "flagged" : "clean";
-    const parts = [flagged && `${flagged} flagged`, quarantined && `${quarantined} quarantined`];
-    badge.textContent = parts.filter(Boolean).join(" · ") || "clean";
+    const parts = [
+      flagged && format(gettext("%(n)s flagged"), { n: number(flagged) }),
+      quarantined && format(gettext("%(n)s quarantined"), { n: number(quarantined) }),
+    ];
+    badge.textContent = parts.filter(Boolean).join(" · ") || gettext("clean");
   }
 
   function show(report) {
@@ -210,10 +225,14 @@ function integrityBox(el, poll) {
     box.querySelector(".quarantine-all").hidden = !report.signals.some((s) => s.quarantined < s.ballots);
     box.querySelector(".release-all").hidden = !quarantined;
     box.querySelector(".integrity-log").replaceChildren(...report.actions.slice(0, 10).map((a) => {
-      const did = a.action === "quarantine" ? "quarantined" : "released";
-      const which = a.signal === "all_flagged" ? "every flagged ballot" : a.signal === "all" ? "every quarantined ballot" : a.detail;
+      const did = a.action === "quarantine"
+        ? ngettext("%(who)s quarantined %(n)s ballot: %(which)s", "%(who)s quarantined %(n)s ballots: %(which)s", a.ballots)
+        : ngettext("%(who)s released %(n)s ballot: %(which)s", "%(who)s released %(n)s ballots: %(which)s", a.ballots);
+      const which = a.signal === "all_flagged" ? gettext("every flagged ballot")
+        : a.signal === "all" ? gettext("every quarantined ballot") : a.detail;
+      const who = a.by ?? gettext("a deleted account");
       return Object.assign(document.createElement("li"), {
-        textContent: `${time(a.at)} · ${a.by ?? "a deleted account"} ${did} ${a.ballots} ballot${a.ballots === 1 ? "" : "s"}: ${which}`,
+        textContent: `${time(a.at)} · ${format(did, { who, n: number(a.ballots), which })}`,
       });
     }));
   }
@@ -272,7 +291,7 @@ async function duplicate(poll) {
   if (poll.kind === "text") Object.assign(body, { moderation: poll.moderation, answers_per_voter: poll.answers_per_voter });
   if (poll.kind === "qa") body.moderation = poll.moderation;
   if (poll.eligibility === "passcode") {
-    body.passcode = prompt("The copy's passcode (4 to 64 characters):") ?? "";
+    body.passcode = prompt(gettext("The copy's passcode (4 to 64 characters):")) ?? "";
   }
   return api("POST", "/api/polls/", body);
 }
@@ -286,7 +305,7 @@ async function exportCsv(poll, error) {
     answer = await api("GET", answer.data.url);
   }
   if (!answer.ok) { error.textContent = plainError(answer); return; }
-  if (answer.data.status !== "done") { error.textContent = "The export did not finish; try again."; return; }
+  if (answer.data.status !== "done") { error.textContent = gettext("The export did not finish; try again."); return; }
   const link = Object.assign(document.createElement("a"), { href: answer.data.download, download: "" });
   document.body.append(link);
   link.click();
@@ -324,7 +343,8 @@ function embedBox(el, poll) {
   const form = box.querySelector(".embed-form");
   const write = () => {
     const src = `${location.origin}${poll.urls.embed}${transparent.checked ? "?background=transparent" : ""}`;
-    snippet.value = `<iframe src="${src}" width="640" height="400" style="border:0" title="Live results: ${poll.question.replace(/["<>&]/g, "")}"></iframe>`;
+    const title = format(gettext("Live results: %(question)s"), { question: poll.question }).replace(/["<>&]/g, "");
+    snippet.value = `<iframe src="${src}" width="640" height="400" style="border:0" title="${title}"></iframe>`;
   };
   transparent.addEventListener("change", write);
   box.querySelector(".copy-snippet").addEventListener("click", () => {
@@ -337,7 +357,7 @@ function embedBox(el, poll) {
     const origins = form.elements.origins.value.split("\n").map((line) => line.trim()).filter(Boolean);
     const answer = await api("PATCH", `/api/polls/${poll.id}/`, { embed_origins: origins });
     box.querySelector(".embed-error").textContent = answer.ok ? "" : fieldErrors(answer);
-    box.querySelector(".embed-saved").textContent = answer.ok ? "Saved." : "";
+    box.querySelector(".embed-saved").textContent = answer.ok ? gettext("Saved.") : "";
     if (answer.ok) poll.embed_origins = answer.data.embed_origins;
   });
   write();
@@ -347,16 +367,18 @@ function fillCard(el, poll) {
   el.dataset.poll = poll.id;
   el.dataset.status = poll.status;
   el.querySelector(".q").textContent = poll.question;
-  el.querySelector(".status").textContent = poll.status;
+  el.querySelector(".status").textContent = statusWord(poll.status);
   el.querySelector(".status").dataset.status = poll.status;
   el.querySelector(".code").textContent = poll.id;
-  el.querySelector(".kind").textContent = poll.kind;
-  el.querySelector(".total").textContent = poll.total_votes;
-  el.querySelector(".total-word").textContent = poll.total_votes === 1 ? "vote" : "votes";
+  el.querySelector(".kind").textContent = kindWord(poll.kind);
+  el.querySelector(".total").textContent = number(poll.total_votes);
+  el.querySelector(".total-word").textContent = ngettext("vote", "votes", poll.total_votes);
   el.querySelector(".present").href = poll.urls.present;
   el.querySelector(".vote").href = poll.urls.page;
   el.querySelectorAll("button[data-action]").forEach((button) => {
-    button.setAttribute("aria-label", `${button.textContent} “${poll.question}”`);
+    button.setAttribute("aria-label", format(gettext("%(action)s “%(question)s”"), {
+      action: button.textContent, question: poll.question,
+    }));
   });
 }
 
@@ -370,7 +392,7 @@ function addCard(poll, before = null) {
     async open() { return api("POST", `/api/polls/${poll.id}/open/`); },
     async close() { return api("POST", `/api/polls/${poll.id}/close/`); },
     async reset() {
-      if (!confirm(`Delete every vote in “${poll.question}”?`)) return null;
+      if (!confirm(format(gettext("Delete every vote in “%(question)s”?"), { question: poll.question }))) return null;
       return api("POST", `/api/polls/${poll.id}/reset/`);
     },
     async edit() { edit(el.querySelector(".edit-form").hidden); return null; },
@@ -381,7 +403,8 @@ function addCard(poll, before = null) {
     },
     async export() { await exportCsv(poll, error); return null; },
     async delete() {
-      if (!confirm(`Delete “${poll.question}” and all its votes? This cannot be undone.`)) return null;
+      const sure = gettext("Delete “%(question)s” and all its votes? This cannot be undone.");
+      if (!confirm(format(sure, { question: poll.question }))) return null;
       const answer = await api("DELETE", `/api/polls/${poll.id}/`);
       if (answer.ok) { removeCard(poll.id); return null; }
       return answer;
@@ -441,8 +464,10 @@ async function loadPage() {
   const filtered = query.has("search") || query.has("status");
   document.getElementById("empty").hidden = count > 0 || filtered;
   document.getElementById("page-info").textContent = count
-    ? `Polls ${offset + 1}–${offset + answer.data.results.length} of ${count}`
-    : filtered ? "No poll matches." : "";
+    ? format(gettext("Polls %(first)s–%(last)s of %(count)s"), {
+      first: number(offset + 1), last: number(offset + answer.data.results.length), count: number(count),
+    })
+    : filtered ? gettext("No poll matches.") : "";
   document.getElementById("previous-page").hidden = offset === 0;
   document.getElementById("next-page").hidden = offset + PAGE >= count;
 }

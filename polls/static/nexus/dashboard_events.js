@@ -1,6 +1,7 @@
 // The dashboard's events: create one, order or remove its polls (↑ ↓ ×;
 // a removed poll stays a poll), present it, delete it.
 import { api, plainError } from "./api.js";
+import { format, gettext } from "./i18n.js";
 
 const list = document.getElementById("events");
 const template = document.getElementById("event-card");
@@ -36,9 +37,12 @@ function render(el, event) {
       if (answer.ok) render(el, answer.data); else error.textContent = plainError(answer);
     };
     const moved = (from, to) => { const next = [...event.polls]; next.splice(to, 0, next.splice(from, 1)[0]); return next; };
-    if (i > 0) item.append(button(`Move “${question}” up`, "↑", order(moved(i, i - 1))));
-    if (i < event.polls.length - 1) item.append(button(`Move “${question}” down`, "↓", order(moved(i, i + 1))));
-    item.append(button(`Remove “${question}” from the event`, "×", order(event.polls.filter((p) => p !== id))));
+    const named = (text) => format(text, { question });
+    if (i > 0) item.append(button(named(gettext("Move “%(question)s” up")), "↑", order(moved(i, i - 1))));
+    if (i < event.polls.length - 1) {
+      item.append(button(named(gettext("Move “%(question)s” down")), "↓", order(moved(i, i + 1))));
+    }
+    item.append(button(named(gettext("Remove “%(question)s” from the event")), "×", order(event.polls.filter((p) => p !== id))));
     return item;
   }));
 }
@@ -48,7 +52,7 @@ function addCard(event) {
   el.dataset.event = event.id;
   render(el, event);
   el.querySelector(".delete").addEventListener("click", async () => {
-    if (!confirm(`Delete the event “${event.title}”? Its polls stay.`)) return;
+    if (!confirm(format(gettext("Delete the event “%(title)s”? Its polls stay."), { title: event.title }))) return;
     const answer = await api("DELETE", `/api/events/${event.id}/`);
     if (answer.ok) el.remove(); else error.textContent = plainError(answer);
   });

@@ -1,5 +1,6 @@
 // A phone at an event (/e/{id}/): the current poll's voter page, switched
 // as the presenter moves on, without reloading this page.
+import { gettext } from "./i18n.js";
 import { watchEvent } from "./live.js";
 
 const event = JSON.parse(document.getElementById("event-data").textContent);
@@ -25,7 +26,7 @@ watchEvent(event.id, show, {
     connection.hidden = status === "live";
     if (status === "deleted" || status === "not_found") {
       waiting.hidden = false;
-      waiting.textContent = "This event has ended.";
+      waiting.textContent = gettext("This event has ended.");
       frame.hidden = true;
     }
   },

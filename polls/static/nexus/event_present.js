@@ -3,6 +3,7 @@
 // keys as for slides: → or space next, ← previous, c close (o open),
 // r show or hide results, t close after a countdown (30 s, ?countdown=N).
 import { api, plainError } from "./api.js";
+import { format, gettext, number } from "./i18n.js";
 import { watchEvent } from "./live.js";
 
 // ?countdown=N sets the countdown's length (seconds, 1 to 600; 30 by default).
@@ -34,7 +35,7 @@ function show(next) {
     status = null; closesAt = null; showControls();
   }
   const index = polls.indexOf(next.current);
-  if (position) position.textContent = index < 0 ? `– / ${polls.length}` : `${index + 1} / ${polls.length}`;
+  if (position) position.textContent = `${index < 0 ? "–" : number(index + 1)} / ${number(polls.length)}`;
   if (event.is_owner) preview(polls[index + 1]);
 }
 
@@ -53,16 +54,16 @@ frame.addEventListener("load", veil); // the presenter's choice holds across que
 function showControls() {
   if (!event.is_owner) return;
   const openClose = document.getElementById("open-close");
-  openClose.textContent = status === "closed" ? "Open" : "Close";
+  openClose.textContent = status === "closed" ? gettext("Open") : gettext("Close");
   openClose.disabled = !state.current;
   document.getElementById("countdown").disabled = !state.current || status === "closed";
   const toggle = document.getElementById("results-toggle");
-  toggle.textContent = veiled ? "Show results" : "Hide results";
+  toggle.textContent = veiled ? gettext("Show results") : gettext("Hide results");
   toggle.setAttribute("aria-pressed", String(veiled));
   const left = document.getElementById("countdown-left");
   const seconds = closesAt && status !== "closed" ? Math.max(0, Math.ceil((closesAt - Date.now()) / 1000)) : null;
   left.hidden = seconds === null;
-  left.textContent = seconds === null ? "" : `Closes in ${seconds} s`;
+  left.textContent = seconds === null ? "" : format(gettext("Closes in %(seconds)s s"), { seconds: number(seconds) });
 }
 setInterval(showControls, 250);
 
@@ -76,7 +77,10 @@ async function go(step) {
   await refreshPolls();
   const index = polls.indexOf(state.current);
   const target = polls[index < 0 ? (step > 0 ? 0 : polls.length - 1) : index + step];
-  if (target === undefined) { message.textContent = step > 0 ? "That was the last question." : "This is the first question."; return; }
+  if (target === undefined) {
+    message.textContent = step > 0 ? gettext("That was the last question.") : gettext("This is the first question.");
+    return;
+  }
   const answer = await act(() => api("POST", `/api/events/${event.id}/current/`, { poll: target }));
   if (answer.ok) show(answer.data);
 }
@@ -97,7 +101,7 @@ async function countdown() {
 function toggleResults() { veiled = !veiled; veil(); showControls(); }
 
 if (event.is_owner) {
-  document.getElementById("countdown").textContent = `Close in ${COUNTDOWN_S} s`;
+  document.getElementById("countdown").textContent = format(gettext("Close in %(seconds)s s"), { seconds: number(COUNTDOWN_S) });
   document.getElementById("next").addEventListener("click", () => go(1));
   document.getElementById("previous").addEventListener("click", () => go(-1));
   document.getElementById("open-close").addEventListener("click", () => setOpen(status === "closed"));

@@ -1,4 +1,5 @@
 import { api } from "./api.js";
+import { gettext } from "./i18n.js";
 
 const form = document.getElementById("create");
 
@@ -72,6 +73,6 @@ if (form) {
       const slot = form.querySelector(`.error[data-for="${name}"]`) || form.querySelector('.error[data-for="form"]');
       slot.textContent = text;
     }
-    if (!Object.keys(fields).length) form.querySelector('.error[data-for="form"]').textContent = answer.data?.detail || "Could not create the poll.";
+    if (!Object.keys(fields).length) form.querySelector('.error[data-for="form"]').textContent = answer.data?.detail || gettext("Could not create the poll.");
   });
 }

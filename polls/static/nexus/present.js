@@ -1,8 +1,10 @@
 import { api, plainError } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
 import { renderCloud } from "./cloud.js";
+import { gettext, ngettext, number, statusWord } from "./i18n.js";
 import { watchPoll } from "./live.js";
 import { renderQuestions } from "./questions.js";
+import { replay } from "./replay.js";
 
 const poll = JSON.parse(document.getElementById("poll-data").textContent);
 const texts = choiceTexts(poll);
@@ -40,13 +42,13 @@ const moderate = document.getElementById("questions")?.dataset.moderates ? async
 } : null;
 
 function showTotal(total) {
-  document.getElementById("total").textContent = total;
-  const noun = qa ? "question" : "vote";
-  document.getElementById("total-word").textContent = total === 1 ? noun : `${noun}s`;
+  document.getElementById("total").textContent = number(total);
+  document.getElementById("total-word").textContent = qa
+    ? ngettext("question", "questions", total) : ngettext("vote", "votes", total);
 }
 
 function showStatus(value) {
-  status.textContent = value;
+  status.textContent = statusWord(value);
   status.dataset.status = value;
   const draft = document.getElementById("draft");
   if (draft) draft.hidden = value !== "draft";
@@ -72,7 +74,34 @@ function showAnswers(state, hide) {
   }));
 }
 
+// A closed poll's replay (single and multiple choice): the bars move again
+// from the first ballot to the close; live states wait meanwhile.
+const replayButton = document.getElementById("replay");
+const replayClock = document.getElementById("replay-clock");
+let replaying = null;
+let latest = null;
+
+replayButton?.addEventListener("click", async () => {
+  if (replaying) { replaying.abort(); return; }
+  replaying = new AbortController();
+  replayButton.textContent = gettext("Stop the replay");
+  replayClock.hidden = false;
+  const render = (state) => {
+    renderResults(bars, texts, state, poll, {});
+    showTotal(state.total_votes);
+  };
+  const clock = (text) => { replayClock.textContent = text; };
+  await replay(poll.id, { render, clock, signal: replaying.signal, status: "closed" });
+  replaying = null;
+  replayButton.textContent = gettext("Replay the vote");
+  replayClock.hidden = true;
+  if (latest) show(latest);
+});
+
 function show(state) {
+  latest = state;
+  if (replaying) return;
+  if (replayButton) replayButton.hidden = state.status !== "closed" || hidden(state) || !state.total_votes;
   const hide = hidden(state);
   hiddenNote.hidden = !hide;
   if (cloud) showAnswers(state, hide);
@@ -119,9 +148,9 @@ function watch() {
   return watchPoll(poll.id, show, {
     onStatus(state) {
       connection.hidden = state === "live";
-      connection.textContent = state === "hidden" ? "" : "reconnecting…";
+      connection.textContent = state === "hidden" ? "" : gettext("reconnecting…");
       if (state === "hidden") { hiddenNote.hidden = false; connection.hidden = true; followTurnout(); }
-      if (state === "deleted" || state === "not_found") { status.textContent = "deleted"; }
+      if (state === "deleted" || state === "not_found") { status.textContent = statusWord("deleted"); }
     },
   });
 }

@@ -3,6 +3,8 @@
 // Rows are kept and moved, not rebuilt, and glide to their new place (FLIP),
 // so a question that gains upvotes is seen rising.
 
+import { format, gettext, number } from "./i18n.js";
+
 const still = () => matchMedia("(prefers-reduced-motion: reduce)").matches;
 
 export function questionOrder(questions) {
@@ -22,15 +24,17 @@ export function renderQuestions(list, questions, { upvote = null, upvoted = new 
     li.question = q;
     li.classList.toggle("pinned", q.pinned);
     li.classList.toggle("answered", q.state === "answered");
-    li.querySelector(".votes").textContent = q.upvotes;
-    li.querySelector(".flag").textContent = q.pinned ? "Now answering" : q.state === "answered" ? "Answered" : "";
+    li.querySelector(".votes").textContent = number(q.upvotes);
+    li.querySelector(".flag").textContent = q.pinned ? gettext("Now answering")
+      : q.state === "answered" ? gettext("Answered") : "";
     const pin = li.querySelector('.tools [data-action="pin"]');
-    if (pin) pin.textContent = q.pinned ? "Unpin" : "Pin";
+    if (pin) pin.textContent = q.pinned ? gettext("Unpin") : gettext("Pin");
     const button = li.querySelector("button.upvote");
     if (button) {
       const mine = upvoted.has(q.id);
       button.setAttribute("aria-pressed", String(mine));
-      button.setAttribute("aria-label", `${mine ? "Take back your upvote of" : "Upvote"}: ${q.text} (${q.upvotes})`);
+      const label = mine ? gettext("Take back your upvote of: %(text)s (%(n)s)") : gettext("Upvote: %(text)s (%(n)s)");
+      button.setAttribute("aria-label", format(label, { text: q.text, n: number(q.upvotes) }));
     }
     return li;
   });
@@ -46,7 +50,7 @@ export function renderQuestions(list, questions, { upvote = null, upvoted = new 
   }
 }
 
-const TOOLS = [["pin", "Pin", "p"], ["answered", "Answered", "a"], ["hide", "Hide", "h"]];
+const TOOLS = [["pin", gettext("Pin"), "p"], ["answered", gettext("Answered"), "a"], ["hide", gettext("Hide"), "h"]];
 
 function newRow(q, upvote, moderate) {
   const li = document.createElement("li");

@@ -1,5 +1,6 @@
 import { api, plainError, voterRenew } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
+import { format, gettext, ngettext, number } from "./i18n.js";
 import { watchPoll } from "./live.js";
 import { proofOfWork } from "./pow.js";
 import { voterQuestions } from "./questions.js";
@@ -109,8 +110,10 @@ function showResults() {
   if (watching) return;
   watching = watchPoll(poll.id, (state) => {
     results.hidden = false; note.hidden = true;
-    const [count, noun] = qa ? [state.shown, "question"] : [state.total_votes, "vote"];
-    document.getElementById("total").textContent = `(${count} ${noun}${count === 1 ? "" : "s"})`;
+    const count = qa ? state.shown : state.total_votes;
+    const total = qa ? ngettext("(%(n)s question)", "(%(n)s questions)", count)
+      : ngettext("(%(n)s vote)", "(%(n)s votes)", count);
+    document.getElementById("total").textContent = format(total, { n: number(count) });
     if (qa) qa.show(state);
     else renderResults(document.getElementById("bars"), choiceTexts(poll), state, poll, {
       runoff: document.getElementById("runoff"),
@@ -124,7 +127,8 @@ function showResults() {
     onStatus(status) {
       if (status === "hidden") {
         note.hidden = false;
-        note.textContent = poll.results === "after_close" ? "Results appear when the poll closes." : "Results appear after you vote.";
+        note.textContent = poll.results === "after_close"
+          ? gettext("Results appear when the poll closes.") : gettext("Results appear after you vote.");
       }
     },
   });
@@ -167,7 +171,9 @@ function renumber() {
 
 function placed(row) {
   const rows = [...ranking.children];
-  rankSaid.textContent = `${row.querySelector(".text").textContent}: ${rows.indexOf(row) + 1} of ${rows.length}.`;
+  rankSaid.textContent = format(gettext("%(text)s: %(place)s of %(count)s."), {
+    text: row.querySelector(".text").textContent, place: number(rows.indexOf(row) + 1), count: number(rows.length),
+  });
 }
 
 if (ranking) {
@@ -211,12 +217,12 @@ function lockForm(lock) {
   form.querySelectorAll("input, button").forEach((el) => { el.disabled = lock; });
   ranking?.querySelectorAll("li").forEach((row) => { row.draggable = !lock; });
   if (qa) {
-    submit.textContent = "Ask";
+    submit.textContent = gettext("Ask");
   } else if (poll.kind === "text") {
     const replaces = poll.allow_vote_change && poll.answers_per_voter === 1 && given > 0;
-    submit.textContent = replaces ? "Change my answer" : "Send";
+    submit.textContent = replaces ? gettext("Change my answer") : gettext("Send");
   } else {
-    submit.textContent = poll.allow_vote_change ? "Change my vote" : "Vote";
+    submit.textContent = poll.allow_vote_change ? gettext("Change my vote") : gettext("Vote");
   }
 }
 
@@ -227,17 +233,17 @@ function ballotBody() {
     for (const input of form.querySelectorAll("fieldset.rating input:checked")) {
       ratings[input.closest("fieldset").dataset.choice] = Number(input.value);
     }
-    return Object.keys(ratings).length ? { ratings } : { hint: "Rate at least one item first." };
+    return Object.keys(ratings).length ? { ratings } : { hint: gettext("Rate at least one item first.") };
   }
   if (poll.kind === "ranking") {
     return { ranking: [...ranking.children].map((row) => Number(row.dataset.choice)) };
   }
   if (poll.kind === "text" || qa) {
     const text = document.getElementById("answer").value.trim();
-    return text ? { text } : { hint: `Write ${qa ? "a question" : "an answer"} first.` };
+    return text ? { text } : { hint: qa ? gettext("Write a question first.") : gettext("Write an answer first.") };
   }
   const choices = [...form.querySelectorAll("input[name=choice]:checked")].map((i) => Number(i.value));
-  return choices.length ? { choices } : { hint: "Pick a choice first." };
+  return choices.length ? { choices } : { hint: gettext("Pick a choice first.") };
 }
 
 // The passcode as a header: fetch refuses characters outside Latin-1, and
@@ -269,7 +275,7 @@ form.addEventListener("change", (event) => {
   const checked = form.querySelectorAll("input[name=choice]:checked");
   if (poll.kind === "multiple" && checked.length > poll.max_choices) {
     event.target.checked = false;
-    say(`You can pick up to ${poll.max_choices}.`, "error");
+    say(format(gettext("You can pick up to %(n)s."), { n: number(poll.max_choices) }), "error");
   }
 });
 
@@ -278,8 +284,8 @@ form.addEventListener("change", (event) => {
 function answered(data) {
   given += 1;
   say(data.state === "pending"
-    ? "Thanks — your answer shows once the organiser has read it."
-    : "Thank you — your answer is in.", "ok");
+    ? gettext("Thanks — your answer shows once the organiser has read it.")
+    : gettext("Thank you — your answer is in."), "ok");
   const more = given < poll.answers_per_voter || (poll.allow_vote_change && poll.answers_per_voter === 1);
   document.getElementById("answer").value = "";
   lockForm(!more);
@@ -289,8 +295,8 @@ function answered(data) {
 // A question taken: say whether it shows or waits; the box stays open.
 function asked(data) {
   say(data.state === "pending"
-    ? "Thanks — your question shows once the organiser has read it."
-    : "Thank you — your question is in.", "ok");
+    ? gettext("Thanks — your question shows once the organiser has read it.")
+    : gettext("Thank you — your question is in."), "ok");
   document.getElementById("answer").value = "";
   qa.asked(data);
   showResults();
@@ -304,7 +310,7 @@ async function cast(body) {
     headers["X-Poll-Passcode"] = sent.value;
   }
   const url = qa ? `/api/polls/${poll.id}/questions/` : poll.urls.vote;
-  if (pow && form.dataset.pow !== "ready") say("One moment…");
+  if (pow && form.dataset.pow !== "ready") say(gettext("One moment…"));
   const answer = await write("POST", (proof) => api("POST", url, body, { headers: { ...headers, ...proof } }));
   const code = answer.data?.code;
   passcode?.removeAttribute("aria-invalid");
@@ -312,7 +318,7 @@ async function cast(body) {
     if (passcode) memory.set("passcode", headers["X-Poll-Passcode"]);
     if (qa) return asked(answer.data);
     if (poll.kind === "text") return answered(answer.data);
-    say(answer.status === 201 ? "Thank you — your vote is in." : "Your vote has been changed.", "ok");
+    say(answer.status === 201 ? gettext("Thank you — your vote is in.") : gettext("Your vote has been changed."), "ok");
     lockForm(!poll.allow_vote_change);
     showResults();
   } else if (code === "wrong_passcode" || code === "passcode_required") {
@@ -373,12 +379,12 @@ async function start() {
   else if (poll.status !== "closed" && !signIn) pow?.start();
   if (ballot?.answered) {
     given = ballot.answered;
-    say("You have answered in this poll.", "ok");
+    say(gettext("You have answered in this poll."), "ok");
     lockForm(given >= poll.answers_per_voter && !poll.allow_vote_change);
     showResults();
   } else if (ballot?.choices?.length) {
     mark(ballot);
-    say("You have voted in this poll.", "ok");
+    say(gettext("You have voted in this poll."), "ok");
     lockForm(!poll.allow_vote_change);
     showResults();
   } else if (poll.status === "closed") {

@@ -3,6 +3,7 @@ public data; the browser then uses the REST and WebSocket API like any
 other client (static/nexus/*.js)."""
 
 import io
+import logging
 import re
 from urllib.parse import urlencode
 
@@ -16,7 +17,6 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext
 from django.views.decorators.cache import cache_control
-from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from nexus import links
@@ -24,9 +24,11 @@ from nexus.errors import ApplicationError, NotFound
 
 from . import selectors
 from .models import JOIN_CODE_PATTERN, Event, Poll
-from .serializers import PollSerializer, ballot_marks, event_data
+from .serializers import EMBED_ORIGINS_CHARS, PollSerializer, ballot_marks, event_data
 from .services import invites
 from .voters import VOTER_COOKIE, voter_resolve
+
+logger = logging.getLogger("nexus.pages")
 
 SHEET_PAGE_SIZE = 48  # invites per page of the printable sheet
 SHEET_PRINT_GROUP = 12  # per printed page: 3 columns x 4 rows, A4 or Letter
@@ -128,11 +130,24 @@ def present_page(request, poll_id):
     return render(request, "polls/present.html", context)
 
 
+# An origin as OriginField stores it: whatever reached the database some
+# other way (the admin, a script) is checked again before it is a header.
+ORIGIN = re.compile(r"https?://(?:[a-z0-9.\-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?")
+FRAMERS_CHARS = 2 * EMBED_ORIGINS_CHARS  # a poll's and its event's
+
+
 def _framable(response: HttpResponse, origins: list[str]) -> HttpResponse:
     """Only embeds may be framed by other sites, and only by the origins
-    their owner listed (validated as origins: nothing else can reach the
-    header). X-Frame-Options cannot name origins, so embeds go without it."""
-    response._csp_replace = {"frame-ancestors": ["'self'", *origins]}  # type: ignore[attr-defined]
+    their owner listed. X-Frame-Options cannot name origins, so an embed
+    goes without it (a missing poll's page keeps it)."""
+    framers: list[str] = []
+    for origin in dict.fromkeys(origins):
+        if not (isinstance(origin, str) and ORIGIN.fullmatch(origin)):
+            logger.warning("embed origin %r is not an origin: left out", origin)
+        elif sum(len(o) + 1 for o in framers) + len(origin) <= FRAMERS_CHARS:
+            framers.append(origin)
+    response._csp_replace = {"frame-ancestors": ["'self'", *framers]}  # type: ignore[attr-defined]
+    response.xframe_options_exempt = True  # type: ignore[attr-defined]
     return response
 
 
@@ -140,7 +155,6 @@ def _transparent(request) -> bool:
     return request.GET.get("background") == "transparent"
 
 
-@xframe_options_exempt
 def embed_page(request, poll_id):
     """The live chart alone, for another site's page or a stream overlay.
     As on the projector, hidden results stay hidden whoever is signed in."""
@@ -160,7 +174,6 @@ def embed_page(request, poll_id):
     return _framable(render(request, "polls/embed.html", context), origins)
 
 
-@xframe_options_exempt
 def event_embed_page(request, event_id):
     event = _event(request, event_id)
     if event is None:
@@ -279,4 +292,7 @@ def _invite_qr(url: str, number: int) -> str:
 @login_required
 @ensure_csrf_cookie
 def dashboard(request):
-    return render(request, "polls/dashboard.html")
+    # The embed snippet's address: the public one, whatever host the owner used.
+    return render(
+        request, "polls/dashboard.html", {"public_url": links.absolute(request, "/").rstrip("/")}
+    )

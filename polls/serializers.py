@@ -80,11 +80,21 @@ class OriginField(StrictCharField):
         return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
 
 
+EMBED_ORIGINS_CHARS = 1000  # a poll's and its event's fit a proxy's 4 KB header buffer
+
+
+def _origins_fit(origins: list[str]) -> None:
+    if sum(len(o) + 1 for o in origins) > EMBED_ORIGINS_CHARS:
+        text = gettext("At most %(count)s characters of origins in all.")
+        raise serializers.ValidationError(text % {"count": f"{EMBED_ORIGINS_CHARS:,}"})
+
+
 def embed_origins_field(**kwargs) -> serializers.ListField:
     return serializers.ListField(
         child=OriginField(),
         max_length=20,
         required=False,
+        validators=[_origins_fit],
         help_text="Sites whose pages may show the embed in a frame (frame-ancestors).",
         **kwargs,
     )
@@ -143,6 +153,7 @@ class PollSerializer(serializers.ModelSerializer):
     has_passcode = serializers.SerializerMethodField()
     owner = serializers.CharField(source="owner.username")
     choices = ChoiceSerializer(many=True)
+    embed_origins = serializers.ListField(child=serializers.CharField(), read_only=True)
     scale = serializers.SerializerMethodField()
     urls = serializers.SerializerMethodField()
     integrity = serializers.SerializerMethodField(

@@ -57,8 +57,29 @@ def test_an_event_embed_lets_its_sites_frame_the_current_question(client, user):
 
 def test_a_draft_s_embed_is_a_404_to_anyone_but_its_owner(client, user):
     draft = make_poll(owner=user, status=Poll.Status.DRAFT)
-    assert client.get(f"/p/{draft.id}/embed/").status_code == 404
-    assert client.get("/e/NOPE42/embed/").status_code == 404
+    for missing in (client.get(f"/p/{draft.id}/embed/"), client.get("/e/NOPE42/embed/")):
+        assert missing.status_code == 404
+        assert missing.headers["X-Frame-Options"] == "SAMEORIGIN"  # framed by no other site
+        assert ancestors(missing) == "frame-ancestors 'self'"
+
+
+def test_origins_saved_around_the_api_are_checked_again_before_the_header(client, user):
+    """The admin or a script can write anything into the column: only
+    origins reach the header, and at most 2,000 characters of them."""
+    hostile = [
+        BLOG,
+        "https://x.org; script-src *",
+        "'unsafe-inline'",
+        None,
+        "*",
+        "http://[::1]:8080",
+    ]
+    many = [f"https://site{n:03}.example.org" for n in range(200)]
+    poll = make_poll(owner=user, embed_origins=hostile + many)
+    header = ancestors(client.get(f"/p/{poll.id}/embed/"))
+    assert header.startswith(f"frame-ancestors 'self' {BLOG} http://[::1]:8080 https://site000.")
+    assert "script-src" not in header and "unsafe" not in header and " * " not in header
+    assert 1900 < len(header) <= 2100
 
 
 def test_the_owner_lists_sites_over_the_api(owner_api, user):
@@ -99,6 +120,7 @@ def test_the_owner_lists_sites_over_the_api(owner_api, user):
         ["http://[::1]:99999"],
         ["https://" + "a" * 200 + ".org"],
         [BLOG] * 21,
+        [f"https://{n:02}" + "b" * 180 + ".org" for n in range(6)],  # over 1,000 characters in all
         "https://blog.example.org",
         [["https://blog.example.org"]],
         [{"origin": BLOG}],
@@ -121,3 +143,13 @@ def test_only_the_owner_sets_the_sites(other_api, api, user):
         answer = client.patch(f"/api/polls/{poll.id}/", {"embed_origins": [BLOG]}, format="json")
         assert answer.status_code == status
     assert Poll.objects.get(pk=poll.id).embed_origins == []
+
+
+def test_the_dashboard_s_snippet_uses_the_public_address(client, user, settings):
+    """An owner on an internal host name still copies the address the
+    world reaches (NEXUS_PUBLIC_URL), or this server's if none is set."""
+    client.force_login(user)
+    settings.NEXUS_PUBLIC_URL = "https://vote.example.org"
+    assert 'data-public-url="https://vote.example.org"' in client.get("/dashboard/").text
+    settings.NEXUS_PUBLIC_URL = ""
+    assert 'data-public-url="http://testserver"' in client.get("/dashboard/").text

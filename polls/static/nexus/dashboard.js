@@ -335,14 +335,17 @@ function editForm(card) {
   return show;
 }
 
-// The embed's snippet to copy, and the sites allowed to frame it.
+// The embed's snippet to copy, and the sites allowed to frame it; the
+// address is the server's public one (NEXUS_PUBLIC_URL), not this tab's.
+const publicUrl = document.getElementById("events").dataset.publicUrl || location.origin;
+
 function embedBox(el, poll) {
   const box = el.querySelector(".embed");
   const snippet = box.querySelector(".embed-snippet");
   const transparent = box.querySelector(".embed-transparent");
   const form = box.querySelector(".embed-form");
   const write = () => {
-    const src = `${location.origin}${poll.urls.embed}${transparent.checked ? "?background=transparent" : ""}`;
+    const src = `${publicUrl}${poll.urls.embed}${transparent.checked ? "?background=transparent" : ""}`;
     const title = format(gettext("Live results: %(question)s"), { question: poll.question }).replace(/["<>&]/g, "");
     snippet.value = `<iframe src="${src}" width="640" height="400" style="border:0" title="${title}"></iframe>`;
   };

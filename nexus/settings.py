@@ -400,6 +400,8 @@ REST_FRAMEWORK: dict = {
         # Proof-of-work challenges handed out per address: a room behind one
         # NAT takes one per phone; each costs the server one key derivation.
         "challenge": env_rate("NEXUS_THROTTLE_CHALLENGES", "600/min"),
+        # Results history pages per address: a page reads up to 50,000 rows.
+        "history": env_rate("NEXUS_THROTTLE_HISTORY", "120/min"),
         # Accounts made per address, over the API and the sign-up page.
         "signup": env_rate("NEXUS_THROTTLE_SIGNUPS", "60/hour"),
         # Webhook test events sent per account: each is a request to its URL.

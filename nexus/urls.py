@@ -1,11 +1,10 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.decorators.cache import cache_page
-from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .errors import api_not_found
 from .graphql import graphql_view
+from .i18n import javascript_catalog
 from .ops import healthz, metrics, readyz
 
 urlpatterns = [
@@ -14,15 +13,9 @@ urlpatterns = [
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     # The language switcher's POST (Django's set_language) and the pages'
-    # JavaScript strings; the catalog is cached per language (the cache key
-    # carries it) and the pages ask for it with ?l=<language> so a browser
-    # never keeps another language's copy.
+    # JavaScript strings (?l=<the page's language>).
     path("i18n/", include("django.conf.urls.i18n")),
-    path(
-        "jsi18n/",
-        cache_page(3600)(JavaScriptCatalog.as_view()),
-        name="javascript-catalog",
-    ),
+    path("jsi18n/", javascript_catalog, name="javascript-catalog"),
     path("", include("accounts.urls")),
     path("graphql/", graphql_view, name="graphql"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

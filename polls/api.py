@@ -57,6 +57,7 @@ from .throttles import (
     WRITE_THROTTLES,
     ChallengeThrottle,
     ExportThrottle,
+    HistoryThrottle,
     IntegrityThrottle,
     MyBallotThrottle,
     OneTripThrottling,
@@ -595,17 +596,25 @@ class HistoryPointSerializer(serializers.Serializer):
 
 class ResultsHistorySerializer(serializers.Serializer):
     poll = serializers.CharField()
+    every = serializers.IntegerField(help_text="seconds per interval, as answered")
     points = HistoryPointSerializer(many=True)
     next = serializers.CharField(allow_null=True, help_text="the rest of a long history")
 
 
+HISTORY_NAMES = {seconds: name for name, seconds in selectors.HISTORY_EVERY.items()}
+
+
 class ResultsHistoryView(APIView):
+    throttle_classes = [HistoryThrottle]
+
     @extend_schema(
         summary="How the tally moved, interval by interval",
         description=(
             "The tally at the end of each interval in which it changed, from the first"
             " ballot to now or the close; an interval with no point kept the tally of the"
-            f" one before. At most {selectors.HISTORY_PAGE} points: `next` reads on."
+            " one before. A page holds at most 3,600 points (fewer for many choices):"
+            " `next` reads on. A poll whose results are not live is told by the minute"
+            " to anyone but its owner."
         ),
         parameters=[
             VOTER_PARAM,
@@ -617,6 +626,7 @@ class ResultsHistoryView(APIView):
             **errors(
                 "not_found",
                 "invalid",
+                "throttled",
                 **VOTER_ERRORS,
                 results_hidden=(403, "Results are shown after you vote."),
             ),
@@ -641,13 +651,13 @@ class ResultsHistoryView(APIView):
             every=selectors.HISTORY_EVERY[every],
             after=None if after is None else int(after),
         )
-        rest = history.pop("after")
+        rest, named = history.pop("after"), HISTORY_NAMES[history["every"]]
         history["next"] = (
             None
             if rest is None
-            else f"/api/polls/{history['poll']}/results/history/?every={every}&after={rest}"
+            else f"/api/polls/{history['poll']}/results/history/?every={named}&after={rest}"
         )
-        return Response(ResultsHistorySerializer(history).data)
+        return Response(history)  # plain data: a page may hold 36,000 counts
 
 
 def _export_body(export) -> dict:

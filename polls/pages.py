@@ -146,6 +146,8 @@ def _framable(response: HttpResponse, origins: list[str]) -> HttpResponse:
             logger.warning("embed origin %r is not an origin: left out", origin)
         elif sum(len(o) + 1 for o in framers) + len(origin) <= FRAMERS_CHARS:
             framers.append(origin)
+        else:
+            logger.warning("embed origin %r is past %d characters: left out", origin, FRAMERS_CHARS)
     response._csp_replace = {"frame-ancestors": ["'self'", *framers]}  # type: ignore[attr-defined]
     response.xframe_options_exempt = True  # type: ignore[attr-defined]
     return response

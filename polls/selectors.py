@@ -143,7 +143,9 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
 
 
 HISTORY_EVERY = {"1s": 1, "10s": 10, "1m": 60}
-HISTORY_PAGE = 3600  # points per answer: an hour by the second
+HISTORY_CELLS = 36_000  # points x choices per answer: 3,600 points of ten choices
+HISTORY_ROWS = 50_000  # snapshot rows read per answer, whatever the interval
+HIDDEN_EVERY = 60  # the finest interval of a non-live poll's history, but to its owner
 
 
 def results_history(
@@ -152,36 +154,53 @@ def results_history(
     """The tally at the end of each `every`-second interval in which it
     moved, oldest first, from the poll's ResultSnapshot rows (contract v2,
     "Results history"); an interval without a change has no point, as its
-    tally is the one before. At most HISTORY_PAGE points, then `after` (the
-    last point's interval end, Unix seconds) for the rest."""
+    tally is the one before. A page ends at HISTORY_CELLS values or after
+    HISTORY_ROWS rows, on an interval's edge; `after` (Unix seconds, the
+    next interval's start) reads on, or is None at the end.
+
+    A poll whose results were not live is told a minute at a time to anyone
+    but its owner: a second in a small room is often one ballot, and its
+    moment would say who chose what."""
     poll, choices = _results_visible(poll_id, user, voter)
+    is_owner = user.is_authenticated and poll.owner_id == user.pk
+    if poll.results_visibility != Poll.Results.LIVE and not is_owner:
+        every = max(every, HIDDEN_EVERY)
+    page = max(1, min(3600, HISTORY_CELLS // max(1, len(choices))))
     rows = ResultSnapshot.objects.filter(poll_id=poll.pk).order_by("second")
     if after is not None:
         rows = rows.filter(second__gte=after)
     points: list[dict] = []
-    newest = (-1, 0, "")  # (version, total, counts) of the newest row in the interval
+    newest = (-1, 0, "")  # (version, total, counts) of the newest row so far
     bucket = None
-    for second, version, total, counts in rows.values_list(
-        "second", "version", "total_votes", "counts"
-    ).iterator(chunk_size=2000):
+    for read, (second, version, total, counts) in enumerate(
+        # A page ends on an interval's edge: at most 60 rows past the cap
+        # finish its interval, and the next one's first row says so.
+        rows.values_list("second", "version", "total_votes", "counts")[: HISTORY_ROWS + 2 * 60]
+    ):
         if bucket is not None and second // every != bucket:
             points.append(_history_point(bucket, every, newest, choices))
-            if len(points) == HISTORY_PAGE:
-                return {"poll": poll.pk, "points": points, "after": second // every * every}
+            if len(points) == page or read >= HISTORY_ROWS:
+                return {
+                    "poll": poll.pk,
+                    "every": every,
+                    "points": points,
+                    "after": second // every * every,
+                }
         bucket = second // every
         # Seconds rise with versions under the poll's lock; should two
         # servers' clocks disagree, the newer version wins all the same.
         newest = max(newest, (version, total, counts))
     if bucket is not None:
         points.append(_history_point(bucket, every, newest, choices))
-    return {"poll": poll.pk, "points": points, "after": None}
+    return {"poll": poll.pk, "every": every, "points": points, "after": None}
 
 
 def _history_point(bucket: int, every: int, row: tuple, choices: list[Choice]) -> dict:
     version, total, counts = row
     votes = dict(pair.split(":") for pair in counts.split(",")) if counts else {}
+    at = datetime.fromtimestamp((bucket + 1) * every, UTC).isoformat().replace("+00:00", "Z")
     return {
-        "at": datetime.fromtimestamp((bucket + 1) * every, UTC),
+        "at": at,
         "version": version,
         "total_votes": total,
         "choices": [{"id": c.id, "votes": int(votes.get(str(c.id), 0))} for c in choices],

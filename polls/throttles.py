@@ -174,6 +174,12 @@ class ChallengeThrottle(AddressThrottle):
     scope = "challenge"
 
 
+class HistoryThrottle(AddressThrottle):
+    """Results history pages per address: each reads up to 50,000 rows."""
+
+    scope = "history"
+
+
 class SignupThrottle(AddressThrottle):
     """Accounts made per address (each costs the server a password hash,
     and an account is a voter in an `anyone` poll)."""

@@ -67,8 +67,9 @@ def poll_update(*, poll_id: str, user, **changes) -> Poll:
     was_closed = poll.status == Poll.Status.CLOSED
     for field, value in changes.items():
         setattr(poll, field, value)
-    if new_choices is not None:
+    if new_choices is not None:  # every ballot withdrawn, or none cast: a new history
         Choice.objects.filter(poll=poll).delete()
+        ResultSnapshot.objects.filter(poll=poll).delete()
         _choices_create(poll, new_choices)
     bump(poll, fields=list(changes))
     if not (was_closed or was_draft) and poll.status == Poll.Status.CLOSED:

@@ -69,6 +69,19 @@ def test_the_results_email_is_in_the_language_the_poll_was_made_in(api, language
     assert line in message.body, message.body
 
 
+def test_the_plain_text_email_says_an_ampersand_as_itself(api):
+    owner = UserFactory(email="owner@example.com")
+    poll = make_poll(owner=owner, question="Lunch <today>?", choices=["Fish & Chips", "Soup"])
+    vote(api, poll.id, choice_ids(poll)[:1])
+    Poll.objects.filter(pk=poll.pk).update(status="closed")
+    assert schedule.poll_results_email(poll_id=poll.id) is True
+    (message,) = mail.outbox
+    assert "- Fish & Chips: 1 vote (100%)" in message.body
+    assert "Lunch <today>?" in message.body and "&lt;" not in message.body
+    html, _ = message.alternatives[0]
+    assert "Fish &amp; Chips" in html  # the HTML part stays escaped
+
+
 def test_an_opening_time_is_announced_once(user):
     poll = make_poll(owner=user)
     Poll.objects.filter(pk=poll.pk).update(

@@ -591,6 +591,19 @@ def test_the_dashboard_builds_an_event_and_orders_its_polls(site, host, screen):
     event = host.api("GET", f"/api/events/{code}/").json()
     assert len(event["polls"]) == 1
     assert card.locator("a.present").get_attribute("href") == f"/e/{code}/present/"
+    # The event's embed: its snippet, and the sites that may frame it.
+    card.locator(".embed summary").click()
+    snippet = card.locator(".embed-snippet").input_value()
+    assert f'src="{site.url}/e/{code}/embed/"' in snippet
+    card.get_by_label("Sites that may show it").fill("https://intranet.example.org")
+    card.get_by_role("button", name="Save sites").click()
+    expect(card.locator(".embed-saved")).to_have_text("Saved.")
+    event = host.api("GET", f"/api/events/{code}/").json()
+    assert event["embed_origins"] == ["https://intranet.example.org"]
+    card.get_by_label("Sites that may show it").fill("https://intranet.example.org/page")
+    card.get_by_role("button", name="Save sites").click()
+    expect(card.locator(".embed-error")).to_contain_text("https://blog.example.org")
+    card.locator(".embed summary").click()
     shoot(page, "dashboard-events")
 
 

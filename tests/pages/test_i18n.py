@@ -250,6 +250,17 @@ def test_the_javascript_catalog_is_served_per_language_to_the_pages(client, poll
     assert catalog["Content-Type"].startswith("text/javascript")
     assert "Gracias: tu voto se ha registrado." in catalog.content.decode()
     assert "max-age=3600" in catalog["Cache-Control"]
+    # ?l= decides, whatever the visitor's language meanwhile: a page's URL
+    # always gets its own language's strings.
+    german = client.get("/jsi18n/?l=de", HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Gracias" not in german and "Danke" in german
+
+
+@pytest.mark.parametrize("query", ["", "?l=fr", "?l=de&x=1", "?x=1", "?l=de&l=es", "?l=DE", "?l="])
+def test_no_other_catalog_url_is_served(client, query):
+    """Three URLs in all: nothing for a browser or a cache to keep per
+    made-up query."""
+    assert client.get(f"/jsi18n/{query}").status_code == 404
 
 
 def test_numbers_on_a_page_follow_the_language(client, poll):

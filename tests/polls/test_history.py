@@ -111,7 +111,7 @@ def test_a_second_is_one_row_whatever_its_ballots(api, poll, clock):
 
 
 def test_a_long_history_is_read_in_pages_that_join_up(api, poll, clock, monkeypatch):
-    monkeypatch.setattr(selectors, "HISTORY_PAGE", 4)
+    monkeypatch.setattr(selectors, "HISTORY_CELLS", 12)  # three choices: 4 points a page
     red = choice_ids(poll)[0]
     for n in range(10):
         clock.now = START + 3 * n
@@ -177,7 +177,8 @@ def test_history_is_hidden_where_results_are(api, other_api, owner_api, user, cl
     assert history(owner_api, hidden).json()["points"][0]["total_votes"] == 1
     draft = make_poll(owner=user, status="draft")
     assert history(api, draft).json()["code"] == "not_found"
-    assert history(owner_api, draft).json() == {"poll": draft.id, "points": [], "next": None}
+    empty = {"poll": draft.id, "every": 1, "points": [], "next": None}
+    assert history(owner_api, draft).json() == empty
     assert api.get("/api/polls/ZZZZZZ/results/history/").status_code == 404
 
 
@@ -189,6 +190,72 @@ def test_after_vote_history_opens_to_a_voter(api, user, clock):
     vote(voter, poll.id, [red], voter="x")
     seen = voter.get(f"/api/polls/{poll.id}/results/history/", HTTP_X_VOTER_ID=_id("x"))
     assert seen.status_code == 200 and seen.json()["points"][0]["total_votes"] == 1
+    assert seen.json()["every"] == 60  # not live: told by the minute (see below)
+
+
+def test_a_poll_not_live_is_told_by_the_minute_to_all_but_its_owner(api, owner_api, user, clock):
+    """In a small room a second is often one ballot: after the close, its
+    moment would say who chose what. The owner still sees every second."""
+    poll = make_poll(owner=user, results_visibility="after_close")
+    red, green, _ = choice_ids(poll)
+    for n, choice in enumerate([red, green, green]):
+        clock.now = START + 20 * n  # 09:46:40, 09:47:00, 09:47:20
+        vote(APIClient(REMOTE_ADDR=f"203.0.113.{n + 1}"), poll.id, [choice], voter=f"v{n}")
+    assert owner_api.post(f"/api/polls/{poll.id}/close/").status_code == 200
+    public = history(api, poll, every="1s").json()
+    assert public["every"] == 60
+    assert [(p["at"], p["total_votes"]) for p in public["points"]] == [
+        (at(START - 40 + 60), 1),
+        (at(START - 40 + 120), 3),
+    ]
+    assert history(owner_api, poll, every="1s").json()["every"] == 1
+    assert len(history(owner_api, poll, every="1s").json()["points"]) == 3
+    live = make_poll(owner=user)
+    assert history(api, live, every="1s").json()["every"] == 1
+
+
+def test_a_page_stops_at_its_row_budget_on_an_interval_s_edge(api, poll, clock, monkeypatch):
+    """Pages end after HISTORY_ROWS rows, never inside an interval: read
+    page by page, the points are the ones read in one go."""
+    red = choice_ids(poll)[0]
+    for n in range(47):
+        clock.now = START + n
+        vote(APIClient(REMOTE_ADDR=f"203.0.113.{n + 1}"), poll.id, [red], voter=f"v{n}")
+    whole = history(api, poll, every="10s").json()
+    assert whole["next"] is None and len(whole["points"]) == 5
+    monkeypatch.setattr(selectors, "HISTORY_ROWS", 7)
+    pages, url = [], f"/api/polls/{poll.id}/results/history/?every=10s"
+    while url:
+        body = api.get(url).json()
+        pages.append(body["points"])
+        url = body["next"]
+    assert len(pages) == 5  # 7 rows, then to the next ten seconds' edge
+    assert [p for page in pages for p in page] == whole["points"]
+
+
+def test_history_reads_are_rate_limited_per_address(api, poll, monkeypatch):
+    from polls.throttles import HistoryThrottle
+
+    monkeypatch.setattr(HistoryThrottle, "rate", "3/min", raising=False)
+    assert [history(api, poll).status_code for _ in range(4)] == [200, 200, 200, 429]
+    assert history(api, poll).json()["code"] == "throttled"
+
+
+def test_new_choices_start_a_new_history(api, owner_api, user, clock):
+    """Every ballot withdrawn, the owner rewrites the choices: the old
+    points named choices that are gone."""
+    poll = make_poll(owner=user, allow_vote_change=True)
+    vote(api, poll.id, [choice_ids(poll)[0]], voter="a")
+    clock.now += 1
+    assert (
+        api.delete(f"/api/polls/{poll.id}/votes/mine/", HTTP_X_VOTER_ID=_id("a")).status_code == 204
+    )
+    assert len(history(api, poll).json()["points"]) == 2
+    answer = owner_api.patch(
+        f"/api/polls/{poll.id}/", {"choices": ["Tea", "Coffee"]}, format="json"
+    )
+    assert answer.status_code == 200
+    assert history(api, poll).json()["points"] == []
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 import { api, plainError } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
 import { format, gettext, kindWord, ngettext, number, signalWord, statusWord, time } from "./i18n.js";
+import { embedBox, fieldErrors } from "./embed_box.js";
 import { watchPolls } from "./live.js";
 
 const grid = document.getElementById("polls");
@@ -272,11 +273,6 @@ function integrityBox(el, poll) {
   return { refreshSoon() { later(Math.max(0, last + INTEGRITY_EVERY - Date.now())); } };
 }
 
-function fieldErrors(answer) {
-  const fields = answer.data?.fields;
-  return fields ? Object.values(fields).join(" ") : plainError(answer);
-}
-
 // A copy to change and reuse: the same question, kind and rules, as a draft.
 // A passcode is never sent back by the API, so the copy asks for one.
 async function duplicate(poll) {
@@ -333,37 +329,6 @@ function editForm(card) {
     replaceCard(card, answer.data);
   });
   return show;
-}
-
-// The embed's snippet to copy, and the sites allowed to frame it; the
-// address is the server's public one (NEXUS_PUBLIC_URL), not this tab's.
-const publicUrl = document.getElementById("events").dataset.publicUrl || location.origin;
-
-function embedBox(el, poll) {
-  const box = el.querySelector(".embed");
-  const snippet = box.querySelector(".embed-snippet");
-  const transparent = box.querySelector(".embed-transparent");
-  const form = box.querySelector(".embed-form");
-  const write = () => {
-    const src = `${publicUrl}${poll.urls.embed}${transparent.checked ? "?background=transparent" : ""}`;
-    const title = format(gettext("Live results: %(question)s"), { question: poll.question }).replace(/["<>&]/g, "");
-    snippet.value = `<iframe src="${src}" width="640" height="400" style="border:0" title="${title}"></iframe>`;
-  };
-  transparent.addEventListener("change", write);
-  box.querySelector(".copy-snippet").addEventListener("click", () => {
-    snippet.select();
-    navigator.clipboard?.writeText(snippet.value);
-  });
-  form.elements.origins.value = poll.embed_origins.join("\n");
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const origins = form.elements.origins.value.split("\n").map((line) => line.trim()).filter(Boolean);
-    const answer = await api("PATCH", `/api/polls/${poll.id}/`, { embed_origins: origins });
-    box.querySelector(".embed-error").textContent = answer.ok ? "" : fieldErrors(answer);
-    box.querySelector(".embed-saved").textContent = answer.ok ? gettext("Saved.") : "";
-    if (answer.ok) poll.embed_origins = answer.data.embed_origins;
-  });
-  write();
 }
 
 function fillCard(el, poll) {
@@ -426,7 +391,7 @@ function addCard(poll, before = null) {
   grid.insertBefore(el, before);
   card.invites = poll.eligibility === "invite" ? invitesBox(el, poll) : null;
   card.integrity = poll.kind === "qa" ? null : integrityBox(el, poll);
-  embedBox(el, poll);
+  embedBox(el.querySelector(".embed"), poll, poll.question, `/api/polls/${poll.id}/`);
   const written = poll.kind === "text" || poll.kind === "qa";
   card.queue = written && poll.moderation === "pre" ? moderationQueue(el, poll) : null;
   cards.set(poll.id, card);

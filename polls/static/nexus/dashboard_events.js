@@ -1,6 +1,7 @@
 // The dashboard's events: create one, order or remove its polls (↑ ↓ ×;
-// a removed poll stays a poll), present it, delete it.
+// a removed poll stays a poll), embed it, present it, delete it.
 import { api, plainError } from "./api.js";
+import { embedBox } from "./embed_box.js";
 import { format, gettext } from "./i18n.js";
 
 const list = document.getElementById("events");
@@ -51,6 +52,7 @@ function addCard(event) {
   const el = template.content.firstElementChild.cloneNode(true);
   el.dataset.event = event.id;
   render(el, event);
+  embedBox(el.querySelector(".embed"), event, event.title, `/api/events/${event.id}/`);
   el.querySelector(".delete").addEventListener("click", async () => {
     if (!confirm(format(gettext("Delete the event “%(title)s”? Its polls stay."), { title: event.title }))) return;
     const answer = await api("DELETE", `/api/events/${event.id}/`);

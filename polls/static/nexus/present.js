@@ -91,16 +91,20 @@ replayButton?.addEventListener("click", async () => {
     showTotal(state.total_votes);
   };
   const clock = (text) => { replayClock.textContent = text; };
-  await replay(poll.id, { render, clock, signal: replaying.signal, status: "closed" });
-  replaying = null;
-  replayButton.textContent = gettext("Replay the vote");
-  replayClock.hidden = true;
-  if (latest) show(latest);
+  try {
+    await replay(poll.id, { render, clock, signal: replaying.signal, status: "closed" });
+  } finally {
+    replaying = null;
+    replayButton.textContent = gettext("Replay the vote");
+    replayClock.hidden = true;
+    if (latest) show(latest);
+  }
 });
 
 function show(state) {
   latest = state;
-  if (replaying) return;
+  if (replaying && state.status === "closed") return;
+  replaying?.abort(); // reopened meanwhile: the live vote wins
   if (replayButton) replayButton.hidden = state.status !== "closed" || hidden(state) || !state.total_votes;
   const hide = hidden(state);
   hiddenNote.hidden = !hide;

@@ -7,12 +7,12 @@ import { time } from "./i18n.js";
 const LONGEST_MS = 12000;
 const PAGES = 20; // 3,600 points a page: the first 20 hours of a longer vote
 
-async function history(pollId) {
+async function history(pollId, signal) {
   const points = [];
   let url = `/api/polls/${pollId}/results/history/?every=1s`;
-  for (let page = 0; url && page < PAGES; page += 1) {
+  for (let page = 0; url && page < PAGES && !signal.aborted; page += 1) {
     const answer = await api("GET", url);
-    if (!answer.ok) return null;
+    if (!answer.ok || !Array.isArray(answer.data?.points)) return null;
     points.push(...answer.data.points);
     url = answer.data.next;
   }
@@ -31,9 +31,9 @@ function stateOf(point, status) {
 
 // Play the history through `render(state)`, each point's time through
 // `clock(text)`; resolves true at the end, false if there is nothing to
-// play, and early (true) when `signal` aborts.
+// play (or it could not be read), and early (true) when `signal` aborts.
 export async function replay(pollId, { render, clock, signal, status }) {
-  const points = await history(pollId);
+  const points = await history(pollId, signal).catch(() => null);
   if (!points?.length || signal.aborted) return false;
   const ends = points.map((p) => Date.parse(p.at));
   const start = ends[0] - 1000; // the first second's start: the empty tally

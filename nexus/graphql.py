@@ -43,6 +43,7 @@ from polls.graphql import Mutation, Query, Subscription, _graphql_error
 from polls.throttles import (
     WRITE_THROTTLES,
     ChallengeThrottle,
+    HistoryThrottle,
     IntegrityThrottle,
     QuestionAddressThrottle,
     QuestionThrottle,
@@ -110,15 +111,18 @@ class NexusContext(StrawberryDjangoContext):
         question: bool = False,
         challenge: bool = False,
         integrity: bool = False,
+        history: bool = False,
     ) -> None:
         """Count one write. The request itself was counted at the door: that
         count is the first write's, so one mutation is one count, and each
         further mutation in the same document counts again. A question asked
         (`question`, by the `voterId` given, if any) also counts against the
-        question limits; a challenge handed out, against the challenge limit."""
+        question limits; a challenge handed out, against the challenge limit;
+        a history page read, against the history limit."""
         classes = [QuestionThrottle, QuestionAddressThrottle] if question else []
         classes += [ChallengeThrottle] if challenge else []
         classes += [IntegrityThrottle] if integrity else []
+        classes += [HistoryThrottle] if history else []
         if self.counted:
             self.counted = False
         else:

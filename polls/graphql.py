@@ -326,6 +326,31 @@ class Results:
 
 
 @strawberry.type
+class HistoryChoice:
+    id: strawberry.ID
+    votes: int
+
+
+@strawberry.type
+class HistoryPoint:
+    at: datetime = strawberry.field(description="the end of the interval")
+    version: int
+    total_votes: int
+    choices: list[HistoryChoice]
+
+
+@strawberry.type(description="How the tally moved (REST: GET /api/polls/{id}/results/history/).")
+class ResultsHistory:
+    poll: strawberry.ID
+    every: int = strawberry.field(description="seconds per interval, as answered")
+    points: list[HistoryPoint]
+    after: str | None = strawberry.field(
+        description="the next page's `after` (Unix seconds, a string: GraphQL's Int"
+        " ends in 2038); null at the end"
+    )
+
+
+@strawberry.type
 class Rating:
     choice: strawberry.ID
     score: int
@@ -545,6 +570,40 @@ class Query:
         voter = info.context.voter(None)
         data = selectors.results_get(poll_id=str(poll_id).upper(), user=_user(info), voter=voter)
         return Results.of(data, {})
+
+    @strawberry.field
+    @contract_errors
+    def results_history(
+        self, info: Info, poll_id: strawberry.ID, every: str = "1s", after: str | None = None
+    ) -> ResultsHistory:
+        info.context.throttle(history=True)
+        if every not in selectors.HISTORY_EVERY:
+            raise Invalid(fields={"every": gettext("Use 1s, 10s or 1m.")})
+        if after is not None and not (after.isascii() and after.isdigit() and len(after) < 16):
+            raise Invalid(fields={"after": gettext("Unix seconds, from `next`.")})
+        data = selectors.results_history(
+            poll_id=str(poll_id).upper(),
+            user=_user(info),
+            voter=info.context.voter(None),
+            every=selectors.HISTORY_EVERY[every],
+            after=None if after is None else int(after),
+        )
+        points = [
+            HistoryPoint(
+                at=p["at"],
+                version=p["version"],
+                total_votes=p["total_votes"],
+                choices=[HistoryChoice(id=c["id"], votes=c["votes"]) for c in p["choices"]],
+            )
+            for p in data["points"]
+        ]
+        rest = data["after"]
+        return ResultsHistory(
+            poll=data["poll"],
+            every=data["every"],
+            points=points,
+            after=None if rest is None else str(rest),
+        )
 
     @strawberry.field(description="A text poll's answers (owner), newest first: the queue.")
     @contract_errors

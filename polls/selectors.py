@@ -198,9 +198,8 @@ def results_history(
 def _history_point(bucket: int, every: int, row: tuple, choices: list[Choice]) -> dict:
     version, total, counts = row
     votes = dict(pair.split(":") for pair in counts.split(",")) if counts else {}
-    at = datetime.fromtimestamp((bucket + 1) * every, UTC).isoformat().replace("+00:00", "Z")
     return {
-        "at": at,
+        "at": datetime.fromtimestamp((bucket + 1) * every, UTC),
         "version": version,
         "total_votes": total,
         "choices": [{"id": c.id, "votes": int(votes.get(str(c.id), 0))} for c in choices],

@@ -344,3 +344,55 @@ def test_nul_in_any_variable_is_refused_before_execution(api, user):
         response = api.post("/graphql/", raw, content_type="application/json")
         assert (response.status_code, response.json()["code"]) == (400, "invalid")
     assert not Ballot.objects.exists()
+
+
+HISTORY = """query($id: ID!, $every: String, $after: String) {
+  resultsHistory(pollId: $id, every: $every, after: $after) {
+    poll every after points { at version totalVotes choices { id votes } } } }"""
+
+
+def test_the_results_history_is_rest_s_in_camel_case(api, user, monkeypatch):
+    """Same points, same visibility, same paging (an `after` cursor), same
+    refusals as GET /api/polls/{id}/results/history/."""
+    import types
+
+    from polls import selectors
+    from polls.services import batch_sql
+
+    clock = types.SimpleNamespace(now=1_795_000_000.0)
+    monkeypatch.setattr(batch_sql, "time", types.SimpleNamespace(time=lambda: clock.now))
+    poll = make_poll(owner=user)
+    red, green, _ = choice_ids(poll)
+    for n, choice in enumerate([red, green, green]):
+        clock.now += 1
+        assert (
+            api.post(
+                f"/api/polls/{poll.id}/votes/",
+                {"choices": [choice]},
+                format="json",
+                HTTP_X_VOTER_ID=voter_id(f"h{n}"),
+                REMOTE_ADDR=f"203.0.113.{n + 1}",
+            ).status_code
+            == 201
+        )
+    rest = api.get(f"/api/polls/{poll.id}/results/history/").json()
+    body = gql(api, HISTORY, id=poll.id.lower())["data"]["resultsHistory"]
+    assert body["poll"] == poll.id and body["every"] == 1 and body["after"] is None
+    assert [(p["at"], p["totalVotes"], p["version"]) for p in body["points"]] == [
+        (p["at"].replace("Z", "+00:00"), p["total_votes"], p["version"]) for p in rest["points"]
+    ]
+    assert body["points"][-1]["choices"] == [
+        {"id": str(red), "votes": 1},
+        {"id": str(green), "votes": 2},
+        {"id": str(choice_ids(poll)[2]), "votes": 0},
+    ]
+    monkeypatch.setattr(selectors, "HISTORY_CELLS", 6)  # three choices: two points a page
+    first = gql(api, HISTORY, id=poll.id)["data"]["resultsHistory"]
+    second = gql(api, HISTORY, id=poll.id, after=first["after"])["data"]["resultsHistory"]
+    assert len(first["points"]) == 2 and second["after"] is None
+    assert first["points"] + second["points"] == body["points"]
+    assert codes(gql(api, HISTORY, id=poll.id, every="5s")) == ["invalid"]
+    assert codes(gql(api, HISTORY, id=poll.id, after="-1")) == ["invalid"]
+    hidden = make_poll(owner=user, results_visibility="after_close")
+    assert codes(gql(api, HISTORY, id=hidden.id)) == ["results_hidden"]
+    assert codes(gql(api, HISTORY, id="NOPE42")) == ["not_found"]

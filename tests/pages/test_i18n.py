@@ -21,6 +21,7 @@ from nexus.errors import error_body
 from polls.kinds import checked_marks
 from polls.models import Poll
 from tests.servers import ROOT
+from tests.services import require_service
 
 pytestmark = pytest.mark.django_db
 
@@ -169,6 +170,7 @@ IGNORED = ("--ignore=.venv", "--ignore=node_modules", "--ignore=tests/*")
 def test_the_catalogs_hold_every_marked_string_and_no_other(tmp_path):
     """makemessages on a copy of the source: a newly marked string with no
     translation (or a string no longer used) fails here."""
+    require_service(shutil.which("xgettext") is not None, "gettext (scripts/test-programs.sh)")
     for name in COPIED:
         source, target = ROOT / name, tmp_path / name
         if source.is_dir():

@@ -101,14 +101,16 @@ def test_polls_added_to_one_event_at_once_get_distinct_places_in_order():
         body = {"question": f"Q{i}?", "choices": ["a", "b"], "event": event.id}
         return client_for(owner).post("/api/polls/", body, format="json").status_code
 
-    # Fewer than the pool's 10 connections: each request holds one while it
-    # waits for the event's row, and a request waiting for the pool past its
-    # 1.5 s would be a 503, not the race this test is about.
-    assert run_together(8, add) == [201] * 8
+    # Well under the pool's 10 connections: each request holds one while it
+    # waits for the event's row, the test's own thread holds one, and so may
+    # the process's background threads (the vote committer, the live
+    # coalescer); a request waiting for the pool past its 1.5 s would be a
+    # 503, not the race this test is about.
+    assert run_together(6, add) == [201] * 6
     positions = list(EventPoll.objects.filter(event=event).values_list("position", flat=True))
-    assert sorted(positions) == list(range(8))
+    assert sorted(positions) == list(range(6))
     event.refresh_from_db()
-    assert event.version == 9
+    assert event.version == 7
 
 
 def test_deleting_the_current_poll_while_the_owner_switches_never_deadlocks():

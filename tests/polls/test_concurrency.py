@@ -20,6 +20,18 @@ from tests.helpers import cast, choice_ids, solve, vote
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("postgres")]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_pool():
+    """A connection pool of the test's own. One that an earlier test left
+    growing or reconnecting (the outage tests break connections on purpose)
+    can make a thread here wait out the pool's 1.5 s: a 503, not the race
+    under test."""
+    from django.db import connection
+
+    connection.close()
+    connection.close_pool()
+
+
 def run_together(n: int, task) -> list:
     """Run task(i) in n threads released at the same instant."""
     barrier = threading.Barrier(n, timeout=30)

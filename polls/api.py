@@ -633,23 +633,12 @@ class ResultsHistoryView(APIView):
         },
     )
     def get(self, request, poll_id):
-        every = request.query_params.get("every", "1s")
-        if every not in selectors.HISTORY_EVERY:
-            raise Invalid(
-                gettext("Unknown interval."), fields={"every": gettext("Use 1s, 10s or 1m.")}
-            )
-        after = request.query_params.get("after")
-        if after is not None and not (after.isascii() and after.isdigit() and len(after) < 16):
-            raise Invalid(
-                gettext("Bad `after`."), fields={"after": gettext("Unix seconds, from `next`.")}
-            )
+        every, after = selectors.history_params(
+            request.query_params.get("every", "1s"), request.query_params.get("after")
+        )
         voter = request_voter(request, create=False)
         history = selectors.results_history(
-            poll_id=poll_id,
-            user=request.user,
-            voter=voter,
-            every=selectors.HISTORY_EVERY[every],
-            after=None if after is None else int(after),
+            poll_id=poll_id, user=request.user, voter=voter, every=every, after=after
         )
         rest, named = history.pop("after"), HISTORY_NAMES[history["every"]]
         history["next"] = (

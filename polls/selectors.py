@@ -9,7 +9,7 @@ from django.db.models import Case, Count, Q, QuerySet, When
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from nexus.errors import NotFound
+from nexus.errors import Invalid, NotFound
 
 from . import integrity, kinds, text
 from .errors import ResultsHidden
@@ -146,6 +146,18 @@ HISTORY_EVERY = {"1s": 1, "10s": 10, "1m": 60}
 HISTORY_CELLS = 36_000  # points x choices per answer: 3,600 points of ten choices
 HISTORY_ROWS = 50_000  # snapshot rows read per answer, whatever the interval
 HIDDEN_EVERY = 60  # the finest interval of a non-live poll's history, but to its owner
+
+
+def history_params(every: str, after: str | None) -> tuple[int, int | None]:
+    """A history request's `every` (seconds) and `after` (Unix seconds, from
+    `next`), for REST and GraphQL alike; or 400 `invalid` naming the field."""
+    if every not in HISTORY_EVERY:
+        raise Invalid(gettext("Unknown interval."), fields={"every": gettext("Use 1s, 10s or 1m.")})
+    if after is not None and not (after.isascii() and after.isdigit() and len(after) < 16):
+        raise Invalid(
+            gettext("Bad `after`."), fields={"after": gettext("Unix seconds, from `next`.")}
+        )
+    return HISTORY_EVERY[every], None if after is None else int(after)
 
 
 def results_history(

@@ -1,11 +1,11 @@
 """`nexus-loadtest` (and `python manage.py loadtest`, which calls `main`)."""
 
 import argparse
-import asyncio
 import json
 import sys
 
 import aiohttp
+import uvloop
 
 from .run import LoadTestError, Options, passed, run
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
     )
     try:
-        report = asyncio.run(run(opts, progress=_progress))
+        report = uvloop.run(run(opts, progress=_progress))
     except LoadTestError as exc:
         return _fail(str(exc))
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:

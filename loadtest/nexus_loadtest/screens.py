@@ -11,6 +11,7 @@ import resource
 import time
 from collections import Counter
 
+import uvloop
 from websockets.asyncio.client import connect
 
 PROBE = 1  # the probe choice's position in every load-test poll
@@ -154,7 +155,9 @@ def child(conn, ws_url: str, poll_ids: list[str], count: int, mode: str, timeout
         conn.send(group.summary(probe_times, converged_at))
         await group.close()
 
-    asyncio.run(main())
+    # uvloop: a state read costs the reader about 30 µs instead of 54 (measured
+    # with 1,000 sockets), CPU the server under test shares on one machine.
+    uvloop.run(main())
 
 
 def raise_file_limit(wanted: int) -> None:

@@ -5,9 +5,12 @@
   event to its local sockets by a plain method call. A broadcast costs one
   channel-layer message per process, not one per socket.
 - It **paces** each poll's fan-out to its sockets: at most one every
-  `watchers / NEXUS_WS_SENDS_PER_SECOND` seconds, with the newest event
-  (each send costs CPU; a poll watched by 10,000 sockets in one process gets
-  two states a second instead of ten, and a newer one replaces a waiting one).
+  `watchers / NEXUS_WS_SENDS_PER_SECOND` seconds, and every
+  `watchers × bytes / NEXUS_WS_BYTES_PER_SECOND` for a big state, with the
+  newest event (each send costs CPU, each byte uplink and the screens'
+  decoding; a poll watched by 10,000 sockets in one process gets two states
+  a second instead of ten, a word cloud's 1.5 KB state to 1,000 sockets
+  six and a half instead of twenty, and a newer one replaces a waiting one).
 - The **watchdog** closes sockets whose send has been blocked for longer
   than `NEXUS_WS_SEND_TIMEOUT_MS` (a server with back-pressure, a client
   that stopped reading).
@@ -125,7 +128,10 @@ class Hub:
 
     def _fan_out(self, poll_id: str, event: dict) -> None:
         watchers = list(self.watchers[poll_id])
-        spacing = len(watchers) / settings.NEXUS_WS_SENDS_PER_SECOND
+        spacing = len(watchers) * max(
+            1 / settings.NEXUS_WS_SENDS_PER_SECOND,
+            len(event["text"]) / settings.NEXUS_WS_BYTES_PER_SECOND,
+        )
         self._next_fan_out[poll_id] = asyncio.get_running_loop().time() + spacing
         shared = text_frame(event["text"])  # one object for every socket's send
         for watcher in watchers:

@@ -65,3 +65,24 @@ async def test_few_sockets_are_not_held_back(settings):
         hub.deliver(results(version))
         await settled([watcher], count)
     assert [e["version"] for _, e in watcher.events] == [2, 3, 4]
+
+
+async def test_big_states_are_paced_by_bytes_too(settings):
+    """A word cloud's or a Q&A list's state is many times a bar chart's: the
+    same sockets get it less often, so a poll sends at most
+    NEXUS_WS_BYTES_PER_SECOND from this process."""
+    settings.NEXUS_WS_SENDS_PER_SECOND = 20000  # by sends alone: 0.2 ms apart
+    settings.NEXUS_WS_BYTES_PER_SECOND = 100_000  # 4 sockets × 10 KB: 0.4 s apart
+    hub, watchers = Hub(), [Watcher() for _ in range(4)]
+    hub.watchers["P"] = set(watchers)
+    big = "x" * 10_000
+    for version in (2, 3):
+        hub.deliver({**results(version), "text": big})
+    await settled(watchers, 2)
+    for watcher in watchers:
+        (first_at, first), (second_at, second) = watcher.events
+        assert (first["version"], second["version"]) == (2, 3)
+        assert second_at - first_at >= 0.35
+    hub.deliver(results(4))  # a small state after a big one waits out the big one's spacing
+    await settled(watchers, 3)
+    assert all(w.events[2][0] - w.events[1][0] >= 0.35 for w in watchers)

@@ -19,7 +19,7 @@ for round in $(seq 1 "$ROUNDS"); do
 import json, sys
 r = json.load(open(sys.argv[1]))
 keys = (\"post_p99_ms\", \"vote_to_screen_p50_ms\", \"vote_to_screen_p99_ms\",
-        \"largest_state_bytes\", \"convergence_s\", \"exact\")
+        \"messages_per_subscriber\", \"largest_state_bytes\", \"convergence_s\", \"exact\")
 print(json.dumps({\"run\": sys.argv[2], **{k: r[k] for k in keys}}))
 sys.exit(0 if r[\"exact\"] and r[\"convergence_s\"] is not None else 1)
 " "$out/$round-$kind.json" "r$round-$kind"

@@ -6,11 +6,12 @@
   channel-layer message per process, not one per socket.
 - It **paces** each poll's fan-out to its sockets: at most one every
   `watchers / NEXUS_WS_SENDS_PER_SECOND` seconds, and every
-  `watchers × bytes / NEXUS_WS_BYTES_PER_SECOND` for a big state, with the
-  newest event (each send costs CPU, each byte uplink and the screens'
-  decoding; a poll watched by 10,000 sockets in one process gets two states
-  a second instead of ten, a word cloud's 1.5 KB state to 1,000 sockets
-  six and a half instead of twenty, and a newer one replaces a waiting one).
+  `watchers × bytes / NEXUS_WS_BYTES_PER_SECOND` (at most LONGEST_WAIT) for
+  a big state, with the newest event (each send costs CPU, each byte uplink
+  and the screens' decoding; a poll watched by 10,000 sockets in one process
+  gets two states a second instead of ten, a word cloud's 1.5 KB state to
+  1,000 sockets six and a half instead of ten, and a newer one replaces a
+  waiting one). A deletion is never held back.
 - The **watchdog** closes sockets whose send has been blocked for longer
   than `NEXUS_WS_SEND_TIMEOUT_MS` (a server with back-pressure, a client
   that stopped reading).
@@ -37,9 +38,14 @@ from django.conf import settings
 from nexus.outage import CHANNEL_LAYER, DATABASE, database_unavailable
 
 from . import snapshots
-from .states import group_name, text_frame, version_of
+from .states import DELETED, group_name, text_frame, version_of
 
 logger = logging.getLogger("nexus.realtime")
+
+# The longest a state waits for pacing by size: a Q&A list of 100 long
+# questions is ~30 KB (48 KB of quotes, escaped), which at 10,000 screens
+# and 10 MB/s would be one state every 30 to 48 s.
+LONGEST_WAIT = 2.0
 
 
 class Watcher(Protocol):
@@ -108,6 +114,9 @@ class Hub:
         poll_id = event["poll"]
         if not self.watchers.get(poll_id):
             return
+        if version_of(event) == DELETED:  # final and tiny: never held back
+            self._waiting.pop(poll_id, None)
+            return self._fan_out(poll_id, event)
         waiting = self._waiting.get(poll_id)
         if waiting is not None:  # a fan-out is due: it will carry the newest event
             if version_of(event) > version_of(waiting):
@@ -128,12 +137,12 @@ class Hub:
 
     def _fan_out(self, poll_id: str, event: dict) -> None:
         watchers = list(self.watchers[poll_id])
-        spacing = len(watchers) * max(
-            1 / settings.NEXUS_WS_SENDS_PER_SECOND,
-            len(event["text"]) / settings.NEXUS_WS_BYTES_PER_SECOND,
-        )
+        text = event["text"]
+        size = len(text) if text.isascii() else len(text.encode())  # isascii: O(1)
+        by_size = min(len(watchers) * size / settings.NEXUS_WS_BYTES_PER_SECOND, LONGEST_WAIT)
+        spacing = max(len(watchers) / settings.NEXUS_WS_SENDS_PER_SECOND, by_size)
         self._next_fan_out[poll_id] = asyncio.get_running_loop().time() + spacing
-        shared = text_frame(event["text"])  # one object for every socket's send
+        shared = text_frame(text)  # one object for every socket's send
         for watcher in watchers:
             watcher.deliver(event, shared)
 
@@ -205,6 +214,8 @@ class Hub:
         if self.watchers:
             versions = await database_sync_to_async(snapshots.versions)(list(self.watchers))
             for poll_id, watchers in list(self.watchers.items()):
+                if poll_id in self._waiting:  # a paced fan-out is due: it catches them up
+                    continue
                 newest = versions.get(poll_id)
                 if newest is None or any(w.version_of(poll_id) < newest for w in watchers):
                     await self.resync(poll_id)

@@ -46,15 +46,19 @@ async def test_many_sockets_get_the_newest_state_once_per_spacing(settings):
         assert second_at - first_at >= 0.35
 
 
-async def test_a_deletion_is_never_superseded(settings):
-    settings.NEXUS_WS_SENDS_PER_SECOND = 10
+async def test_a_deletion_is_never_superseded_nor_held_back(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 10  # one socket: 0.1 s apart
     hub, watcher = Hub(), Watcher()
     hub.watchers["P"] = {watcher}
     hub.deliver(results(2))
-    hub.deliver({"type": "poll.deleted", "poll": "P", "text": "{}"})
-    hub.deliver(results(9))  # a stale state arriving late
-    await settled([watcher], 2)
-    assert [e["type"] for _, e in watcher.events] == ["poll.results", "poll.deleted"]
+    hub.deliver(results(3))  # waits its turn...
+    hub.deliver({"type": "poll.deleted", "poll": "P", "text": "{}"})  # ...and is dropped
+    hub.deliver(results(9))  # a stale state arriving late waits its turn
+    (_, first), (deleted_at, deleted) = watcher.events  # the deletion went at once
+    assert (first["version"], deleted["type"]) == (2, "poll.deleted")
+    hub.leave("P", watcher)  # as a socket does on a deletion: nothing more reaches it
+    hub._fan_out_waiting("P")  # the stale state's turn
+    assert len(watcher.events) == 2
 
 
 async def test_few_sockets_are_not_held_back(settings):
@@ -86,3 +90,16 @@ async def test_big_states_are_paced_by_bytes_too(settings):
     hub.deliver(results(4))  # a small state after a big one waits out the big one's spacing
     await settled(watchers, 3)
     assert all(w.events[2][0] - w.events[1][0] >= 0.35 for w in watchers)
+
+
+async def test_pacing_by_size_counts_utf8_bytes_and_waits_at_most_two_seconds(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 20000
+    settings.NEXUS_WS_BYTES_PER_SECOND = 100_000
+    hub, watchers = Hub(), [Watcher() for _ in range(4)]
+    hub.watchers["P"] = set(watchers)
+    loop = asyncio.get_running_loop()
+    hub.deliver({**results(2), "text": "日" * 3_334})  # 3,334 characters, 10,002 bytes
+    assert hub._next_fan_out["P"] - loop.time() > 0.39  # 4 × 10 KB at 100 KB/s
+    hub.deliver({**results(3), "text": "x" * 1_000_000})  # 40 s by size: capped
+    hub._fan_out_waiting("P")  # its turn, now rather than in 0.4 s
+    assert 1.9 < hub._next_fan_out["P"] - loop.time() <= 2.0

@@ -5,9 +5,9 @@ import json
 import sys
 
 import aiohttp
-import uvloop
 
 from .run import LoadTestError, Options, passed, run
+from .screens import run_loop
 
 FAILED = "a vote was lost or double-counted, a version went back, or a screen never converged"
 
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
     )
     try:
-        report = uvloop.run(run(opts, progress=_progress))
+        report = run_loop(run(opts, progress=_progress))
     except LoadTestError as exc:
         return _fail(str(exc))
     except (TimeoutError, aiohttp.ClientError, OSError) as exc:

@@ -612,9 +612,9 @@ class ResultsHistoryView(APIView):
         description=(
             "The tally at the end of each interval in which it changed, from the first"
             " ballot to now or the close; an interval with no point kept the tally of the"
-            " one before. A page holds at most 3,600 points (fewer for many choices):"
-            " `next` reads on. A poll whose results are not live is told by the minute"
-            " to anyone but its owner."
+            f" one before. A page holds at most {selectors.HISTORY_POINTS:,} points (fewer for"
+            " many choices): `next` reads on. A poll whose results are not live is told by"
+            " the minute to anyone but its owner."
         ),
         parameters=[
             VOTER_PARAM,

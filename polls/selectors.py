@@ -143,7 +143,8 @@ def results_get(*, poll_id: str, user, voter: Voter | None) -> dict:
 
 
 HISTORY_EVERY = {"1s": 1, "10s": 10, "1m": 60}
-HISTORY_CELLS = 36_000  # points x choices per answer: 3,600 points of ten choices
+HISTORY_POINTS = 3600  # points per answer at most: an hour by the second
+HISTORY_CELLS = 36_000  # points x choices per answer: HISTORY_POINTS of ten choices
 HISTORY_ROWS = 50_000  # snapshot rows read per answer, whatever the interval
 HIDDEN_EVERY = 60  # the finest interval of a non-live poll's history, but to its owner
 
@@ -177,7 +178,7 @@ def results_history(
     is_owner = user.is_authenticated and poll.owner_id == user.pk
     if poll.results_visibility != Poll.Results.LIVE and not is_owner:
         every = max(every, HIDDEN_EVERY)
-    page = max(1, min(3600, HISTORY_CELLS // max(1, len(choices))))
+    page = max(1, min(HISTORY_POINTS, HISTORY_CELLS // max(1, len(choices))))
     rows = ResultSnapshot.objects.filter(poll_id=poll.pk).order_by("second")
     if after is not None:
         rows = rows.filter(second__gte=after)

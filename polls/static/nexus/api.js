@@ -54,3 +54,9 @@ export function plainError({ status, data, retryAfter }) {
   if (data && data.detail) return data.detail;
   return gettext("Something went wrong. Please try again.");
 }
+
+// A refused form's field messages, or its plain error.
+export function fieldErrors(answer) {
+  const fields = answer.data?.fields;
+  return fields ? Object.values(fields).join(" ") : plainError(answer);
+}

@@ -1,7 +1,7 @@
-import { api, plainError } from "./api.js";
+import { api, fieldErrors, plainError } from "./api.js";
 import { renderResults, choiceTexts } from "./bars.js";
 import { format, gettext, kindWord, ngettext, number, signalWord, statusWord, time } from "./i18n.js";
-import { embedBox, fieldErrors } from "./embed_box.js";
+import { embedBox } from "./embed_box.js";
 import { watchPolls } from "./live.js";
 
 const grid = document.getElementById("polls");

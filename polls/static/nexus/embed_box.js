@@ -1,15 +1,10 @@
 // A dashboard card's embed box (a poll's or an event's): the snippet to
 // copy, at the server's public address (NEXUS_PUBLIC_URL, not this tab's),
 // and the sites allowed to frame it, saved with a PATCH to `url`.
-import { api, plainError } from "./api.js";
+import { api, fieldErrors } from "./api.js";
 import { format, gettext } from "./i18n.js";
 
 const publicUrl = document.getElementById("events").dataset.publicUrl || location.origin;
-
-export function fieldErrors(answer) {
-  const fields = answer.data?.fields;
-  return fields ? Object.values(fields).join(" ") : plainError(answer);
-}
 
 // `item` has urls.embed and embed_origins; `name` titles the frame.
 export function embedBox(box, item, name, url) {

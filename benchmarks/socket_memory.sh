@@ -20,7 +20,8 @@ for server in $SERVERS; do
   [ "$ws" = "$server" ] && ws=websockets
   out="/tmp/socket-memory-${server/:/-}.json"
   rm -f "$out"
-  NEXUS_SERVER=split NEXUS_SOCKET_SERVER=$kind NEXUS_UVICORN_WS=$ws NEXUS_WORKERS=1 NEXUS_PORT=8071 \
+  NEXUS_SERVER=split NEXUS_SOCKET_SERVER=$kind NEXUS_UVICORN_WS=$ws NEXUS_WORKERS=1 NEXUS_SOCKET_WORKERS=1 \
+    NEXUS_PORT=8071 \
     scripts/with-server.sh bash -c \
     "pids=\"--pid \${NEXUS_SERVER_PIDS##* }\"; .venv/bin/nexus-loadtest --url \$NEXUS_URL \
      --ws-url \$NEXUS_WS_URL --subscribers $S --votes $V --connections 8 --processes 2 \$pids --json $out" \

@@ -8,8 +8,8 @@
   `watchers / NEXUS_WS_SENDS_PER_SECOND` seconds, and every
   `watchers × bytes / NEXUS_WS_BYTES_PER_SECOND` (at most LONGEST_WAIT) for
   a big state, with the newest event (each send costs CPU, each byte uplink
-  and the screens' decoding; a poll watched by 10,000 sockets in one process
-  gets two states a second instead of ten, a word cloud's 1.5 KB state to
+  and the screens' decoding; a poll watched by 5,000 sockets in a process
+  gets one state a second instead of ten, a word cloud's 1.5 KB state to
   1,000 sockets six and a half instead of ten, and a newer one replaces a
   waiting one). A deletion is never held back.
 - The **watchdog** closes sockets whose send has been blocked for longer

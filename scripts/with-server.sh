@@ -3,12 +3,13 @@
 # lifted (unless NEXUS_THROTTLE_* are set), on whatever DATABASE_URL /
 # REDIS_URL say. NEXUS_SERVER picks the server (docs/BENCHMARKS.md);
 # `split` is production's layout: the REST API from granian WSGI workers,
-# WebSockets from a granian ASGI process (NEXUS_SOCKET_WORKERS=N: N of them,
-# sharing the port; NEXUS_SOCKET_SERVER picks another:
-# daphne, uvicorn, hypercorn). Exported for the command: NEXUS_URL (REST),
-# NEXUS_WS_URL (sockets) and NEXUS_SERVER_PIDS (split: the socket process
-# last); the servers stop when the command ends. NEXUS_WSGI_ARGS adds granian
-# options to split's REST workers (e.g. --blocking-threads 16);
+# WebSockets from granian ASGI processes (NEXUS_SOCKET_WORKERS, default 2:
+# one per core, as docker-compose's two `sockets` replicas, sharing the
+# port; NEXUS_SOCKET_SERVER picks another: daphne, uvicorn, hypercorn).
+# Exported for the command: NEXUS_URL (REST), NEXUS_WS_URL (sockets) and
+# NEXUS_SERVER_PIDS (split: the socket server's parent process last); the
+# servers stop when the command ends. NEXUS_WSGI_ARGS adds granian options
+# to split's REST workers (e.g. --blocking-threads 16);
 # NEXUS_ASGI_APP serves another ASGI app (benchmarks/socket_floor.sh).
 #   NEXUS_SERVER=split NEXUS_WORKERS=2 scripts/with-server.sh \
 #     .venv/bin/nexus-loadtest --url '$NEXUS_URL' ...
@@ -39,7 +40,7 @@ asgi() {  # kind port: one process serving the ASGI app (sockets and all)
                   --loop uvloop --http httptools --ws ${NEXUS_UVICORN_WS:-websockets}
                   --lifespan off --no-access-log" ;;
     hypercorn) echo ".venv/bin/hypercorn --bind 127.0.0.1:$2 --workers 1 $APP" ;;
-    granian) granian asgi "$2" "$APP" "${NEXUS_SOCKET_WORKERS:-1}" ;;
+    granian) granian asgi "$2" "$APP" "${NEXUS_SOCKET_WORKERS:-2}" ;;
     *) echo "unknown ASGI server: $1" >&2; return 2 ;;
   esac
 }

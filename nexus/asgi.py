@@ -53,3 +53,4 @@ application = EmbeddedBeat(
         )
     )
 )
+startup.settle()

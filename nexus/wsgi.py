@@ -19,3 +19,4 @@ startup.check()
 startup.warm()
 
 start_background_loop()
+startup.settle()

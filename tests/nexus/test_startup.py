@@ -197,3 +197,23 @@ def test_a_server_process_loads_the_text_checks_before_its_first_request():
     startup.warm()
     assert text._invisible.cache_info().currsize == 1
     assert text.stop_words.cache_info().currsize == 1
+
+
+@pytest.mark.parametrize("entry", ["nexus.wsgi", "nexus.asgi"])
+def test_a_server_hides_what_start_up_built_from_the_garbage_collector(tmp_path, entry):
+    """`settle`: a full collection would otherwise walk Django's ~200,000
+    start-up objects, a stall of 100-500 ms for every request and socket."""
+    code = f"import gc, {entry}; print(gc.get_freeze_count(), gc.get_threshold())"
+    database = f"sqlite:///{tmp_path / 'db.sqlite3'}"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=PRODUCTION | {"DATABASE_URL": database, "NEXUS_STATIC_ROOT": collected_static()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    frozen, thresholds = result.stdout.strip().splitlines()[-1].split(" ", 1)
+    assert int(frozen) > 50_000
+    assert thresholds == "(5000, 20, 100)"

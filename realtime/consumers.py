@@ -55,10 +55,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def __call__(self, scope, receive, send):
         """No channel per socket: the process's hub talks to the channel
         layer once for all its sockets. So this reads the client alone,
-        through channels' `dispatch`, where channels' own loop
-        (AsyncConsumer.__call__) would wait on the client and a channel
-        together, with a task and an `asyncio.wait` per socket: 3 KB of the
-        12.3 KB of Python each idle socket held
+        through channels' `dispatch`. Channels' own loop
+        (AsyncConsumer.__call__), built to read a client and a channel
+        together, kept a task and an `asyncio.wait` per socket even without
+        the channel: 3 KB of the 12.3 KB of Python each idle socket held
         (benchmarks/socket_python_memory.py)."""
         self.scope, self.channel_layer, self.base_send = scope, None, send
         with contextlib.suppress(StopConsumer):
@@ -101,6 +101,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if hasattr(self, "sender"):
             WS_CONNECTIONS.dec()
             self.sender.cancel()
+            del self.sender  # a cancelled task would hold this consumer in a cycle
         for poll_id in list(getattr(self, "voted", ())):
             self.forget(poll_id)
 
@@ -332,6 +333,7 @@ class EventConsumer(LiveConsumer):
             self.hub.leave(self.key, self)
         if self.switching is not None:
             self.switching.cancel()
+            self.switching = None  # a cancelled task would hold this consumer in a cycle
         await super().disconnect(code)
 
     def deliver(self, event: dict, frame: dict):

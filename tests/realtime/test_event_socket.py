@@ -132,3 +132,30 @@ async def test_a_room_that_moves_on_reads_the_next_poll_once(layer, owner, event
     assert reads.count(second.id) == 1
     for comm in sockets:
         await comm.disconnect()
+
+
+async def test_a_closed_event_socket_is_freed_without_the_cycle_collector(owner, event):
+    """As for a poll's socket (test_poll_socket): its switch task too."""
+    import gc
+
+    from realtime.consumers import LiveConsumer
+
+    def consumers() -> int:  # by type: isinstance would wake Django's lazy objects
+        return sum(LiveConsumer in type(o).__mro__ for o in gc.get_objects())
+
+    ev, (first, second) = event
+    gc.collect()
+    before = consumers()
+    gc.disable()
+    try:
+        for poll in (first, second):
+            comm = connect(f"/ws/events/{ev.id}/")
+            assert (await comm.connect())[0]
+            assert is_event(await comm.receive_json_from(timeout=3))
+            await switch(ev, owner, poll)
+            shown = poll.id
+            await receive_until(comm, lambda m, shown=shown: m.get("poll") == shown)
+            await comm.disconnect()
+        assert consumers() == before
+    finally:
+        gc.enable()

@@ -301,3 +301,27 @@ async def test_a_quarantine_and_its_release_reach_every_screen_within_a_second(l
         assert time.monotonic() - started <= 1.0
     for screen in screens:
         await screen.disconnect()
+
+
+async def test_a_closed_sockets_consumer_is_freed_without_the_cycle_collector(poll):
+    """Servers collect the oldest garbage rarely (nexus.startup.settle): a
+    closed socket must not wait for that, so it holds no reference cycle."""
+    import gc
+
+    from realtime.consumers import LiveConsumer
+
+    def consumers() -> int:  # by type: isinstance would wake Django's lazy objects
+        return sum(LiveConsumer in type(o).__mro__ for o in gc.get_objects())
+
+    gc.collect()
+    before = consumers()
+    gc.disable()
+    try:
+        for _ in range(20):
+            comm = connect(f"/ws/polls/{poll.id}/")
+            assert (await comm.connect())[0]
+            assert (await comm.receive_json_from())["type"] == "results"
+            await comm.disconnect()
+        assert consumers() == before
+    finally:
+        gc.enable()

@@ -7,8 +7,9 @@ It opens S sockets on one poll through Nexus's ASGI app in-process
 its first state received, and compares tracemalloc snapshots taken before
 and after: Python's requested bytes per socket, grouped by the first frame
 in Nexus, Channels, Django or asgiref that asked for them. The
-communicator's own objects (its queues and futures, which a real server
-keeps in its own code) are counted apart.
+communicator's own objects (its queues and tasks, which a real server
+keeps in its own code) are counted apart; the future a socket's pending
+read waits on is counted as Nexus's (a server has one too).
 
     DATABASE_URL=postgres://... SECRET_KEY=x python benchmarks/socket_python_memory.py --sockets 500
 
@@ -19,6 +20,7 @@ top (RSS is a little more than requested bytes).
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -39,24 +41,30 @@ from channels.testing import WebsocketCommunicator  # noqa: E402
 from nexus.asgi import application  # noqa: E402 (sets Django up)
 
 SITES = ("realtime", "nexus", "polls", "channels", "django", "asgiref", "daphne")
-TESTING = ("channels/testing", "asgiref/testing", "asgiref/server")
+TESTING = ("channels/testing", "asgiref/testing", "asgiref/server")  # path prefixes
+
+
+def where(filename: str) -> str:
+    """A file's path from site-packages, or from the repository's root."""
+    path = Path(filename)
+    if "site-packages" in path.parts:
+        return "/".join(path.parts[path.parts.index("site-packages") + 1 :])
+    with contextlib.suppress(ValueError):
+        return path.relative_to(ROOT).as_posix()
+    return path.name
 
 
 def site(trace: tracemalloc.Traceback) -> str:
     """Where an allocation belongs: the innermost frame in a package we
     name, as `package/file.py:line`; the communicator's own apart."""
-    names = [frame.filename for frame in trace]
-    ours = any(f"{os.sep}realtime{os.sep}" in name for name in names)
-    if not ours and any(part in name for name in names for part in TESTING):
+    paths = [where(frame.filename) for frame in trace]
+    ours = any(path.startswith("realtime/") for path in paths)
+    if not ours and any(path.startswith(TESTING) for path in paths):
         return "communicator"
-    for frame in reversed(trace):  # innermost first
-        path = Path(frame.filename)
-        for package in SITES:
-            if package in path.parts:
-                tail = path.parts[path.parts.index(package) :]
-                return f"{'/'.join(tail)}:{frame.lineno}"
-    frame = trace[-1]
-    return f"{Path(frame.filename).name}:{frame.lineno}"
+    for frame, path in zip(reversed(trace), reversed(paths), strict=True):  # innermost first
+        if path.split("/")[0] in SITES:
+            return f"{path}:{frame.lineno}"
+    return f"{paths[-1]}:{trace[-1].lineno}"
 
 
 def make_poll() -> str:

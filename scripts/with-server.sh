@@ -4,8 +4,9 @@
 # REDIS_URL say. NEXUS_SERVER picks the server (docs/BENCHMARKS.md);
 # `split` is production's layout: the REST API from granian WSGI workers,
 # WebSockets from granian ASGI processes (NEXUS_SOCKET_WORKERS, default 2:
-# one per core, as docker-compose's two `sockets` replicas, sharing the
-# port; NEXUS_SOCKET_SERVER picks another: daphne, uvicorn, hypercorn).
+# one per core, sharing the port; docker-compose runs two `sockets`
+# containers of one each behind nginx; NEXUS_SOCKET_SERVER picks another:
+# daphne, uvicorn, hypercorn).
 # Exported for the command: NEXUS_URL (REST), NEXUS_WS_URL (sockets) and
 # NEXUS_SERVER_PIDS (split: the socket server's parent process last); the
 # servers stop when the command ends. NEXUS_WSGI_ARGS adds granian options

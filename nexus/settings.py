@@ -476,12 +476,13 @@ NEXUS_BROADCAST_INTERVAL = env_int("NEXUS_BROADCAST_INTERVAL_MS", 100, minimum=1
 NEXUS_RESYNC_SECONDS = env_int("NEXUS_RESYNC_MS", 1000, minimum=100) / 1000
 # Fan-out pacing (realtime/hub.py): a poll watched by N sockets in one
 # process gets at most one state every N / SENDS seconds, and every
-# N × its bytes / BYTES seconds, 2 s at most (10 MB/s: 80 Mbit/s of uplink
-# per poll per process). The default is a third of what one core sends
-# (docs/SCALING.md): room for the rest of a machine that runs one socket
-# process per core beside the REST workers (docs/BENCHMARKS.md measures it).
+# N × its bytes / BYTES seconds, 2 s at most (3 MB/s: 24 Mbit/s of uplink
+# per poll per process). The defaults suit a small machine that runs one
+# socket process per core beside the REST workers (docs/BENCHMARKS.md,
+# "Fewer states, sooner"): 5,000 sends a second is a third of what a core
+# sends (docs/SCALING.md). Raise both on dedicated socket machines.
 NEXUS_WS_SENDS_PER_SECOND = env_int("NEXUS_WS_SENDS_PER_SECOND", 5000, minimum=100)
-NEXUS_WS_BYTES_PER_SECOND = env_int("NEXUS_WS_BYTES_PER_SECOND", 10_000_000, minimum=1_000_000)
+NEXUS_WS_BYTES_PER_SECOND = env_int("NEXUS_WS_BYTES_PER_SECOND", 3_000_000, minimum=1_000_000)
 NEXUS_WS_SEND_TIMEOUT = env_int("NEXUS_WS_SEND_TIMEOUT_MS", 10000, minimum=100) / 1000
 
 # GraphQL: introspection can be switched off in production; the limits stop

@@ -9,8 +9,8 @@
   `watchers × bytes / NEXUS_WS_BYTES_PER_SECOND` (at most LONGEST_WAIT) for
   a big state, with the newest event (each send costs CPU, each byte uplink
   and the screens' decoding; a poll watched by 5,000 sockets in a process
-  gets one state a second instead of ten, a 4 KB word cloud watched by
-  2,000 one every 0.8 s, and a newer one replaces a waiting one). A deletion is never held back.
+  gets one state a second instead of ten, a 1.5 KB word cloud watched by
+  500 one every 0.25 s, and a newer one replaces a waiting one). A deletion is never held back.
 - The **watchdog** closes sockets whose send has been blocked for longer
   than `NEXUS_WS_SEND_TIMEOUT_MS` (a server with back-pressure, a client
   that stopped reading).
@@ -43,7 +43,7 @@ logger = logging.getLogger("nexus.realtime")
 
 # The longest a state waits for pacing by size: a Q&A list of 100 long
 # questions is ~30 KB (48 KB of quotes, escaped), which at 10,000 screens
-# and 10 MB/s would be one state every 30 to 48 s.
+# and 3 MB/s would be one state every 100 to 160 s.
 LONGEST_WAIT = 2.0
 
 

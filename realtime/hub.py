@@ -10,7 +10,8 @@
   a big state, with the newest event (each send costs CPU, each byte uplink
   and the screens' decoding; a poll watched by 5,000 sockets in a process
   gets one state a second instead of ten, a 1.5 KB word cloud watched by
-  500 one every 0.25 s, and a newer one replaces a waiting one). A deletion is never held back.
+  500 one every 0.25 s, and a newer one replaces a waiting one). A
+  deletion is never held back.
 - The **watchdog** closes sockets whose send has been blocked for longer
   than `NEXUS_WS_SEND_TIMEOUT_MS` (a server with back-pressure, a client
   that stopped reading).

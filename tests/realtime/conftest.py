@@ -1,4 +1,6 @@
 import asyncio
+import contextlib
+import gc
 import os
 import time
 
@@ -9,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 
 from nexus.asgi import application
 from polls import services
+from realtime.consumers import LiveConsumer
 from tests.factories import UserFactory, make_poll
 from tests.helpers import anon
 from tests.services import require_service
@@ -97,3 +100,19 @@ async def wait_until(predicate, timeout: float = 3.0, step: float = 0.02) -> Non
 
 
 # --- live servers (end-to-end tests) -------------------------------------------
+
+
+def live_consumers() -> int:
+    """Socket consumers alive now, by type: isinstance would wake Django's lazy objects."""
+    return sum(LiveConsumer in type(o).__mro__ for o in gc.get_objects())
+
+
+@contextlib.contextmanager
+def collector_off():
+    """Only reference counting frees objects meanwhile: what stays was in a cycle."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 from polls.services import events
 from tests.factories import make_poll
 
-from .conftest import connect, receive_until, vote
+from .conftest import collector_off, connect, live_consumers, receive_until, vote
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,18 +136,9 @@ async def test_a_room_that_moves_on_reads_the_next_poll_once(layer, owner, event
 
 async def test_a_closed_event_socket_is_freed_without_the_cycle_collector(owner, event):
     """As for a poll's socket (test_poll_socket): its switch task too."""
-    import gc
-
-    from realtime.consumers import LiveConsumer
-
-    def consumers() -> int:  # by type: isinstance would wake Django's lazy objects
-        return sum(LiveConsumer in type(o).__mro__ for o in gc.get_objects())
-
     ev, (first, second) = event
-    gc.collect()
-    before = consumers()
-    gc.disable()
-    try:
+    with collector_off():
+        before = live_consumers()
         for poll in (first, second):
             comm = connect(f"/ws/events/{ev.id}/")
             assert (await comm.connect())[0]
@@ -156,6 +147,4 @@ async def test_a_closed_event_socket_is_freed_without_the_cycle_collector(owner,
             shown = poll.id
             await receive_until(comm, lambda m, shown=shown: m.get("poll") == shown)
             await comm.disconnect()
-        assert consumers() == before
-    finally:
-        gc.enable()
+        assert live_consumers() == before

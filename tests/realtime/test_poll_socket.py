@@ -14,7 +14,7 @@ from polls.voters import Voter
 from tests.factories import make_poll
 from tests.helpers import choice_ids, voter_id
 
-from .conftest import connect, receive_until, vote
+from .conftest import collector_off, connect, live_consumers, receive_until, vote
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -306,22 +306,11 @@ async def test_a_quarantine_and_its_release_reach_every_screen_within_a_second(l
 async def test_a_closed_sockets_consumer_is_freed_without_the_cycle_collector(poll):
     """Servers collect the oldest garbage rarely (nexus.startup.settle): a
     closed socket must not wait for that, so it holds no reference cycle."""
-    import gc
-
-    from realtime.consumers import LiveConsumer
-
-    def consumers() -> int:  # by type: isinstance would wake Django's lazy objects
-        return sum(LiveConsumer in type(o).__mro__ for o in gc.get_objects())
-
-    gc.collect()
-    before = consumers()
-    gc.disable()
-    try:
+    with collector_off():
+        before = live_consumers()
         for _ in range(20):
             comm = connect(f"/ws/polls/{poll.id}/")
             assert (await comm.connect())[0]
             assert (await comm.receive_json_from())["type"] == "results"
             await comm.disconnect()
-        assert consumers() == before
-    finally:
-        gc.enable()
+        assert live_consumers() == before

@@ -4,14 +4,16 @@
   channel-layer group once, with one channel of its own, and hands every
   event to its local sockets by a plain method call. A broadcast costs one
   channel-layer message per process, not one per socket.
-- It **paces** each poll's fan-out to its sockets: at most one every
-  `watchers / NEXUS_WS_SENDS_PER_SECOND` seconds, and every
-  `watchers × bytes / NEXUS_WS_BYTES_PER_SECOND` (at most LONGEST_WAIT) for
-  a big state, with the newest event (each send costs CPU, each byte uplink
-  and the screens' decoding; a poll watched by 5,000 sockets in a process
-  gets one state a second instead of ten, a 1.5 KB word cloud watched by
-  500 one every 0.25 s, and a newer one replaces a waiting one). A
-  deletion is never held back.
+- It **paces** each poll's sends to its sockets here: they take turns, at
+  most NEXUS_WS_SENDS_PER_SECOND a second, and NEXUS_WS_BYTES_PER_SECOND
+  of a big state (but every socket within LONGEST_WAIT), in ticks of TICK
+  seconds, and each socket is sent the newest state when its turn comes
+  (each send costs CPU, each byte uplink and the screens' decoding). A
+  poll watched by 5,000 sockets in a process gets one state a second on
+  each, a 1.5 KB word cloud watched by 500 one every 0.25 s, and a vote
+  waits at most one lap for a socket's turn, not a lap and then a burst to
+  all the others. A socket that has the newest state is passed over free.
+  A deletion is never held back.
 - The **watchdog** closes sockets whose send has been blocked for longer
   than `NEXUS_WS_SEND_TIMEOUT_MS` (a server with back-pressure, a client
   that stopped reading).
@@ -46,6 +48,10 @@ logger = logging.getLogger("nexus.realtime")
 # questions is ~30 KB (48 KB of quotes, escaped), which at 10,000 screens
 # and 3 MB/s would be one state every 100 to 160 s.
 LONGEST_WAIT = 2.0
+# A pacer's sends go in ticks of this many seconds (50 sockets a tick at
+# 5,000 a second): small enough to spread a lap, big enough that its
+# timers cost nothing beside the sends.
+TICK = 0.01
 
 
 class Watcher(Protocol):
@@ -54,6 +60,86 @@ class Watcher(Protocol):
     def deliver(self, event: dict, frame: dict) -> None: ...
     def version_of(self, poll_id: str) -> int: ...
     def too_slow(self) -> None: ...
+
+
+class Pacer:
+    """One key's paced fan-out in this process (see the top): its sockets in
+    turn, `rate()` a second, each given the newest state when its turn
+    comes. A socket that has it already is passed over at no cost, so a lap
+    after a state ends when every socket has it."""
+
+    def __init__(self, key: str, watchers: set[Watcher]):
+        self.key = key
+        self.watchers = watchers  # the hub's set for the key: joins and leaves show
+        self.event: dict = {}
+        self.frame: dict = {}
+        self.version = 0
+        self.size = 1
+        self.lap: list[Watcher] = []  # this lap's sockets, in turn
+        self.turn = 0  # the next one's index in the lap
+        self.again = False  # a newer state came mid-lap: one more lap
+        self.timer: asyncio.TimerHandle | None = None  # the next tick, while a lap runs
+        self.free_at = 0.0  # loop time from which the budget allows the next send
+
+    def offer(self, event: dict) -> None:
+        version = version_of(event)
+        if version < self.version:
+            return  # older than what the sockets are getting
+        if version > self.version:
+            text = event["text"]
+            self.event, self.frame, self.version = event, text_frame(text), version
+            self.size = max(len(text) if text.isascii() else len(text.encode()), 1)  # isascii: O(1)
+        if version == DELETED:  # final and tiny: never held back
+            self.stop()
+            for watcher in list(self.watchers):
+                watcher.deliver(event, self.frame)
+            return
+        if self.timer is not None:  # a lap is under way: the rest of it gets this state
+            self.again = True
+            return
+        self.lap, self.turn, self.again = list(self.watchers), 0, False
+        loop = asyncio.get_running_loop()
+        if loop.time() < self.free_at:
+            self.timer = loop.call_at(self.free_at, self.tick)
+        else:
+            self.tick()
+
+    @property
+    def running(self) -> bool:
+        return self.timer is not None
+
+    def rate(self) -> float:
+        """Sends a second: a lap takes N / SENDS seconds, or N × bytes / BYTES
+        if longer, but no longer than LONGEST_WAIT by size."""
+        watchers = max(len(self.watchers), 1)
+        by_size = settings.NEXUS_WS_BYTES_PER_SECOND / self.size
+        return min(settings.NEXUS_WS_SENDS_PER_SECOND, max(by_size, watchers / LONGEST_WAIT))
+
+    def tick(self) -> None:
+        """The next TICK's worth of sends; schedules the one after."""
+        self.timer = None
+        loop, rate = asyncio.get_running_loop(), self.rate()
+        budget, sent = max(1, int(rate * TICK)), 0
+        while sent < budget:
+            if self.turn == len(self.lap):
+                if not self.again:
+                    break
+                self.lap, self.turn, self.again = list(self.watchers), 0, False
+                continue
+            watcher = self.lap[self.turn]
+            self.turn += 1
+            if watcher in self.watchers and watcher.version_of(self.key) < self.version:
+                watcher.deliver(self.event, self.frame)
+                sent += 1
+        self.free_at = loop.time() + sent / rate
+        if self.turn < len(self.lap) or self.again:
+            self.timer = loop.call_at(self.free_at, self.tick)
+
+    def stop(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.lap, self.turn, self.again = [], 0, False
 
 
 class Hub:
@@ -65,8 +151,7 @@ class Hub:
         self._started: asyncio.Future | None = None
         self._tasks: list[asyncio.Task] = []
         self._groups_refreshed = asyncio.get_running_loop().time()
-        self._next_fan_out: dict[str, float] = {}  # poll -> loop time of its next fan-out
-        self._waiting: dict[str, dict] = {}  # poll -> newest event not yet fanned out
+        self.pacers: dict[str, Pacer] = {}
         self._joins = 0  # joins so far: orders them against snapshot reads
         self._reads: dict[str, tuple[int, asyncio.Future]] = {}  # key -> (joins at start, read)
 
@@ -107,44 +192,20 @@ class Hub:
             watchers.discard(watcher)
             if not watchers:
                 del self.watchers[poll_id]
-                self._next_fan_out.pop(poll_id, None)
+                pacer = self.pacers.pop(poll_id, None)
+                if pacer is not None:
+                    pacer.stop()
 
     def deliver(self, event: dict) -> None:
         """Hand the event to the poll's sockets here, paced (see the top)."""
         poll_id = event["poll"]
-        if not self.watchers.get(poll_id):
+        watchers = self.watchers.get(poll_id)
+        if not watchers:
             return
-        if version_of(event) == DELETED:  # final and tiny: never held back
-            self._waiting.pop(poll_id, None)
-            return self._fan_out(poll_id, event)
-        waiting = self._waiting.get(poll_id)
-        if waiting is not None:  # a fan-out is due: it will carry the newest event
-            if version_of(event) > version_of(waiting):
-                self._waiting[poll_id] = event
-            return
-        loop = asyncio.get_running_loop()
-        wait = self._next_fan_out.get(poll_id, 0.0) - loop.time()
-        if wait <= 0:
-            self._fan_out(poll_id, event)
-        else:
-            self._waiting[poll_id] = event
-            loop.call_later(wait, self._fan_out_waiting, poll_id)
-
-    def _fan_out_waiting(self, poll_id: str) -> None:
-        event = self._waiting.pop(poll_id, None)
-        if event is not None and self.watchers.get(poll_id):
-            self._fan_out(poll_id, event)
-
-    def _fan_out(self, poll_id: str, event: dict) -> None:
-        watchers = list(self.watchers[poll_id])
-        text = event["text"]
-        size = len(text) if text.isascii() else len(text.encode())  # isascii: O(1)
-        by_size = min(len(watchers) * size / settings.NEXUS_WS_BYTES_PER_SECOND, LONGEST_WAIT)
-        spacing = max(len(watchers) / settings.NEXUS_WS_SENDS_PER_SECOND, by_size)
-        self._next_fan_out[poll_id] = asyncio.get_running_loop().time() + spacing
-        shared = text_frame(text)  # one object for every socket's send
-        for watcher in watchers:
-            watcher.deliver(event, shared)
+        pacer = self.pacers.get(poll_id)
+        if pacer is None:
+            pacer = self.pacers[poll_id] = Pacer(poll_id, watchers)
+        pacer.offer(event)
 
     async def _start(self) -> None:
         """Never raises: without Redis the hub starts later, the reconciler now."""
@@ -214,7 +275,8 @@ class Hub:
         if self.watchers:
             versions = await database_sync_to_async(snapshots.versions)(list(self.watchers))
             for poll_id, watchers in list(self.watchers.items()):
-                if poll_id in self._waiting:  # a paced fan-out is due: it catches them up
+                pacer = self.pacers.get(poll_id)
+                if pacer is not None and pacer.running:  # its lap catches them up
                     continue
                 newest = versions.get(poll_id)
                 if newest is None or any(w.version_of(poll_id) < newest for w in watchers):

@@ -1,4 +1,5 @@
-"""The hub paces each poll's fan-out by how many sockets watch it here."""
+"""The hub paces each poll's sends by how many sockets watch it here: the
+sockets take turns, and each gets the newest state when its turn comes."""
 
 import asyncio
 import time
@@ -17,89 +18,150 @@ class Watcher:
         self.events.append((time.monotonic(), event))
 
     def version_of(self, poll_id):
-        return 0
+        return max((e.get("version", 2**63) for _, e in self.events), default=0)
+
+    def versions(self):
+        return [e.get("version", "deleted") for _, e in self.events]
 
 
-def results(version: int) -> dict:
-    return {"type": "poll.results", "poll": "P", "version": version, "text": "{}"}
+def results(version: int, text: str = "{}") -> dict:
+    return {"type": "poll.results", "poll": "P", "version": version, "text": text}
 
 
-async def settled(watchers, count: int, timeout: float = 5.0):
+async def until(condition, timeout: float = 5.0):
     deadline = time.monotonic() + timeout
-    while any(len(w.events) < count for w in watchers):
-        assert time.monotonic() < deadline, "the paced fan-out never came"
+    while not condition():
+        assert time.monotonic() < deadline, "the paced sends never came"
         await asyncio.sleep(POLL_INTERVAL)
 
 
-async def test_many_sockets_get_the_newest_state_once_per_spacing(settings):
-    settings.NEXUS_WS_SENDS_PER_SECOND = 10  # 4 sockets: one fan-out per 0.4 s
-    hub, watchers = Hub(), [Watcher() for _ in range(4)]
+async def settled(watchers, version: int):
+    await until(lambda: all(w.version_of("P") >= version for w in watchers))
+
+
+def sends(watchers) -> list[float]:
+    return sorted(at for w in watchers for at, _ in w.events)
+
+
+def watched(count: int) -> tuple[Hub, list[Watcher]]:
+    hub, watchers = Hub(), [Watcher() for _ in range(count)]
     hub.watchers["P"] = set(watchers)
+    return hub, watchers
+
+
+async def test_sockets_take_turns_at_the_rate_and_each_gets_the_newest_then(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 10  # 4 sockets: one send per 0.1 s, a lap 0.4 s
+    hub, watchers = watched(4)
     started = time.monotonic()
-    for version in (2, 3, 4):
+    hub.deliver(results(2))  # the first socket's turn is now
+    for version in (3, 4):  # before the second's: it and the others get 4
         hub.deliver(results(version))
-    await settled(watchers, 2)
-    for watcher in watchers:
-        (first_at, first), (second_at, second) = watcher.events
-        assert (first["version"], second["version"]) == (2, 4)  # 3 was superseded
-        assert first_at - started < 0.1
-        assert second_at - first_at >= 0.35
+    await settled(watchers, 4)
+    at = sends(watchers)
+    assert at[0] - started < 0.05
+    assert all(b - a >= 0.09 for a, b in zip(at, at[1:], strict=False))  # 10 a second
+    assert sorted(w.versions() for w in watchers) == [[2, 4], [4], [4], [4]]
+    await until(lambda: not hub.pacers["P"].running)  # every socket has it: the laps end
+    assert sum(len(w.events) for w in watchers) == 5
+
+
+async def test_a_state_reaches_every_socket_within_one_lap(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 10
+    hub, watchers = watched(4)
+    hub.deliver(results(2))
+    await asyncio.sleep(0.15)  # mid-lap: two sockets have 2
+    newest_at = time.monotonic()
+    hub.deliver(results(3))
+    await settled(watchers, 3)
+    assert max(at for w in watchers for at, e in w.events if e["version"] == 3) - newest_at < 0.5
+    assert all(w.versions()[-1] == 3 for w in watchers)
+    assert all(w.versions() == sorted(set(w.versions())) for w in watchers)  # never back
+
+
+async def test_older_and_repeated_states_send_nothing_new(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 20000
+    hub, watchers = watched(3)
+    hub.deliver(results(5))
+    await settled(watchers, 5)
+    hub.deliver(results(4))  # late, from another process
+    hub.deliver(results(5))  # the reconciler's resync: everyone has it
+    await asyncio.sleep(2 * POLL_INTERVAL)
+    assert all(w.versions() == [5] for w in watchers)
+
+
+async def test_a_socket_that_joined_behind_is_caught_up_by_a_repeated_state(settings):
+    """The reconciler resyncs with the state the hub has sent already: only
+    the socket that lacks it is sent it."""
+    settings.NEXUS_WS_SENDS_PER_SECOND = 20000
+    hub, watchers = watched(2)
+    hub.deliver(results(5))
+    await settled(watchers, 5)
+    late = Watcher()
+    hub.watchers["P"].add(late)
+    hub.deliver(results(5))
+    await settled([late], 5)
+    assert late.versions() == [5]
+    assert all(w.versions() == [5] for w in watchers)
 
 
 async def test_a_deletion_is_never_superseded_nor_held_back(settings):
-    settings.NEXUS_WS_SENDS_PER_SECOND = 10  # one socket: 0.1 s apart
-    hub, watcher = Hub(), Watcher()
-    hub.watchers["P"] = {watcher}
+    settings.NEXUS_WS_SENDS_PER_SECOND = 10  # one send per 0.1 s
+    hub, watchers = watched(3)
+    hub.deliver(results(2))  # one socket now, the others in turn...
+    hub.deliver(results(3))
+    hub.deliver({"type": "poll.deleted", "poll": "P", "text": "{}"})  # ...but this goes to all
+    assert sorted((w.versions() for w in watchers), key=len) == [["deleted"]] * 2 + [[2, "deleted"]]
+    assert not hub.pacers["P"].running  # nothing older follows it
+    hub.deliver(results(9))  # a stale state arriving late is dropped
+    await asyncio.sleep(2 * POLL_INTERVAL)
+    assert sorted((w.versions() for w in watchers), key=len) == [["deleted"]] * 2 + [[2, "deleted"]]
+
+
+async def test_the_last_socket_leaving_stops_its_pacer(settings):
+    settings.NEXUS_WS_SENDS_PER_SECOND = 10
+    hub, watchers = watched(3)
     hub.deliver(results(2))
-    hub.deliver(results(3))  # waits its turn...
-    hub.deliver({"type": "poll.deleted", "poll": "P", "text": "{}"})  # ...and is dropped
-    hub.deliver(results(9))  # a stale state arriving late waits its turn
-    (_, first), (deleted_at, deleted) = watcher.events  # the deletion went at once
-    assert (first["version"], deleted["type"]) == (2, "poll.deleted")
-    hub.leave("P", watcher)  # as a socket does on a deletion: nothing more reaches it
-    hub._fan_out_waiting("P")  # the stale state's turn
-    assert len(watcher.events) == 2
+    pacer = hub.pacers["P"]
+    for watcher in watchers:
+        hub.leave("P", watcher)
+    assert "P" not in hub.pacers and not pacer.running
+    await asyncio.sleep(0.25)  # two turns: nothing more was sent
+    assert sum(len(w.events) for w in watchers) == 1
 
 
 async def test_few_sockets_are_not_held_back(settings):
     settings.NEXUS_WS_SENDS_PER_SECOND = 20000
-    hub, watcher = Hub(), Watcher()
-    hub.watchers["P"] = {watcher}
-    for count, version in enumerate((2, 3, 4), start=1):  # each after the last arrived
+    hub, watchers = watched(1)
+    for version in (2, 3, 4):  # each after the last arrived
         hub.deliver(results(version))
-        await settled([watcher], count)
-    assert [e["version"] for _, e in watcher.events] == [2, 3, 4]
+        await settled(watchers, version)
+    assert watchers[0].versions() == [2, 3, 4]
 
 
 async def test_big_states_are_paced_by_bytes_too(settings):
     """A word cloud's or a Q&A list's state is many times a bar chart's: the
     same sockets get it less often, so a poll sends at most
     NEXUS_WS_BYTES_PER_SECOND from this process."""
-    settings.NEXUS_WS_SENDS_PER_SECOND = 20000  # by sends alone: 0.2 ms apart
-    settings.NEXUS_WS_BYTES_PER_SECOND = 100_000  # 4 sockets × 10 KB: 0.4 s apart
-    hub, watchers = Hub(), [Watcher() for _ in range(4)]
-    hub.watchers["P"] = set(watchers)
+    settings.NEXUS_WS_SENDS_PER_SECOND = 20000  # by sends alone: 0.05 ms apart
+    settings.NEXUS_WS_BYTES_PER_SECOND = 100_000  # 10 KB each: 0.1 s apart
+    hub, watchers = watched(4)
     big = "x" * 10_000
-    for version in (2, 3):
-        hub.deliver({**results(version), "text": big})
+    hub.deliver(results(2, big))
     await settled(watchers, 2)
-    for watcher in watchers:
-        (first_at, first), (second_at, second) = watcher.events
-        assert (first["version"], second["version"]) == (2, 3)
-        assert second_at - first_at >= 0.35
-    hub.deliver(results(4))  # a small state after a big one waits out the big one's spacing
+    hub.deliver(results(3))  # a small state after a big one waits out the big one's turn
     await settled(watchers, 3)
-    assert all(w.events[2][0] - w.events[1][0] >= 0.35 for w in watchers)
+    at = sends(watchers)
+    assert all(b - a >= 0.09 for a, b in zip(at[:4], at[1:5], strict=False))
+    assert at[5:] and all(b - a < 0.05 for a, b in zip(at[4:], at[5:], strict=False))
 
 
-async def test_pacing_by_size_counts_utf8_bytes_and_waits_at_most_two_seconds(settings):
+async def test_pacing_by_size_counts_utf8_bytes_and_takes_a_lap_of_two_seconds_at_most(settings):
     settings.NEXUS_WS_SENDS_PER_SECOND = 20000
     settings.NEXUS_WS_BYTES_PER_SECOND = 100_000
-    hub, watchers = Hub(), [Watcher() for _ in range(4)]
-    hub.watchers["P"] = set(watchers)
-    loop = asyncio.get_running_loop()
-    hub.deliver({**results(2), "text": "日" * 3_334})  # 3,334 characters, 10,002 bytes
-    assert hub._next_fan_out["P"] - loop.time() > 0.39  # 4 × 10 KB at 100 KB/s
-    hub.deliver({**results(3), "text": "x" * 1_000_000})  # 40 s by size: capped
-    hub._fan_out_waiting("P")  # its turn, now rather than in 0.4 s
-    assert 1.9 < hub._next_fan_out["P"] - loop.time() <= 2.0
+    hub, watchers = watched(4)
+    hub.deliver(results(2, "日" * 3_334))  # 3,334 characters, 10,002 bytes
+    pacer = hub.pacers["P"]
+    assert 9.99 < pacer.rate() < 10  # 100 KB/s of 10 KB states
+    hub.deliver(results(3, "x" * 1_000_000))  # 40 s a lap by size: capped at 2 s
+    assert pacer.rate() == 2.0  # 4 sockets in 2 s
+    hub.pacers["P"].stop()

@@ -474,15 +474,17 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = NEXUS_MAX_BODY_BYTES
 NEXUS_WS_SNDBUF_BYTES = env_int("NEXUS_WS_SNDBUF_BYTES", 32768)
 NEXUS_BROADCAST_INTERVAL = env_int("NEXUS_BROADCAST_INTERVAL_MS", 100, minimum=10) / 1000
 NEXUS_RESYNC_SECONDS = env_int("NEXUS_RESYNC_MS", 1000, minimum=100) / 1000
-# Fan-out pacing (realtime/hub.py): a poll watched by N sockets in one
-# process gets at most one state every N / SENDS seconds, and every
-# N × its bytes / BYTES seconds, 2 s at most (3 MB/s: 24 Mbit/s of uplink
-# per poll per process). The defaults suit a small machine that runs one
-# socket process per core beside the REST workers (docs/BENCHMARKS.md,
-# "Fewer states, sooner"): 5,000 sends a second is a third of what a core
-# sends (docs/SCALING.md). Raise both on dedicated socket machines.
-NEXUS_WS_SENDS_PER_SECOND = env_int("NEXUS_WS_SENDS_PER_SECOND", 5000, minimum=100)
-NEXUS_WS_BYTES_PER_SECOND = env_int("NEXUS_WS_BYTES_PER_SECOND", 3_000_000, minimum=1_000_000)
+# Fan-out pacing (realtime/hub.py): a poll's sockets in one process take
+# turns, at most SENDS a second, and at most BYTES a second of its state
+# (but each socket within 2 s; 8 MB/s: 64 Mbit/s of uplink per poll per
+# process); each is sent the newest state on its turn. A poll watched by N
+# sockets here reaches every one within N / SENDS seconds. The defaults suit
+# a small machine that runs one socket process per core beside the REST
+# workers (docs/BENCHMARKS.md, "Sockets take turns"): 8,000 sends a second
+# is about half of what a core sends (docs/SCALING.md). Raise both on
+# dedicated socket machines.
+NEXUS_WS_SENDS_PER_SECOND = env_int("NEXUS_WS_SENDS_PER_SECOND", 8000, minimum=100)
+NEXUS_WS_BYTES_PER_SECOND = env_int("NEXUS_WS_BYTES_PER_SECOND", 8_000_000, minimum=1_000_000)
 NEXUS_WS_SEND_TIMEOUT = env_int("NEXUS_WS_SEND_TIMEOUT_MS", 10000, minimum=100) / 1000
 
 # GraphQL: introspection can be switched off in production; the limits stop

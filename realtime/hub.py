@@ -9,8 +9,8 @@
   of a big state (but every socket within LONGEST_WAIT), in ticks of TICK
   seconds, and each socket is sent the newest state when its turn comes
   (each send costs CPU, each byte uplink and the screens' decoding). A
-  poll watched by 5,000 sockets in a process gets one state a second on
-  each, a 1.5 KB word cloud watched by 500 one every 0.25 s, and a vote
+  poll watched by 8,000 sockets in a process gets one state a second on
+  each, a 1.5 KB word cloud watched by 500 one every 0.1 s, and a vote
   waits at most one lap for a socket's turn, not a lap and then a burst to
   all the others. A socket that has the newest state is passed over free.
   A deletion is never held back.
@@ -46,7 +46,7 @@ logger = logging.getLogger("nexus.realtime")
 
 # The longest a state waits for pacing by size: a Q&A list of 100 long
 # questions is ~30 KB (48 KB of quotes, escaped), which at 10,000 screens
-# and 3 MB/s would be one state every 100 to 160 s.
+# and 8 MB/s would take 40 to 60 s to reach every one.
 LONGEST_WAIT = 2.0
 # A pacer's sends go in ticks of this many seconds (50 sockets a tick at
 # 5,000 a second): small enough to spread a lap, big enough that its

@@ -6,8 +6,8 @@
   channel-layer message per process, not one per socket.
 - It **paces** each poll's sends to its sockets here: they take turns, at
   most NEXUS_WS_SENDS_PER_SECOND a second, and NEXUS_WS_BYTES_PER_SECOND
-  of a big state (but every socket within LONGEST_WAIT), in ticks of TICK
-  seconds, and each socket is sent the newest state when its turn comes
+  of a big state (but every socket within LONGEST_WAIT), BATCH sockets at
+  a time, and each socket is sent the newest state when its turn comes
   (each send costs CPU, each byte uplink and the screens' decoding). A
   poll watched by 8,000 sockets in a process gets one state a second on
   each, a 1.5 KB word cloud watched by 500 one every 0.1 s, and a vote
@@ -48,10 +48,12 @@ logger = logging.getLogger("nexus.realtime")
 # questions is ~30 KB (48 KB of quotes, escaped), which at 10,000 screens
 # and 8 MB/s would take 40 to 60 s to reach every one.
 LONGEST_WAIT = 2.0
-# A pacer's sends go in ticks of this many seconds (50 sockets a tick at
-# 5,000 a second): small enough to spread a lap, big enough that its
-# timers cost nothing beside the sends.
-TICK = 0.01
+# A pacer sends to this many sockets at a time, then waits out their share
+# of the budget (at 8,000 a second, 500 every 62 ms). Smaller batches cost
+# more CPU per send: the server's send completions wake an idle event loop
+# one by one instead of together (a send took 27-30 µs in batches of 80,
+# 22-23 in batches of 500; docs/BENCHMARKS.md, "Sockets take turns").
+BATCH = 500
 
 
 class Watcher(Protocol):
@@ -116,11 +118,11 @@ class Pacer:
         return min(settings.NEXUS_WS_SENDS_PER_SECOND, max(by_size, watchers / LONGEST_WAIT))
 
     def tick(self) -> None:
-        """The next TICK's worth of sends; schedules the one after."""
+        """The next BATCH of sends; schedules the one after."""
         self.timer = None
         loop, rate = asyncio.get_running_loop(), self.rate()
-        budget, sent = max(1, int(rate * TICK)), 0
-        while sent < budget:
+        sent = 0
+        while sent < BATCH:
             if self.turn == len(self.lap):
                 if not self.again:
                     break

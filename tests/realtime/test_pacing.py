@@ -4,8 +4,17 @@ sockets take turns, and each gets the newest state when its turn comes."""
 import asyncio
 import time
 
+import pytest
+
+from realtime import hub as hub_module
 from realtime.hub import Hub
 from tests.servers import POLL_INTERVAL
+
+
+@pytest.fixture(autouse=True)
+def one_at_a_time(monkeypatch):
+    """Batches of one socket, so that the turns show (production's: 500)."""
+    monkeypatch.setattr(hub_module, "BATCH", 1)
 
 
 class Watcher:
@@ -63,6 +72,17 @@ async def test_sockets_take_turns_at_the_rate_and_each_gets_the_newest_then(sett
     assert sorted(w.versions() for w in watchers) == [[2, 4], [4], [4], [4]]
     await until(lambda: not hub.pacers["P"].running)  # every socket has it: the laps end
     assert sum(len(w.events) for w in watchers) == 5
+
+
+async def test_a_batch_of_sockets_is_sent_together_then_waits_out_its_share(settings, monkeypatch):
+    monkeypatch.setattr(hub_module, "BATCH", 2)
+    settings.NEXUS_WS_SENDS_PER_SECOND = 10  # 4 sockets in batches of 2: 0.2 s apart
+    hub, watchers = watched(4)
+    hub.deliver(results(2))
+    await settled(watchers, 2)
+    at = sends(watchers)
+    assert at[1] - at[0] < 0.05 and at[3] - at[2] < 0.05
+    assert at[2] - at[1] >= 0.19
 
 
 async def test_a_state_reaches_every_socket_within_one_lap(settings):

@@ -131,7 +131,7 @@ def drive(base: str, pid: int, sockets: int, states: int) -> dict:
     for pipe in pipes:
         assert pipe.recv() == "open"
     rss = (_rss([pid]) - rss_before) / sockets
-    cpu_before = _cpu([pid])
+    cpu_before, kernel_before = _cpu([pid]), _cpu([pid], kernel=True)
     for _ in range(states):
         urllib.request.urlopen(base + "/push").read()
         time.sleep(0.05)
@@ -139,7 +139,7 @@ def drive(base: str, pid: int, sockets: int, states: int) -> dict:
     for pipe in pipes:
         pipe.send(final)
     results = [pipe.recv() for pipe in pipes]
-    cpu = _cpu([pid]) - cpu_before
+    cpu, kernel = _cpu([pid]) - cpu_before, _cpu([pid], kernel=True) - kernel_before
     for proc in procs:
         proc.join()
     sends = sum(received for _, received in results)
@@ -149,6 +149,7 @@ def drive(base: str, pid: int, sockets: int, states: int) -> dict:
         "states_per_socket": round(sends / sockets, 1),
         "converged": all(ok for ok, _ in results),
         "cpu_us_per_socket_send": round(cpu * 1e6 / max(1, sends), 1),
+        "of_which_kernel_us": round(kernel * 1e6 / max(1, sends), 1),
     }
 
 

@@ -31,6 +31,8 @@ for server in $SERVERS; do
     "server_cpu_ms_per_vote": d["server_cpu_ms_per_vote"], "vote_to_screen_p99_ms": d["vote_to_screen_p99_ms"],
     "messages_per_subscriber": d["messages_per_subscriber"], "exact": d["exact"],
     "cpu_us_per_socket_send": round(d["server_cpu_s"] * 1e6 / max(1, d["subscribers"]
-                                    * d["messages_per_subscriber"]), 1)})); sys.exit(not d["exact"])' \
+                                    * d["messages_per_subscriber"]), 1),
+    "of_which_kernel_us": round(d["server_cpu_kernel_s"] * 1e6 / max(1, d["subscribers"]
+                                * d["messages_per_subscriber"]), 1)})); sys.exit(not d["exact"])' \
     "$out" "$server" || { echo "$server: no exact result (see /tmp/nexus-server-8071-1.log)" >&2; exit 1; }
 done

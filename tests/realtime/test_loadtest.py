@@ -44,6 +44,7 @@ def test_votes_through_wsgi_reach_sockets_in_child_processes_exactly(split):
     assert report["vote_to_screen_p50_ms"] is not None  # probes seen on screens
     assert report["vote_to_screen_p50_ms"] <= report["vote_to_screen_p99_ms"]
     assert report["server_cpu_ms_per_vote"] > 0
+    assert 0 <= report["server_cpu_kernel_s"] <= report["server_cpu_s"]  # a part of it
     # Closed loop: a vote's time starts when a connection sends it, not when
     # the run began (then the median would be about half the run).
     assert report["post_p50_ms"] < 1000 * report["voting_s"] / 4

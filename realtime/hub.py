@@ -6,14 +6,14 @@
   channel-layer message per process, not one per socket.
 - It **paces** each poll's sends to its sockets here: they take turns, at
   most NEXUS_WS_SENDS_PER_SECOND a second, and NEXUS_WS_BYTES_PER_SECOND
-  of a big state (but every socket within LONGEST_WAIT), BATCH sockets at
-  a time, and each socket is sent the newest state when its turn comes
-  (each send costs CPU, each byte uplink and the screens' decoding). A
-  poll watched by 8,000 sockets in a process gets one state a second on
-  each, a 1.5 KB word cloud watched by 500 one every 0.1 s, and a vote
-  waits at most one lap for a socket's turn, not a lap and then a burst to
-  all the others. A socket that has the newest state is passed over free.
-  A deletion is never held back.
+  of a big state (though the bytes never make a lap longer than
+  LONGEST_WAIT), BATCH sockets at a time, and each socket is sent the
+  newest state when its turn comes (each send costs CPU, each byte uplink
+  and the screens' decoding). A poll watched by 8,000 sockets in a process
+  gets one state a second on each, a 1.5 KB word cloud watched by 500 one
+  every 0.1 s, and a vote waits at most one lap for a socket's turn, not a
+  lap and then a burst to all the others. A socket that has the newest
+  state is passed over free. A deletion is never held back.
 - The **watchdog** closes sockets whose send has been blocked for longer
   than `NEXUS_WS_SEND_TIMEOUT_MS` (a server with back-pressure, a client
   that stopped reading).
@@ -94,7 +94,7 @@ class Pacer:
         if version == DELETED:  # final and tiny: never held back
             self.stop()
             for watcher in list(self.watchers):
-                watcher.deliver(event, self.frame)
+                self._hand(watcher)
             return
         if self.timer is not None:  # a lap is under way: the rest of it gets this state
             self.again = True
@@ -115,7 +115,8 @@ class Pacer:
         if longer, but no longer than LONGEST_WAIT by size."""
         watchers = max(len(self.watchers), 1)
         by_size = settings.NEXUS_WS_BYTES_PER_SECOND / self.size
-        return min(settings.NEXUS_WS_SENDS_PER_SECOND, max(by_size, watchers / LONGEST_WAIT))
+        sends = max(settings.NEXUS_WS_SENDS_PER_SECOND, 1)
+        return min(sends, max(by_size, watchers / LONGEST_WAIT))
 
     def tick(self) -> None:
         """The next BATCH of sends; schedules the one after."""
@@ -131,11 +132,20 @@ class Pacer:
             watcher = self.lap[self.turn]
             self.turn += 1
             if watcher in self.watchers and watcher.version_of(self.key) < self.version:
-                watcher.deliver(self.event, self.frame)
+                self._hand(watcher)
                 sent += 1
         self.free_at = loop.time() + sent / rate
         if self.turn < len(self.lap) or self.again:
             self.timer = loop.call_at(self.free_at, self.tick)
+        else:  # the lap is over: hold no socket that may close meanwhile
+            self.lap, self.turn = [], 0
+
+    def _hand(self, watcher: Watcher) -> None:
+        """One socket's failure is logged, not the end of the lap for the rest."""
+        try:
+            watcher.deliver(self.event, self.frame)
+        except Exception:
+            logger.exception("Handing a live state to a socket failed")
 
     def stop(self) -> None:
         if self.timer is not None:
@@ -246,7 +256,10 @@ class Hub:
                 await asyncio.sleep(1)
                 continue
             CHANNEL_LAYER.ok()
-            self.deliver(event)
+            try:
+                self.deliver(event)
+            except Exception:  # a malformed event: the next one still comes
+                logger.exception("Delivering a channel-layer event failed")
 
     async def _reconcile_forever(self) -> None:
         while True:

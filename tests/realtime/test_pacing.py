@@ -185,3 +185,49 @@ async def test_pacing_by_size_counts_utf8_bytes_and_takes_a_lap_of_two_seconds_a
     hub.deliver(results(3, "x" * 1_000_000))  # 40 s a lap by size: capped at 2 s
     assert pacer.rate() == 2.0  # 4 sockets in 2 s
     hub.pacers["P"].stop()
+
+
+async def test_a_finished_lap_holds_no_socket(settings):
+    """A closed poll's last screen must not keep the thousands that left alive."""
+    settings.NEXUS_WS_SENDS_PER_SECOND = 20000
+    hub, watchers = watched(3)
+    hub.deliver(results(2))
+    await settled(watchers, 2)
+    pacer = hub.pacers["P"]
+    await until(lambda: not pacer.running)
+    assert pacer.lap == []
+
+
+async def test_a_socket_that_fails_does_not_stop_the_others(settings, caplog):
+    class Broken(Watcher):
+        def deliver(self, event, frame):
+            raise RuntimeError("broken")
+
+    settings.NEXUS_WS_SENDS_PER_SECOND = 20000
+    hub, watchers = watched(3)
+    hub.watchers["P"].add(Broken())
+    hub.deliver(results(2))
+    await settled(watchers, 2)
+    hub.deliver({"type": "poll.deleted", "poll": "P", "text": "{}"})
+    assert all(w.versions() == [2, "deleted"] for w in watchers)
+    assert "Handing a live state to a socket failed" in caplog.text
+
+
+async def test_a_failing_event_does_not_stop_the_hub_receiving():
+    hub, watchers = watched(1)
+    events = asyncio.Queue()
+    for event in ({"type": "poll.results", "poll": "P"}, results(3)):  # no version, no text
+        events.put_nowait(event)
+
+    class Layer:
+        async def new_channel(self, prefix):
+            return prefix + "1"
+
+        async def receive(self, channel):
+            return await events.get()
+
+    hub.layer = Layer()
+    receiving = asyncio.ensure_future(hub._receive_forever())
+    await settled(watchers, 3)
+    assert not receiving.done()
+    receiving.cancel()

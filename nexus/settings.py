@@ -480,9 +480,9 @@ NEXUS_RESYNC_SECONDS = env_int("NEXUS_RESYNC_MS", 1000, minimum=100) / 1000
 # process); each is sent the newest state on its turn. A poll watched by N
 # sockets here reaches every one within N / SENDS seconds. The defaults suit
 # a small machine that runs one socket process per core beside the REST
-# workers (docs/BENCHMARKS.md, "Sockets take turns"): 8,000 sends a second
-# is about half of what a core sends (docs/SCALING.md). Raise both on
-# dedicated socket machines.
+# workers (docs/BENCHMARKS.md, "Sockets take turns": 8,000 sends a second
+# took under half a core there; SENDS from 5,000 to 10,000 were measured).
+# Raise both on dedicated socket machines (docs/SCALING.md).
 NEXUS_WS_SENDS_PER_SECOND = env_int("NEXUS_WS_SENDS_PER_SECOND", 8000, minimum=100)
 NEXUS_WS_BYTES_PER_SECOND = env_int("NEXUS_WS_BYTES_PER_SECOND", 8_000_000, minimum=1_000_000)
 NEXUS_WS_SEND_TIMEOUT = env_int("NEXUS_WS_SEND_TIMEOUT_MS", 10000, minimum=100) / 1000

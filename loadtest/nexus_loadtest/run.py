@@ -502,7 +502,8 @@ def _cpu(pids: list[int], *, kernel: bool = False) -> float | None:
     for pid in _with_children(pids):
         with open(f"/proc/{pid}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        total += int(fields[12]) if kernel else int(fields[11]) + int(fields[12])  # [u]time + stime
+        utime, stime = int(fields[11]), int(fields[12])
+        total += stime if kernel else utime + stime
     return total / ticks
 
 

@@ -160,8 +160,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.forget(poll_id)
             return code
         self.voted[poll_id] = voted
-        self.sent.pop(poll_id, None)  # a (re)subscription is answered with the state
-        self._offer(poll_id, event["version"], text_frame(event["text"]))
+        # A (re)subscription is answered with the state, unless a newer one
+        # reached this socket while it was read: that one is the answer.
+        if event["version"] >= self.sent.get(poll_id, 0):
+            self.sent.pop(poll_id, None)
+            self._offer(poll_id, event["version"], text_frame(event["text"]))
         return None
 
     def forget(self, poll_id: str):

@@ -4,6 +4,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from polls import services
+from realtime import snapshots
+from realtime.hub import Hub
 from tests.factories import make_poll
 
 from .conftest import connect, vote
@@ -35,6 +37,27 @@ async def test_resubscribing_answers_with_the_current_state_again(layer, poll):
     for _ in range(2):
         await comm.send_json_to({"type": "subscribe", "poll": poll.id})
         assert (await comm.receive_json_from(timeout=3))["version"] == 1
+    await comm.disconnect()
+
+
+async def test_a_resubscription_whose_read_lost_a_race_sends_no_older_state(
+    layer, poll, monkeypatch
+):
+    comm = connect("/ws/")
+    await comm.connect()
+    await comm.send_json_to({"type": "subscribe", "poll": poll.id})
+    assert (await comm.receive_json_from(timeout=3))["version"] == 1
+    stale = await database_sync_to_async(snapshots.read_event)(poll.id)
+    await vote(poll, 0)
+    assert (await comm.receive_json_from(timeout=3))["version"] == 2
+
+    async def read_before_the_vote(self, key, joined):
+        return stale
+
+    monkeypatch.setattr(Hub, "snapshot", read_before_the_vote)
+    await comm.send_json_to({"type": "subscribe", "poll": poll.id})  # answered by version 2
+    await vote(poll, 0, voter="voter-0002")
+    assert (await comm.receive_json_from(timeout=3))["version"] == 3  # never 1
     await comm.disconnect()
 
 

@@ -89,7 +89,8 @@ async def test_a_state_reaches_every_socket_within_one_lap(settings):
     settings.NEXUS_WS_SENDS_PER_SECOND = 10
     hub, watchers = watched(4)
     hub.deliver(results(2))
-    await asyncio.sleep(0.15)  # mid-lap: two sockets have 2
+    await until(lambda: sum(w.version_of("P") == 2 for w in watchers) >= 2)
+    assert hub.pacers["P"].running  # mid-lap: the others wait their turn
     newest_at = time.monotonic()
     hub.deliver(results(3))
     await settled(watchers, 3)
@@ -105,7 +106,7 @@ async def test_older_and_repeated_states_send_nothing_new(settings):
     await settled(watchers, 5)
     hub.deliver(results(4))  # late, from another process
     hub.deliver(results(5))  # the reconciler's resync: everyone has it
-    await asyncio.sleep(2 * POLL_INTERVAL)
+    assert not hub.pacers["P"].running  # no turn is due: nothing can follow
     assert all(w.versions() == [5] for w in watchers)
 
 
@@ -133,7 +134,7 @@ async def test_a_deletion_is_never_superseded_nor_held_back(settings):
     assert sorted((w.versions() for w in watchers), key=len) == [["deleted"]] * 2 + [[2, "deleted"]]
     assert not hub.pacers["P"].running  # nothing older follows it
     hub.deliver(results(9))  # a stale state arriving late is dropped
-    await asyncio.sleep(2 * POLL_INTERVAL)
+    assert not hub.pacers["P"].running  # no turn is due: nothing can follow
     assert sorted((w.versions() for w in watchers), key=len) == [["deleted"]] * 2 + [[2, "deleted"]]
 
 
@@ -142,10 +143,11 @@ async def test_the_last_socket_leaving_stops_its_pacer(settings):
     hub, watchers = watched(3)
     hub.deliver(results(2))
     pacer = hub.pacers["P"]
+    next_turn = pacer.timer
     for watcher in watchers:
         hub.leave("P", watcher)
     assert "P" not in hub.pacers and not pacer.running
-    await asyncio.sleep(0.25)  # two turns: nothing more was sent
+    assert next_turn is not None and next_turn.cancelled()  # nothing more will be sent
     assert sum(len(w.events) for w in watchers) == 1
 
 
